@@ -1,0 +1,69 @@
+"""Every failure Utterly reports has a stable code, a message and a hint.
+
+Callers (CLI, API, Studio) switch on `code`; people read `message` and `hint`. A bare
+traceback never reaches a user: providers translate their SDK's exceptions into these.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    AUTHENTICATION = "authentication"
+    MODEL_NOT_FOUND = "model_not_found"
+    RATE_LIMITED = "rate_limited"
+    CONTEXT_TOO_LONG = "context_too_long"
+    INVALID_RESPONSE = "invalid_response"
+    SERVER_ERROR = "server_error"
+    BAD_REQUEST = "bad_request"
+    CONFIGURATION = "configuration"
+    INVALID_INPUT = "invalid_input"
+
+
+class UtterlyError(Exception):
+    """Base of every error Utterly raises on purpose."""
+
+    code: ErrorCode = ErrorCode.INVALID_INPUT
+
+    def __init__(self, message: str, *, hint: str = "", code: ErrorCode | None = None,
+                 field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.field = field
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict:
+        data = {"code": str(self.code), "message": self.message, "hint": self.hint}
+        if self.field:
+            data["field"] = self.field
+        return data
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InvalidRequest(UtterlyError):
+    """The caller asked for something out of range; `field` names what to fix."""
+
+    code = ErrorCode.INVALID_INPUT
+
+
+class ProviderError(UtterlyError):
+    """A model provider failed; `code` says how, `retry_after` when it asked us to wait."""
+
+    def __init__(self, code: ErrorCode, message: str, *, hint: str = "",
+                 provider: str = "", retry_after: float | None = None):
+        super().__init__(message, hint=hint, code=code)
+        self.provider = provider
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict:
+        data = super().to_dict()
+        if self.provider:
+            data["provider"] = self.provider
+        return data

@@ -1,0 +1,87 @@
+"""A generation request, validated before anything reaches a model."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InvalidRequest
+
+MAX_EXAMPLES = 20
+MAX_SENTENCES = 50
+MAX_EXAMPLE_CHARS = 500
+# BCP 47 as bot builders use it: a language subtag, optional script and region.
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$")
+
+
+class VariationOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spelling_mistakes: bool = False
+    sms_language: bool = False
+    abbreviated_language: bool = False
+
+    def any(self) -> bool:
+        return self.spelling_mistakes or self.sms_language or self.abbreviated_language
+
+
+class GenerationRequest(BaseModel):
+    """What to paraphrase, in which language, how many, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sentences: list[str] = Field(min_length=1, max_length=MAX_EXAMPLES)
+    locale: str = "en"
+    n: int = Field(default=10, ge=1, le=MAX_SENTENCES)
+    temperature: float = Field(default=0.7, ge=0.0, le=1.0)
+    options: VariationOptions = Field(default_factory=VariationOptions)
+    prompt_template: str | None = None
+    seed: int | None = None
+
+    @field_validator("sentences")
+    @classmethod
+    def _clean_sentences(cls, value: list[str]) -> list[str]:
+        cleaned = [" ".join(s.split()) for s in value]
+        for i, s in enumerate(cleaned):
+            if not s:
+                raise ValueError(f"sentence {i + 1} is empty")
+            if len(s) > MAX_EXAMPLE_CHARS:
+                raise ValueError(f"sentence {i + 1} is longer than {MAX_EXAMPLE_CHARS} characters")
+        return cleaned
+
+    @field_validator("locale")
+    @classmethod
+    def _check_locale(cls, value: str) -> str:
+        value = value.strip().replace("_", "-")
+        if not _LOCALE.match(value):
+            raise ValueError("must be a BCP 47 tag such as 'fr', 'en' or 'en-GB'")
+        parts = value.split("-")
+        parts[0] = parts[0].lower()
+        return "-".join(p.upper() if len(p) == 2 and i else p for i, p in enumerate(parts))
+
+    @property
+    def language(self) -> str:
+        return self.locale.split("-")[0]
+
+    @classmethod
+    def build(cls, **data) -> "GenerationRequest":
+        """Validate, turning pydantic's error into an InvalidRequest naming the field."""
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            raise invalid_request_from(exc) from None
+
+
+def invalid_request_from(exc: ValidationError) -> InvalidRequest:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "request"
+    message = first["msg"].removeprefix("Value error, ")
+    hints = {
+        "sentences": f"give 1 to {MAX_EXAMPLES} non-empty example sentences",
+        "n": f"ask for 1 to {MAX_SENTENCES} sentences",
+        "temperature": "use a temperature between 0 and 1",
+        "locale": "use a BCP 47 tag such as 'fr' or 'en-GB'",
+    }
+    top = str(first["loc"][0]) if first["loc"] else "request"
+    return InvalidRequest(f"{field}: {message}", field=field, hint=hints.get(top, ""))

@@ -1,0 +1,71 @@
+"""What a generation returns: kept sentences, rejected ones with reasons, and the cost."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class Origin(StrEnum):
+    MODEL = "model"            # written by the model as is
+    TRANSFORMED = "transformed"  # a model paraphrase with a deterministic variation applied
+
+
+class RejectReason(StrEnum):
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    COPY_OF_INPUT = "copy_of_input"
+    DUPLICATE = "duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+    WRONG_LANGUAGE = "wrong_language"
+    DRIFTED_MEANING = "drifted_meaning"
+    SURPLUS = "surplus"        # valid, but more than were asked for
+
+
+@dataclass
+class Sentence:
+    text: str
+    origin: Origin = Origin.MODEL
+    scores: dict[str, float] = field(default_factory=dict)
+    # for transformed sentences: the paraphrase it came from and which variations
+    source_text: str | None = None
+    variations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Rejection:
+    text: str
+    reason: RejectReason
+    detail: str = ""
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def add(self, input_tokens: int, output_tokens: int) -> None:
+        self.input_tokens += input_tokens or 0
+        self.output_tokens += output_tokens or 0
+
+
+@dataclass
+class GenerationResult:
+    sentences: list[Sentence]
+    rejected: list[Rejection]
+    usage: Usage
+    attempts: int
+    provider: str
+    model: str
+    latency_s: float
+    requested: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for s in data["sentences"]:
+            s["origin"] = str(s["origin"])
+        for r in data["rejected"]:
+            r["reason"] = str(r["reason"])
+        data["latency_s"] = round(self.latency_s, 3)
+        return data
