@@ -60,6 +60,11 @@ class GenerationResult:
     latency_s: float
     requested: int = 0
     warnings: list[str] = field(default_factory=list)
+    seed: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return len(self.sentences) >= self.requested
 
     def to_dict(self) -> dict:
         data = asdict(self)

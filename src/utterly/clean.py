@@ -1,0 +1,152 @@
+"""Keep what is a new, faithful sentence in the right language; say why the rest goes.
+
+Cheap checks run first (length, normalised copies, fuzzy near-copies, language) so the
+embedding model only sees candidates that may survive. Every rejection keeps its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from .embeddings.base import EmbeddingProvider
+from .language import is_wrong_language
+from .normalize import normalize, tidy
+from .result import Origin, RejectReason, Rejection, Sentence
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    max_chars: int = 200
+    # rapidfuzz ratio (0-100) on normalised text above which two sentences are one
+    fuzzy_duplicate: float = 90.0
+    # cosine similarity between embeddings above which two sentences are one
+    near_duplicate: float = 0.97
+    # cosine similarity to the closest input under which the meaning drifted
+    drift: float = 0.80
+
+
+# Per embedding model, because similarity scales differ (e5 packs everything above 0.7).
+# Measured with bench/embeddings.py; see docs/quality.md.
+THRESHOLDS: dict[str, Thresholds] = {
+    "multilingual-e5-small": Thresholds(near_duplicate=0.97, drift=0.83),
+    "use-multilingual-v3": Thresholds(near_duplicate=0.93, drift=0.45),
+}
+
+
+def thresholds_for(embedding_model: str | None) -> Thresholds:
+    return THRESHOLDS.get(embedding_model or "", Thresholds())
+
+
+@dataclass
+class Cleaner:
+    """Filters one request's candidates; remembers inputs and what was kept across attempts."""
+
+    inputs: list[str]
+    locale: str
+    embeddings: EmbeddingProvider | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    check_language: bool = True
+    kept: list[Sentence] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    _input_keys: set[str] = field(default_factory=set)
+    _kept_keys: set[str] = field(default_factory=set)
+    _input_vectors: np.ndarray | None = None
+    _kept_vectors: list[np.ndarray] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._input_keys = {normalize(s) for s in self.inputs}
+        self._input_norms = [normalize(s) for s in self.inputs]
+
+    async def add(self, candidates: list[str]) -> list[Rejection]:
+        """Judge candidates in order; keep the good ones, return the rejections."""
+        rejected: list[Rejection] = []
+        survivors: list[tuple[str, str]] = []
+        batch_keys: set[str] = set()
+        for raw in candidates:
+            text = tidy(raw)
+            reason = self._cheap_reason(text, batch_keys, survivors)
+            if reason:
+                rejected.append(Rejection(text or raw, *reason))
+                continue
+            key = normalize(text)
+            batch_keys.add(key)
+            survivors.append((text, key))
+        if not survivors:
+            return rejected
+        vectors = await self._embed([t for t, _ in survivors])
+        for i, (text, key) in enumerate(survivors):
+            scores: dict[str, float] = {}
+            if vectors is not None:
+                vec = vectors[i]
+                similarity = float(np.max(self._input_vectors @ vec))
+                scores["similarity"] = round(similarity, 4)
+                if similarity < self.thresholds.drift:
+                    rejected.append(Rejection(
+                        text, RejectReason.DRIFTED_MEANING,
+                        f"similarity to the examples {similarity:.2f} < {self.thresholds.drift:.2f}"))
+                    continue
+                if self._kept_vectors:
+                    closest = float(np.max(np.stack(self._kept_vectors) @ vec))
+                    if closest >= self.thresholds.near_duplicate:
+                        rejected.append(Rejection(
+                            text, RejectReason.NEAR_DUPLICATE,
+                            f"similarity {closest:.2f} to a kept sentence"))
+                        continue
+                    scores["novelty"] = round(1.0 - closest, 4)
+                self._kept_vectors.append(vec)
+            self.kept.append(Sentence(text=text, origin=Origin.MODEL, scores=scores))
+            self._kept_keys.add(key)
+        return rejected
+
+    def _cheap_reason(self, text: str, batch_keys: set[str],
+                      survivors: list[tuple[str, str]]) -> tuple[RejectReason, str] | None:
+        if not text or not normalize(text):
+            return RejectReason.EMPTY, "no words"
+        if len(text) > self.thresholds.max_chars:
+            return RejectReason.TOO_LONG, f"{len(text)} characters > {self.thresholds.max_chars}"
+        key = normalize(text)
+        if key in self._input_keys:
+            return RejectReason.COPY_OF_INPUT, "same words as an example"
+        if key in self._kept_keys or key in batch_keys:
+            return RejectReason.DUPLICATE, "same words as another sentence"
+        for other in self._input_norms:
+            ratio = fuzz.ratio(key, other)
+            if ratio >= self.thresholds.fuzzy_duplicate:
+                return RejectReason.COPY_OF_INPUT, f"{ratio:.0f}% the same letters as an example"
+        for other in [normalize(s.text) for s in self.kept] + [k for _, k in survivors]:
+            ratio = fuzz.ratio(key, other)
+            if ratio >= self.thresholds.fuzzy_duplicate:
+                return RejectReason.NEAR_DUPLICATE, f"{ratio:.0f}% the same letters as another"
+        if self.check_language:
+            wrong, detail = is_wrong_language(text, self.locale)
+            if wrong:
+                return RejectReason.WRONG_LANGUAGE, detail
+        return None
+
+    async def _embed(self, texts: list[str]) -> np.ndarray | None:
+        if self.embeddings is None:
+            return None
+        try:
+            if self._input_vectors is None:
+                self._input_vectors = await self.embeddings.embed(self.inputs)
+            return await self.embeddings.embed(texts)
+        except Exception as exc:  # noqa: BLE001 - a broken embedder must not lose sentences
+            message = getattr(exc, "message", None) or str(exc)
+            self.warnings.append(
+                f"embedding filters skipped ({message}): meaning drift and semantic "
+                "near-duplicates were not checked")
+            self.embeddings = None
+            return None
+
+    def is_taken(self, text: str) -> bool:
+        """Would this text duplicate an input or a kept sentence (after normalising)?"""
+        key = normalize(text)
+        return key in self._input_keys or key in self._kept_keys
+
+    def replace(self, index: int, sentence: Sentence) -> None:
+        self._kept_keys.discard(normalize(self.kept[index].text))
+        self.kept[index] = sentence
+        self._kept_keys.add(normalize(sentence.text))

