@@ -7,6 +7,7 @@ provider instance; llama.cpp contexts are not thread-safe, so calls are serialis
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import threading
 import time
@@ -20,6 +21,16 @@ _models: dict[tuple[str, int], object] = {}
 _models_lock = threading.Lock()
 # One generation at a time per process: llama.cpp shares one KV cache per model.
 _generate_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Free llama.cpp models while the interpreter still works; left to garbage collection at
+    # exit, llama-cpp-python's destructor runs after its module is torn down and prints errors.
+    with _models_lock:
+        for llm in _models.values():
+            llm.close()
+        _models.clear()
 
 
 def _default_threads() -> int:

@@ -1,0 +1,74 @@
+import pytest
+
+from utterly.errors import InvalidRequest
+from utterly.prompt import (TEMPLATE_VARIABLES, default_template, output_schema, render,
+                            render_request, template_version, validate_template)
+from utterly.request import GenerationRequest
+
+
+def request(**options):
+    return GenerationRequest.build(sentences=["Où est mon colis ?", "Mon colis est perdu"],
+                                   locale="fr-FR", n=7, options=options)
+
+
+def test_default_template_splits_system_and_user_and_carries_the_request():
+    prompt = render_request(request(sms_language=True), existing=["Il est où mon colis"])
+    assert [m["role"] for m in prompt.messages] == ["system", "user"]
+    user = prompt.messages[1]["content"]
+    assert "French" in prompt.messages[0]["content"]
+    assert "Où est mon colis ?" in user and "Mon colis est perdu" in user
+    assert "7 new sentences" in user
+    assert "SMS" in user and "slt" in user
+    assert "Il est où mon colis" in user  # what earlier attempts kept
+    assert "spelling mistakes" not in user
+
+
+def test_each_option_changes_the_prompt():
+    base = render_request(request()).messages[1]["content"]
+    for option in ("spelling_mistakes", "sms_language", "abbreviated_language"):
+        assert render_request(request(**{option: True})).messages[1]["content"] != base
+
+
+def test_default_template_validates():
+    validate_template(default_template())
+
+
+def test_template_without_sections_gets_a_default_system_message():
+    prompt = render("Paraphrase {{ sentences[0] }} {{ nb_sentences }} times", {
+        "sentences": ["Hello"], "nb_sentences": 3})
+    assert prompt.messages[0]["role"] == "system"
+    assert prompt.messages[1] == {"role": "user", "content": "Paraphrase Hello 3 times"}
+
+
+@pytest.mark.parametrize("template, words", [
+    ("{{ sentence }}", "unknown variable"),
+    ("{% for s in sentences %}{{ s }}", "cannot be rendered"),
+    ("{{ options.emoji }}", "unknown variable"),
+    ("### system\nonly a system part", "no user message"),
+])
+def test_bad_templates_are_refused_on_the_prompt_template_field(template, words):
+    with pytest.raises(InvalidRequest) as caught:
+        validate_template(template)
+    assert caught.value.field == "prompt_template"
+    assert words in caught.value.message
+
+
+def test_templates_run_in_a_sandbox():
+    with pytest.raises(InvalidRequest):
+        validate_template("{{ sentences.__class__.__mro__[1].__subclasses__() }}")
+
+
+def test_every_documented_variable_is_available():
+    template = "\n".join("{{ %s }}" % name for name in TEMPLATE_VARIABLES)
+    validate_template(template)
+
+
+def test_version_is_stable_and_changes_with_the_text():
+    assert template_version("a") == template_version("a")
+    assert template_version("a") != template_version("b")
+
+
+def test_output_schema_bounds_the_list():
+    schema = output_schema(4)
+    assert schema["properties"]["sentences"]["maxItems"] == 4
+    assert schema["required"] == ["sentences"]
