@@ -1,0 +1,99 @@
+"""The `utterly` command, run as a real process."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+UTTERLY = [sys.executable, "-m", "utterly.cli"]
+
+
+def run(*args, env=None, timeout=180):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*UTTERLY, *args], capture_output=True, text=True, timeout=timeout,
+                          env=full_env)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_generate_json_on_the_local_model():
+    proc = run("generate", "Comment réinitialiser mon mot de passe ?", "--locale", "fr",
+               "-n", "3", "--sms-language", "--spelling-mistakes", "--abbreviated-language",
+               "--temperature", "0.7", "--provider", "local", "--model", "smollm2-135m",
+               "--seed", "2", "--json")
+    assert proc.returncode in (0, 1), proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data) >= {"sentences", "rejected", "usage", "attempts", "provider", "model",
+                         "latency_s"}
+    assert data["provider"] == "local" and data["model"] == "smollm2-135m"
+    for s in data["sentences"]:
+        assert set(s) >= {"text", "origin", "scores"}
+        assert s["origin"] in ("model", "transformed")
+    for r in data["rejected"]:
+        assert r["text"] is not None and r["reason"]
+    assert data["usage"]["input_tokens"] > 0
+    assert len(data["sentences"]) <= 3
+    assert proc.returncode == (0 if data["sentences"] else 1)
+
+
+def test_generate_readable_output():
+    proc = run("generate", "Where is my parcel?", "-n", "2", "--model", "smollm2-135m",
+               "--seed", "4")
+    assert proc.returncode == 0, proc.stderr
+    lines = [l for l in proc.stdout.splitlines() if l.strip()]
+    assert lines and lines[0].lstrip().startswith("1.")
+    assert "sentences" in proc.stderr and "attempt" in proc.stderr
+
+
+def test_out_of_range_options_exit_2_naming_the_field():
+    proc = run("generate", "Where is my parcel?", "-n", "51", "--model", "smollm2-135m")
+    assert proc.returncode == 2
+    assert "n:" in proc.stderr and "1 to 50" in proc.stderr
+    proc = run("generate", "Where is my parcel?", "--temperature", "1.5", "--json")
+    assert proc.returncode == 2
+    assert json.loads(proc.stdout)["error"]["field"] == "temperature"
+
+
+def test_providers_check_local_ok():
+    proc = run("providers", "check", "--provider", "local", "--model", "smollm2-135m")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("OK local/smollm2-135m")
+    assert len(proc.stdout.strip().splitlines()) == 1
+
+
+def test_providers_check_unreachable_ollama_is_classified_with_a_hint():
+    url = f"http://127.0.0.1:{free_port()}"
+    proc = run("providers", "check", "--provider", "ollama", "--model", "tinyllama",
+               "--base-url", url, "--timeout", "5")
+    assert proc.returncode == 1
+    assert "[unreachable]" in proc.stderr and "hint" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_keys_are_never_printed():
+    secret = "sk-test-ABCDEFSECRET123456"
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    proc = run("providers", "check", "--provider", "openai", "--model", "m", "--base-url",
+               url, "--api-key", secret, "--timeout", "3")
+    assert proc.returncode == 1
+    assert secret not in proc.stdout + proc.stderr
+    proc = run("generate", "Where is my parcel?", "--provider", "openai", "--base-url", url,
+               "--model", "m", "--timeout", "3", "--json", env={"OPENAI_API_KEY": secret})
+    assert proc.returncode == 1
+    assert secret not in proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["error"]["code"] == "unreachable"
+
+
+def test_models_lists_the_catalogue():
+    proc = run("models", "--json")
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["smollm2-135m"]["installed"] is True
+    assert rows["qwen2.5-coder-1.5b"]["default"] is True
+    proc = run("models")
+    assert "smollm2-135m" in proc.stdout and "installed" in proc.stdout

@@ -1,0 +1,167 @@
+"""The pipeline's logic, with a scripted model so each case is exact.
+
+The scripted provider stands in only for the model's words; cleaning, embeddings (the real
+local embedder) and language detection are real. End-to-end runs on the real local model
+are in test_generate.py.
+"""
+
+import json
+
+import pytest
+
+from utterly.errors import ErrorCode, ProviderError
+from utterly.normalize import normalize
+from utterly.pipeline import PipelineSettings, run_generation
+from utterly.providers.base import Completion
+from utterly.request import GenerationRequest
+from utterly.result import Origin, RejectReason
+from utterly.variations import shows_variation
+
+QUESTION = "Comment réinitialiser mon mot de passe ?"
+
+
+class ScriptedProvider:
+    name = "scripted"
+    model = "script-1"
+
+    def __init__(self, *answers: str):
+        self.answers = list(answers)
+        self.calls: list[list[dict]] = []
+
+    async def complete(self, messages, *, temperature, max_tokens, json_schema=None, seed=None):
+        self.calls.append(messages)
+        text = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return Completion(text=text, model=self.model, input_tokens=100, output_tokens=20)
+
+    async def check(self):  # pragma: no cover - not used here
+        raise NotImplementedError
+
+    async def aclose(self):
+        pass
+
+
+def answer(*sentences: str) -> str:
+    return json.dumps({"sentences": list(sentences)}, ensure_ascii=False)
+
+
+def request(n=3, **kwargs):
+    return GenerationRequest.build(sentences=[QUESTION], locale="fr", n=n, seed=1, **kwargs)
+
+
+def reasons(result):
+    return {r.text: r.reason for r in result.rejected}
+
+
+async def test_copies_duplicates_and_empties_are_rejected_with_reasons(local_embeddings):
+    provider = ScriptedProvider(answer(
+        "comment réinitialiser mon mot-de-passe", "Je veux changer mon mot de passe",
+        "je veux changer mon mot de passe !", "  ", "Comment faire pour réinitialiser mon mot de passe ?",
+        "x" * 250, "Comment puis-je réinitialiser mon mot de passe ?"))
+    result = await run_generation(request(n=3), provider, local_embeddings)
+    why = reasons(result)
+    assert why["comment réinitialiser mon mot-de-passe"] == RejectReason.COPY_OF_INPUT
+    assert why["je veux changer mon mot de passe !"] == RejectReason.DUPLICATE
+    assert why["x" * 250] == RejectReason.TOO_LONG
+    assert RejectReason.EMPTY in why.values()
+    kept = [s.text for s in result.sentences]
+    assert "Je veux changer mon mot de passe" in kept
+    assert len({normalize(t) for t in kept}) == len(kept)
+    assert all(s.scores["similarity"] > 0 for s in result.sentences)
+    assert result.attempts == 1 and result.usage.input_tokens == 100
+
+
+async def test_asks_again_with_what_it_already_has(local_embeddings):
+    provider = ScriptedProvider(
+        answer("Je veux changer mon mot de passe", QUESTION),
+        answer("J'ai oublié mon mot de passe, comment le réinitialiser ?",
+               "Comment faire pour changer de mot de passe ?"))
+    result = await run_generation(request(n=3), provider, local_embeddings)
+    assert result.attempts == 2
+    assert len(result.sentences) == 3
+    second_prompt = provider.calls[1][-1]["content"]
+    assert "Je veux changer mon mot de passe" in second_prompt
+    assert result.usage.input_tokens == 200 and result.usage.output_tokens == 40
+
+
+async def test_attempts_are_bounded_and_the_shortfall_is_reported(local_embeddings):
+    provider = ScriptedProvider(answer("Je veux changer mon mot de passe"))
+    result = await run_generation(request(n=4), provider, local_embeddings,
+                                  settings=PipelineSettings(max_attempts=3))
+    assert result.attempts == 3 and len(provider.calls) == 3
+    assert len(result.sentences) == 1
+    assert not result.complete
+    assert any("only 1 of 4" in w for w in result.warnings)
+    assert sum(r.reason == RejectReason.DUPLICATE for r in result.rejected) == 2
+
+
+async def test_output_without_sentences_is_an_invalid_response_not_a_success():
+    provider = ScriptedProvider("I'm sorry, I cannot help with that.")
+    with pytest.raises(ProviderError) as caught:
+        await run_generation(request(n=2), provider, None)
+    assert caught.value.code == ErrorCode.INVALID_RESPONSE
+    assert len(provider.calls) == 3
+
+
+async def test_extra_valid_sentences_are_set_aside_as_surplus(local_embeddings):
+    provider = ScriptedProvider(answer(
+        "Je veux changer mon mot de passe", "J'ai oublié mon mot de passe, que faire ?",
+        "Comment faire pour changer de mot de passe ?"))
+    result = await run_generation(request(n=2), provider, local_embeddings)
+    assert len(result.sentences) == 2
+    assert [r.reason for r in result.rejected] == [RejectReason.SURPLUS]
+
+
+async def test_an_answer_instead_of_a_paraphrase_is_drifted_meaning(local_embeddings):
+    provider = ScriptedProvider(answer(
+        "Je veux changer mon mot de passe",
+        "Le musée du Louvre est ouvert tous les jours sauf le mardi.",
+        "Quelle est la météo à Marseille demain ?"))
+    result = await run_generation(request(n=1), provider, local_embeddings,
+                                  settings=PipelineSettings(max_attempts=1))
+    why = reasons(result)
+    assert why["Le musée du Louvre est ouvert tous les jours sauf le mardi."] == \
+        RejectReason.DRIFTED_MEANING
+    assert why["Quelle est la météo à Marseille demain ?"] == RejectReason.DRIFTED_MEANING
+
+
+async def test_another_language_is_rejected(local_embeddings):
+    provider = ScriptedProvider(answer(
+        "How can I reset the password of my account please?",
+        "Je veux changer mon mot de passe"))
+    result = await run_generation(request(n=1), provider, local_embeddings,
+                                  settings=PipelineSettings(max_attempts=1))
+    assert reasons(result)["How can I reset the password of my account please?"] == \
+        RejectReason.WRONG_LANGUAGE
+
+
+@pytest.mark.parametrize("option", ["sms_language", "abbreviated_language", "spelling_mistakes"])
+async def test_ignored_options_are_still_honoured_by_transformation(option, local_embeddings):
+    provider = ScriptedProvider(answer(
+        "Je veux changer mon mot de passe", "J'ai oublié mon mot de passe, que faire ?",
+        "Comment faire pour changer de mot de passe ?",
+        "Pouvez-vous m'aider à réinitialiser mon mot de passe ?"))
+    result = await run_generation(request(n=4, options={option: True}), provider,
+                                  local_embeddings)
+    showing = [s for s in result.sentences if shows_variation(s.text, "fr", option)
+               or option in s.variations]
+    assert len(showing) >= 2  # half of four
+    transformed = [s for s in result.sentences if s.origin == Origin.TRANSFORMED]
+    assert transformed and all(s.source_text and option in s.variations for s in transformed)
+    assert all(s.text != s.source_text for s in transformed)
+    assert len({normalize(s.text) for s in result.sentences}) == 4
+
+
+async def test_a_broken_embedder_degrades_with_a_warning():
+    class BrokenEmbeddings:
+        name, model = "broken", "none"
+
+        async def embed(self, texts):
+            raise ProviderError(ErrorCode.UNREACHABLE, "embedding server down")
+
+        async def aclose(self):
+            pass
+
+    provider = ScriptedProvider(answer("Je veux changer mon mot de passe"))
+    result = await run_generation(request(n=1), provider, BrokenEmbeddings())
+    assert [s.text for s in result.sentences] == ["Je veux changer mon mot de passe"]
+    assert any("embedding server down" in w for w in result.warnings)
