@@ -9,7 +9,7 @@ import pytest
 
 from utterly.providers import ProviderConfig, create_provider
 
-# pytest_plugins = ["tests.servers.fixtures"]
+pytest_plugins = ["tests.servers.fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_MODEL = "smollm2-135m"

@@ -31,8 +31,8 @@ class Thresholds:
 # Per embedding model, because similarity scales differ (e5 packs everything above 0.7).
 # Measured with bench/embeddings.py; see docs/quality.md.
 THRESHOLDS: dict[str, Thresholds] = {
-    "multilingual-e5-small": Thresholds(near_duplicate=0.97, drift=0.83),
-    "use-multilingual-v3": Thresholds(near_duplicate=0.93, drift=0.45),
+    "multilingual-e5-small": Thresholds(near_duplicate=0.97, drift=0.88),
+    "use-multilingual-v3": Thresholds(near_duplicate=0.90, drift=0.46),
 }
 
 

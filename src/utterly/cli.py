@@ -15,7 +15,7 @@ from rich.markup import escape
 from .errors import ErrorCode, UtterlyError
 from .providers import PROVIDERS, ProviderConfig
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
@@ -53,7 +53,7 @@ def _config(provider, model, base_url, api_key, azure_endpoint, azure_deployment
 def _fail(error: UtterlyError, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"error": error.to_dict()}, ensure_ascii=False))
-    err.print(f"[bold red]error[/] [{escape(str(error.code))}]: {escape(error.message)}")
+    err.print(f"[bold red]error[/] {escape(f'[{error.code}]')}: {escape(error.message)}")
     if error.hint:
         err.print(f"[yellow]hint[/]: {escape(error.hint)}")
     sys.exit(2 if error.code == ErrorCode.INVALID_INPUT else 1)

@@ -90,6 +90,9 @@ class LocalProvider:
         finish_reason = None
         output_tokens = 0
         with _generate_lock:
+            # Start from an empty context: reusing the previous prompt's cache changes the
+            # numerics slightly, and the same seed must give the same sentences.
+            llm.reset()
             try:
                 # Streaming lets us stop at the deadline: a local call has a timeout too.
                 for chunk in llm.create_chat_completion(**kwargs):

@@ -1,0 +1,67 @@
+"""Embeddings from OpenAI, OpenAI-compatible servers and Azure OpenAI (`embeddings.create`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..providers.azure import AzureOpenAIProvider
+from ..providers.base import ProviderConfig
+from ..providers.errors_map import from_openai, invalid_response
+from ..providers.openai import OpenAIProvider
+from ..providers.retry import call_with_retries
+from .base import normalise_rows
+
+DEFAULT_MODEL = "text-embedding-3-small"
+BATCH = 512  # OpenAI accepts up to 2048 inputs per request; stay well below
+
+
+def _config(provider: str, fields: dict) -> ProviderConfig:
+    return ProviderConfig(provider=provider, **{k: v for k, v in fields.items() if v is not None})
+
+
+class _EmbeddingsMixin:
+    """Reuses the chat provider's client set-up (keys, URLs, Azure) for embeddings."""
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), BATCH):
+            rows.extend(await self._embed_batch(list(texts[start:start + BATCH])))
+        if len({len(r) for r in rows}) != 1:
+            raise invalid_response(self.target, "vectors of different lengths")
+        return normalise_rows(np.asarray(rows, dtype=np.float32))
+
+    async def _embed_batch(self, batch: list[str]) -> list[list[float]]:
+        async def once():
+            try:
+                response = await self._client.embeddings.create(
+                    model=self._model_param, input=batch, encoding_format="float")
+                data = sorted(response.data, key=lambda d: d.index)
+                rows = [list(d.embedding) for d in data]
+            except Exception as exc:
+                raise from_openai(exc, self.target) from exc
+            if len(rows) != len(batch):
+                raise invalid_response(self.target, f"{len(rows)} vectors for {len(batch)} texts")
+            return rows
+
+        return await call_with_retries(once, max_retries=self.config.max_retries,
+                                       provider=self.name, sleep=self._sleep,
+                                       max_wait_s=self.max_wait_s)
+
+
+class OpenAIEmbeddings(_EmbeddingsMixin, OpenAIProvider):
+    name = "openai"
+    default_model = DEFAULT_MODEL
+
+    def __init__(self, config: ProviderConfig | None = None, **fields):
+        """Either a ProviderConfig, or its fields as keywords (model=, api_key=, base_url=…)."""
+        super().__init__(config or _config("openai", fields))
+
+
+class AzureOpenAIEmbeddings(_EmbeddingsMixin, AzureOpenAIProvider):
+    name = "azure-openai"
+
+    def __init__(self, config: ProviderConfig | None = None, **fields):
+        """Either a ProviderConfig, or its fields as keywords (azure_endpoint=, api_key=…)."""
+        super().__init__(config or _config("azure-openai", fields))

@@ -1,0 +1,286 @@
+"""Translate the exceptions of the `openai` and `ollama` SDKs into ProviderError.
+
+Each failure gets a stable ErrorCode, a message saying what happened and where, and a hint
+saying what to do. The API key never appears in either: any text that came from a server
+is passed through `redact` first (OpenAI's 401 message, for one, echoes part of the key).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from dataclasses import dataclass, field
+
+from ..errors import ErrorCode, ProviderError
+
+MAX_SERVER_TEXT = 300
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request was aimed at, for the messages. `api_key` is only used to redact."""
+
+    provider: str
+    model: str
+    url: str
+    timeout_s: float
+    api_key: str | None = field(default=None, repr=False)
+    deployment: str | None = None  # Azure
+    key_env: str = "OPENAI_API_KEY"
+
+
+def redact(text: str, secret: str | None) -> str:
+    if secret and len(secret) >= 4 and secret in text:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _server_text(text: object, target: Target) -> str:
+    text = " ".join(str(text).split())
+    if len(text) > MAX_SERVER_TEXT:
+        text = text[:MAX_SERVER_TEXT] + "…"
+    return redact(text, target.api_key)
+
+
+def _error(target: Target, code: ErrorCode, message: str, hint: str = "",
+           retry_after: float | None = None) -> ProviderError:
+    return ProviderError(code, redact(message, target.api_key), hint=redact(hint, target.api_key),
+                         provider=target.provider, retry_after=retry_after)
+
+
+def parse_retry_after(headers) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+# --- shared wording -------------------------------------------------------------------------
+
+def unreachable(target: Target, detail: str = "") -> ProviderError:
+    what = "the Ollama server" if target.provider == "ollama" else "the server"
+    message = f"cannot connect to {what} at {target.url}"
+    if detail:
+        message += f": {detail}"
+    if target.provider == "ollama":
+        hint = ("check that Ollama is running (`ollama serve`) and that the URL is right "
+                "(option --base-url or the env var OLLAMA_HOST)")
+    elif target.provider == "azure-openai":
+        hint = ("check the endpoint (option --azure-endpoint or the env var "
+                "AZURE_OPENAI_ENDPOINT) and your network")
+    else:
+        hint = "check that the server is running and that the URL (option --base-url) is right"
+    return _error(target, ErrorCode.UNREACHABLE, message, hint)
+
+
+def timeout(target: Target) -> ProviderError:
+    return _error(
+        target, ErrorCode.TIMEOUT,
+        f"{target.url} did not answer within {target.timeout_s:g} s",
+        f"raise the timeout (option --timeout, now {target.timeout_s:g} s) or ask for fewer "
+        "sentences; a model that is still loading can also be slow to answer")
+
+
+def invalid_response(target: Target, detail: str) -> ProviderError:
+    return _error(target, ErrorCode.INVALID_RESPONSE,
+                  f"{target.url} answered with something that is not a valid reply: "
+                  f"{_server_text(detail, target)}",
+                  "check that the URL points at the right kind of server (option --base-url)")
+
+
+def authentication(target: Target, detail: str) -> ProviderError:
+    if target.provider == "ollama":
+        hint = "check the env var OLLAMA_API_KEY"
+    else:
+        hint = f"check the API key (option --api-key or the env var {target.key_env})"
+    return _error(target, ErrorCode.AUTHENTICATION,
+                  f"{target.url} refused the credentials: {_server_text(detail, target)}", hint)
+
+
+def context_too_long(target: Target, detail: str) -> ProviderError:
+    return _error(target, ErrorCode.CONTEXT_TOO_LONG,
+                  f"the prompt does not fit the context of {target.model}: "
+                  f"{_server_text(detail, target)}",
+                  "give fewer or shorter example sentences, ask for fewer sentences, "
+                  "or use a model with a longer context")
+
+
+def _looks_like_context_error(text: str) -> bool:
+    text = text.lower()
+    return any(s in text for s in ("context length", "context window", "context_length",
+                                   "maximum context", "too many tokens", "prompt is too long"))
+
+
+# --- openai ---------------------------------------------------------------------------------
+
+def _body_error(body: object) -> dict:
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return inner
+        return {"message": str(inner)}
+    if body is None:
+        return {}
+    return {"message": str(body)}
+
+
+def from_openai(exc: BaseException, target: Target) -> ProviderError:
+    """Translate an exception raised by the `openai` SDK (or while reading its result)."""
+    import openai
+
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return timeout(target)
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        return unreachable(target, type(cause).__name__ if cause else "")
+    if isinstance(exc, openai.APIResponseValidationError):
+        return invalid_response(target, exc.message)
+    if isinstance(exc, openai.APIStatusError):
+        return _from_openai_status(exc, target)
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+        return invalid_response(target, f"the body is not JSON ({exc})")
+    if isinstance(exc, openai.OpenAIError):
+        return _error(target, ErrorCode.CONFIGURATION, _server_text(exc, target),
+                      f"check the options of the {target.provider} provider")
+    return invalid_response(target, f"{type(exc).__name__}: {exc}")
+
+
+def _from_openai_status(exc, target: Target) -> ProviderError:
+    status = exc.status_code
+    err = _body_error(exc.body)
+    code = str(err.get("code") or "")
+    detail = str(err.get("message") or exc.message)
+    detail_text = _server_text(detail, target)
+    azure = target.provider == "azure-openai"
+
+    if status in (401, 403):
+        return authentication(target, detail)
+    if status == 404:
+        if azure or code == "DeploymentNotFound":
+            deployment = target.deployment or target.model
+            return _error(
+                target, ErrorCode.MODEL_NOT_FOUND,
+                f"the deployment {deployment!r} does not exist at {target.url} ({detail_text})",
+                "check the deployment name (option --azure-deployment) and the endpoint "
+                "(option --azure-endpoint or AZURE_OPENAI_ENDPOINT); a deployment created in "
+                "the last few minutes may not be ready yet")
+        if code == "model_not_found" or "model" in detail.lower():
+            return _error(target, ErrorCode.MODEL_NOT_FOUND,
+                          f"the model {target.model!r} does not exist at {target.url} "
+                          f"({detail_text})",
+                          "check the model name (option --model); `utterly check` lists "
+                          "what the server offers")
+        return _error(target, ErrorCode.BAD_REQUEST,
+                      f"{target.url} has no such endpoint ({detail_text})",
+                      "check the base URL (option --base-url); for OpenAI-compatible "
+                      "servers it usually ends in /v1")
+    if status == 429:
+        if code == "insufficient_quota":
+            return _error(target, ErrorCode.CONFIGURATION,
+                          f"the account has no quota left ({detail_text})",
+                          "check the plan and billing of the account that owns the API key")
+        retry_after = parse_retry_after(exc.response.headers)
+        wait = f"; the server asks to wait {retry_after:g} s" if retry_after is not None else ""
+        return _error(target, ErrorCode.RATE_LIMITED,
+                      f"{target.url} is rate limiting requests ({detail_text}){wait}",
+                      "wait a little, or ask for fewer sentences per run",
+                      retry_after=retry_after)
+    if status in (400, 413, 422):
+        if code == "context_length_exceeded" or status == 413 or _looks_like_context_error(detail):
+            return context_too_long(target, detail)
+        return _error(target, ErrorCode.BAD_REQUEST,
+                      f"{target.url} rejected the request ({status}: {detail_text})",
+                      "check the model name and the options; the server's message says what "
+                      "it did not accept")
+    if status >= 500:
+        return _error(target, ErrorCode.SERVER_ERROR,
+                      f"{target.url} failed with HTTP {status} ({detail_text})",
+                      "the server had a problem: try again later",
+                      retry_after=parse_retry_after(exc.response.headers))
+    return _error(target, ErrorCode.BAD_REQUEST,
+                  f"{target.url} answered HTTP {status} ({detail_text})",
+                  "check the options of the provider")
+
+
+# --- ollama ---------------------------------------------------------------------------------
+
+def from_ollama(exc: BaseException, target: Target) -> ProviderError:
+    """Translate an exception raised by the `ollama` SDK (or the httpx client under it)."""
+    import httpx
+    import ollama
+    import pydantic
+
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        return timeout(target)
+    if isinstance(exc, (httpx.ConnectError, ConnectionError)):
+        return unreachable(target)
+    if isinstance(exc, httpx.TransportError):
+        return unreachable(target, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, ollama.ResponseError):
+        return _from_ollama_status(exc, target)
+    if isinstance(exc, ollama.RequestError):
+        return _error(target, ErrorCode.CONFIGURATION, _server_text(exc.error, target),
+                      "check the model name (option --model)")
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+        return invalid_response(target, f"the body is not JSON ({exc})")
+    if isinstance(exc, pydantic.ValidationError):
+        return invalid_response(target, f"unexpected JSON ({exc.error_count()} problems)")
+    return invalid_response(target, f"{type(exc).__name__}: {exc}")
+
+
+def _from_ollama_status(exc, target: Target) -> ProviderError:
+    status = exc.status_code
+    detail = str(exc.error)
+    if status == 404 and "not found" in detail.lower():
+        return model_not_pulled(target, detail)
+    if status in (401, 403):
+        return authentication(target, detail)
+    if status == 429:
+        return _error(target, ErrorCode.RATE_LIMITED,
+                      f"{target.url} is rate limiting requests ({_server_text(detail, target)})",
+                      "wait a little, or ask for fewer sentences per run")
+    if _looks_like_context_error(detail):
+        return context_too_long(target, detail)
+    if status >= 500 or status < 0:
+        return _error(target, ErrorCode.SERVER_ERROR,
+                      f"Ollama failed ({'HTTP %d: ' % status if status > 0 else ''}"
+                      f"{_server_text(detail, target)})",
+                      "see the Ollama server's log; a model that does not fit in memory "
+                      "fails this way")
+    if status == 404:
+        return _error(target, ErrorCode.BAD_REQUEST,
+                      f"{target.url} has no such endpoint ({_server_text(detail, target)})",
+                      "check that the URL (option --base-url) points at an Ollama server")
+    return _error(target, ErrorCode.BAD_REQUEST,
+                  f"Ollama rejected the request (HTTP {status}: {_server_text(detail, target)})",
+                  "check the model name and the options")
+
+
+def model_not_pulled(target: Target, detail: str = "") -> ProviderError:
+    message = f"the model {target.model!r} is not available on the Ollama server at {target.url}"
+    if detail:
+        message += f" ({_server_text(detail, target)})"
+    return _error(target, ErrorCode.MODEL_NOT_FOUND, message,
+                  f"run `ollama pull {target.model}`")

@@ -1,0 +1,117 @@
+"""Ollama, through the official `ollama` SDK (its native /api/chat protocol)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from ..errors import ErrorCode, ProviderError
+from .base import CheckResult, Completion, Message, ProviderConfig
+from .errors_map import Target, from_ollama, invalid_response, model_not_pulled
+from .retry import call_with_retries
+
+DEFAULT_URL = "http://127.0.0.1:11434"
+DEFAULT_MODEL = "tinyllama"
+
+
+def _base_url(config: ProviderConfig) -> str:
+    url = config.base_url or os.environ.get("OLLAMA_HOST") or DEFAULT_URL
+    if "://" not in url:
+        url = "http://" + url
+    return url.rstrip("/")
+
+
+def same_model(wanted: str, available: str) -> bool:
+    """`tinyllama` names `tinyllama:latest`; an explicit tag must match exactly."""
+    if wanted == available:
+        return True
+    if ":" not in wanted:
+        return available == f"{wanted}:latest"
+    return False
+
+
+class OllamaProvider:
+    name = "ollama"
+    # The retry layer's sleep and longest accepted Retry-After; tests replace the sleep.
+    _sleep = staticmethod(asyncio.sleep)
+    max_wait_s = 30.0
+
+    def __init__(self, config: ProviderConfig):
+        import ollama
+
+        self.config = config
+        self.model = config.model or DEFAULT_MODEL
+        self.base_url = _base_url(config)
+        self.target = Target(provider=self.name, model=self.model, url=self.base_url,
+                             timeout_s=config.timeout_s, api_key=config.api_key)
+        headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else None
+        self._client = ollama.AsyncClient(host=self.base_url, timeout=config.timeout_s,
+                                          headers=headers)
+
+    def __repr__(self) -> str:
+        return f"OllamaProvider(model={self.model!r}, base_url={self.base_url!r})"
+
+    async def _call(self, fn):
+        async def once():
+            try:
+                return await fn()
+            except Exception as exc:  # every SDK failure becomes a ProviderError
+                raise from_ollama(exc, self.target) from exc
+
+        return await call_with_retries(once, max_retries=self.config.max_retries,
+                                       provider=self.name, sleep=self._sleep,
+                                       max_wait_s=self.max_wait_s)
+
+    async def complete(self, messages: list[Message], *, temperature: float, max_tokens: int,
+                       json_schema: dict | None = None, seed: int | None = None) -> Completion:
+        options: dict = {"temperature": temperature, "num_predict": max_tokens}
+        if seed is not None:
+            options["seed"] = seed
+
+        async def chat():
+            return await self._client.chat(model=self.model, messages=messages,
+                                           format=json_schema or None, options=options)
+
+        response = await self._call(chat)
+        text = response.message.content if response.message is not None else None
+        if text is None:
+            raise invalid_response(self.target, "the reply has no message content")
+        return Completion(text=text, model=response.model or self.model,
+                          input_tokens=response.prompt_eval_count or 0,
+                          output_tokens=response.eval_count or 0,
+                          structured=bool(json_schema), finish_reason=response.done_reason)
+
+    async def list_models(self) -> list[str]:
+        listing = await self._call(self._client.list)
+        return [m.model for m in listing.models if m.model]
+
+    async def check(self) -> CheckResult:
+        import httpx
+
+        started = time.monotonic()
+
+        async def root():
+            async with httpx.AsyncClient(timeout=self.config.timeout_s) as http:
+                return await http.get(self.base_url + "/")
+
+        response = await self._call(root)
+        if response.status_code != 200 or "Ollama is running" not in response.text:
+            raise ProviderError(
+                ErrorCode.INVALID_RESPONSE,
+                f"{self.base_url} answered but is not an Ollama server "
+                f"(HTTP {response.status_code})",
+                hint="check the URL (option --base-url or the env var OLLAMA_HOST)",
+                provider=self.name)
+        models = await self.list_models()
+        found = next((m for m in models if same_model(self.model, m)), None)
+        if found is None:
+            raise model_not_pulled(self.target, "pulled models: " + (", ".join(models) or "none"))
+        return CheckResult(ok=True, provider=self.name, model=self.model,
+                           message=f"Ollama at {self.base_url} serves {found}",
+                           details={"base_url": self.base_url, "model": found,
+                                    "models": models,
+                                    "latency_s": round(time.monotonic() - started, 3)})
+
+    async def aclose(self) -> None:
+        await self._client.close()
