@@ -25,8 +25,10 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
+
 	$(PY) bench/pipeline_overhead.py
 	$(PY) bench/local_models.py
+	$(PY) bench/embeddings.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

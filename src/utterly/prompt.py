@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from importlib import resources
 
@@ -82,9 +83,20 @@ def template_context(request: GenerationRequest, existing: list[str] | None = No
     }
 
 
+@lru_cache(maxsize=64)
+def _compile(template: str):
+    # Compiling costs more than rendering; the same few templates serve every request.
+    return _env.from_string(template)
+
+
+@lru_cache(maxsize=1)
+def default_template_cached() -> str:
+    return default_template()
+
+
 def render(template: str, context: dict) -> RenderedPrompt:
     try:
-        text = _env.from_string(template).render(**context)
+        text = _compile(template).render(**context)
     except UndefinedError as exc:
         raise InvalidRequest(
             f"prompt_template uses an unknown variable: {exc.message}",
@@ -113,7 +125,7 @@ def split_messages(text: str) -> list[Message]:
 
 def render_request(request: GenerationRequest, existing: list[str] | None = None,
                    nb_sentences: int | None = None) -> RenderedPrompt:
-    template = request.prompt_template or default_template()
+    template = request.prompt_template or default_template_cached()
     return render(template, template_context(request, existing, nb_sentences))
 
 
