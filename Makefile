@@ -25,7 +25,6 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-
 	$(PY) bench/pipeline_overhead.py
 	$(PY) bench/local_models.py
 	$(PY) bench/embeddings.py
