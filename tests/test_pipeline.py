@@ -27,9 +27,11 @@ class ScriptedProvider:
     def __init__(self, *answers: str):
         self.answers = list(answers)
         self.calls: list[list[dict]] = []
+        self.temperatures: list[float] = []
 
     async def complete(self, messages, *, temperature, max_tokens, json_schema=None, seed=None):
         self.calls.append(messages)
+        self.temperatures.append(temperature)
         text = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         return Completion(text=text, model=self.model, input_tokens=100, output_tokens=20)
 
@@ -98,7 +100,7 @@ async def test_output_without_sentences_is_an_invalid_response_not_a_success():
     with pytest.raises(ProviderError) as caught:
         await run_generation(request(n=2), provider, None)
     assert caught.value.code == ErrorCode.INVALID_RESPONSE
-    assert len(provider.calls) == 3
+    assert len(provider.calls) == 4  # the default number of attempts
 
 
 async def test_extra_valid_sentences_are_set_aside_as_surplus(local_embeddings):
@@ -173,3 +175,9 @@ async def test_the_cleaner_rejects_empty_and_wordless_candidates():
     rejected = await cleaner.add(["   ", "?!", "Je veux changer mon mot de passe"])
     assert [r.reason for r in rejected] == [RejectReason.EMPTY, RejectReason.EMPTY]
     assert [s.text for s in cleaner.kept] == ["Je veux changer mon mot de passe"]
+
+
+async def test_each_retry_is_a_little_warmer_and_capped(local_embeddings):
+    provider = ScriptedProvider(answer("Je veux changer mon mot de passe"))
+    await run_generation(request(n=4, temperature=0.8), provider, local_embeddings)
+    assert provider.temperatures == pytest.approx([0.8, 0.95, 1.0, 1.0])

@@ -82,7 +82,7 @@ def main() -> None:
               type=click.Choice(["local", "ollama", "openai", "azure-openai", "none"]),
               help="Embedder for the meaning and near-duplicate filters.")
 @click.option("--seed", type=int, default=None, help="Seed, for reproducible runs.")
-@click.option("--attempts", type=click.IntRange(1, 10), default=3, show_default=True,
+@click.option("--attempts", type=click.IntRange(1, 10), default=4, show_default=True,
               help="Model calls allowed to reach the number asked.")
 @click.option("--show-rejected", is_flag=True, help="List rejected sentences and reasons.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

@@ -31,7 +31,7 @@ _TOKENS_OVERHEAD = 64
 
 @dataclass
 class PipelineSettings:
-    max_attempts: int = 3
+    max_attempts: int = 4
     # ask for a few more than missing: small models repeat themselves
     overask: float = 0.5
     # share of the sentences that must show each variation the user asked for
@@ -74,7 +74,7 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
         notify({"event": "attempt", "attempt": run.attempts, "asked": ask,
                 "kept": len(cleaner.kept), "requested": request.n})
         completion = await provider.complete(
-            prompt.messages, temperature=request.temperature,
+            prompt.messages, temperature=_attempt_temperature(request.temperature, run.attempts),
             max_tokens=ask * _TOKENS_PER_SENTENCE + _TOKENS_OVERHEAD,
             json_schema=output_schema(ask) if settings.use_json_schema else None,
             seed=seed + run.attempts - 1)
@@ -110,6 +110,12 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
         attempts=run.attempts, provider=provider.name, model=run.model,
         latency_s=time.perf_counter() - started, requested=request.n, warnings=warnings,
         seed=seed)
+
+
+def _attempt_temperature(base: float, attempt: int) -> float:
+    """Warm up each retry a little: a model that repeated itself at one temperature tends to
+    repeat itself again at the same one."""
+    return min(1.0, base + 0.15 * (attempt - 1))
 
 
 def _honour_variations(cleaner: Cleaner, request: GenerationRequest, seed: int,
