@@ -181,3 +181,14 @@ async def test_each_retry_is_a_little_warmer_and_capped(local_embeddings):
     provider = ScriptedProvider(answer("Je veux changer mon mot de passe"))
     await run_generation(request(n=4, temperature=0.8), provider, local_embeddings)
     assert provider.temperatures == pytest.approx([0.8, 0.95, 1.0, 1.0])
+
+
+async def test_a_sentence_extending_another_is_a_near_duplicate():
+    from utterly.clean import Cleaner
+
+    cleaner = Cleaner(inputs=["How do I change my delivery address?"], locale="en")
+    first = "To change your delivery address, what should I do?"
+    rejected = await cleaner.add([
+        first, first + " I tried the app and the website but nothing works for me at all."])
+    assert [r.reason for r in rejected] == [RejectReason.NEAR_DUPLICATE]
+    assert [s.text for s in cleaner.kept] == [first]

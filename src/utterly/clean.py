@@ -120,6 +120,11 @@ class Cleaner:
             ratio = fuzz.ratio(key, other)
             if ratio >= self.thresholds.fuzzy_duplicate:
                 return RejectReason.NEAR_DUPLICATE, f"{ratio:.0f}% the same letters as another"
+            # Small models extend a sentence they already wrote ("X" then "X, and more");
+            # the ratio misses it when the tail is long.
+            shorter, longer = sorted((key, other), key=len)
+            if len(shorter.split()) >= 4 and longer.startswith(shorter + " "):
+                return RejectReason.NEAR_DUPLICATE, "another sentence with words added"
         if self.check_language:
             wrong, detail = is_wrong_language(text, self.locale)
             if wrong:
