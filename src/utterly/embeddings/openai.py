@@ -6,9 +6,8 @@ import numpy as np
 
 from ..providers.azure import AzureOpenAIProvider
 from ..providers.base import ProviderConfig
-from ..providers.errors_map import from_openai, invalid_response
+from ..providers.errors_map import invalid_response
 from ..providers.openai import OpenAIProvider
-from ..providers.retry import call_with_retries
 from .base import normalise_rows
 
 DEFAULT_MODEL = "text-embedding-3-small"
@@ -33,21 +32,12 @@ class _EmbeddingsMixin:
         return normalise_rows(np.asarray(rows, dtype=np.float32))
 
     async def _embed_batch(self, batch: list[str]) -> list[list[float]]:
-        async def once():
-            try:
-                response = await self._client.embeddings.create(
-                    model=self._model_param, input=batch, encoding_format="float")
-                data = sorted(response.data, key=lambda d: d.index)
-                rows = [list(d.embedding) for d in data]
-            except Exception as exc:
-                raise from_openai(exc, self.target) from exc
-            if len(rows) != len(batch):
-                raise invalid_response(self.target, f"{len(rows)} vectors for {len(batch)} texts")
-            return rows
-
-        return await call_with_retries(once, max_retries=self.config.max_retries,
-                                       provider=self.name, sleep=self._sleep,
-                                       max_wait_s=self.max_wait_s)
+        response = await self._call(lambda: self._client.embeddings.create(
+            model=self._model_param, input=batch, encoding_format="float"))
+        rows = [list(d.embedding) for d in sorted(response.data, key=lambda d: d.index)]
+        if len(rows) != len(batch):
+            raise invalid_response(self.target, f"{len(rows)} vectors for {len(batch)} texts")
+        return rows
 
 
 class OpenAIEmbeddings(_EmbeddingsMixin, OpenAIProvider):

@@ -9,7 +9,7 @@ import time
 from ..errors import ErrorCode, ProviderError
 from .base import CheckResult, Completion, Message, ProviderConfig
 from .errors_map import Target, from_ollama, invalid_response, model_not_pulled
-from .retry import call_with_retries
+from .retry import call_classified
 
 DEFAULT_URL = "http://127.0.0.1:11434"
 DEFAULT_MODEL = "tinyllama"
@@ -33,6 +33,7 @@ def same_model(wanted: str, available: str) -> bool:
 
 class OllamaProvider:
     name = "ollama"
+    default_model = DEFAULT_MODEL
     # The retry layer's sleep and longest accepted Retry-After; tests replace the sleep.
     _sleep = staticmethod(asyncio.sleep)
     max_wait_s = 30.0
@@ -41,7 +42,7 @@ class OllamaProvider:
         import ollama
 
         self.config = config
-        self.model = config.model or DEFAULT_MODEL
+        self.model = config.model or self.default_model
         self.base_url = _base_url(config)
         self.target = Target(provider=self.name, model=self.model, url=self.base_url,
                              timeout_s=config.timeout_s, api_key=config.api_key)
@@ -50,18 +51,12 @@ class OllamaProvider:
                                           headers=headers)
 
     def __repr__(self) -> str:
-        return f"OllamaProvider(model={self.model!r}, base_url={self.base_url!r})"
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
 
     async def _call(self, fn):
-        async def once():
-            try:
-                return await fn()
-            except Exception as exc:  # every SDK failure becomes a ProviderError
-                raise from_ollama(exc, self.target) from exc
-
-        return await call_with_retries(once, max_retries=self.config.max_retries,
-                                       provider=self.name, sleep=self._sleep,
-                                       max_wait_s=self.max_wait_s)
+        return await call_classified(fn, from_ollama, self.target,
+                                     max_retries=self.config.max_retries, provider=self.name,
+                                     sleep=self._sleep, max_wait_s=self.max_wait_s)
 
     async def complete(self, messages: list[Message], *, temperature: float, max_tokens: int,
                        json_schema: dict | None = None, seed: int | None = None) -> Completion:

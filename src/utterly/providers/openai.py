@@ -15,7 +15,7 @@ import time
 from ..errors import ErrorCode, ProviderError
 from .base import CheckResult, Completion, Message, ProviderConfig
 from .errors_map import Target, from_openai, invalid_response
-from .retry import call_with_retries
+from .retry import call_classified
 
 DEFAULT_MODEL = "gpt-4o-mini"
 OPENAI_URL = "https://api.openai.com/v1"
@@ -83,15 +83,9 @@ class OpenAIProvider:
     # --- calls ----------------------------------------------------------------------------
 
     async def _call(self, fn):
-        async def once():
-            try:
-                return await fn()
-            except Exception as exc:  # every SDK failure becomes a ProviderError
-                raise from_openai(exc, self.target) from exc
-
-        return await call_with_retries(once, max_retries=self.config.max_retries,
-                                       provider=self.name, sleep=self._sleep,
-                                       max_wait_s=self.max_wait_s)
+        return await call_classified(fn, from_openai, self.target,
+                                     max_retries=self.config.max_retries, provider=self.name,
+                                     sleep=self._sleep, max_wait_s=self.max_wait_s)
 
     async def _create(self, messages, temperature, max_tokens, json_schema, seed):
         """One chat completion, stepping down the response formats the server refuses."""

@@ -82,3 +82,19 @@ async def call_with_retries(fn: Callable[[], Awaitable[T]], *, max_retries: int,
             else:
                 delay = min(backoff_delay(attempt), max_wait_s)
             await sleep(delay)
+
+
+async def call_classified(fn: Callable[[], Awaitable[T]], translate, target, *,
+                          max_retries: int, provider: str,
+                          sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                          max_wait_s: float = 30.0) -> T:
+    """`call_with_retries` on an SDK call whose exceptions `translate(exc, target)` turns
+    into ProviderErrors: the one way every remote provider and embedder calls its SDK."""
+    async def once():
+        try:
+            return await fn()
+        except Exception as exc:  # every SDK failure becomes a ProviderError
+            raise translate(exc, target) from exc
+
+    return await call_with_retries(once, max_retries=max_retries, provider=provider,
+                                   sleep=sleep, max_wait_s=max_wait_s)
