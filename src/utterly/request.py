@@ -15,6 +15,16 @@ MAX_EXAMPLE_CHARS = 500
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$")
 
 
+def normalize_locale(value: str) -> str:
+    """'fr_fr' → 'fr-FR'; ValueError when it is not a BCP 47 tag."""
+    value = value.strip().replace("_", "-")
+    if not _LOCALE.match(value):
+        raise ValueError("must be a BCP 47 tag such as 'fr', 'en' or 'en-GB'")
+    parts = value.split("-")
+    parts[0] = parts[0].lower()
+    return "-".join(p.upper() if len(p) == 2 and i else p for i, p in enumerate(parts))
+
+
 class VariationOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,12 +63,7 @@ class GenerationRequest(BaseModel):
     @field_validator("locale")
     @classmethod
     def _check_locale(cls, value: str) -> str:
-        value = value.strip().replace("_", "-")
-        if not _LOCALE.match(value):
-            raise ValueError("must be a BCP 47 tag such as 'fr', 'en' or 'en-GB'")
-        parts = value.split("-")
-        parts[0] = parts[0].lower()
-        return "-".join(p.upper() if len(p) == 2 and i else p for i, p in enumerate(parts))
+        return normalize_locale(value)
 
     @property
     def language(self) -> str:

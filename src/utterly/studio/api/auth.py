@@ -1,0 +1,143 @@
+"""Login (token and session cookie), API tokens, namespaces and their members."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from ..access import Actor
+from ..models import User
+from ..schemas import (ApiTokenIn, ApiTokenOut, Credentials, LoginOut, Me, MemberIn,
+                       MemberOut, MemberPatch, NamespaceIn, NamespaceRole, TokenOut)
+from ..services import accounts
+from .deps import CSRF_COOKIE, SESSION_COOKIE, actor, state, transaction
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+@router.post("/auth/token", response_model=TokenOut)
+def token(body: Credentials, request: Request):
+    """Exchange a username and password for a bearer token."""
+    st = state(request)
+    with transaction(request) as session:
+        user = accounts.authenticate(session, st.throttle, body.username, body.password)
+        value, _, _ = accounts.issue_token(session, user, "access",
+                                           hours=st.config.access_token_hours)
+    return TokenOut(access_token=value, expires_in=int(st.config.access_token_hours * 3600))
+
+
+@router.post("/auth/login", response_model=LoginOut)
+def login(body: Credentials, request: Request, response: Response):
+    """Open a Studio session: an HttpOnly session cookie and a CSRF token to echo."""
+    st = state(request)
+    with transaction(request) as session:
+        user = accounts.authenticate(session, st.throttle, body.username, body.password)
+        accounts.prune_expired_tokens(session)
+        value, csrf, _ = accounts.issue_token(session, user, "session",
+                                              hours=st.config.session_hours, with_csrf=True)
+        username = user.username
+    max_age = int(st.config.session_hours * 3600)
+    response.set_cookie(SESSION_COOKIE, value, max_age=max_age, httponly=True,
+                        samesite="strict", secure=st.config.secure_cookies, path="/")
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False,
+                        samesite="strict", secure=st.config.secure_cookies, path="/")
+    return LoginOut(username=username, csrf_token=csrf, expires_in=max_age)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, response: Response, who: Actor = Depends(actor)):
+    """End the Studio session (or revoke the bearer token used)."""
+    header = request.headers.get("Authorization", "")
+    value = header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
+    with transaction(request) as session:
+        accounts.revoke(session, value)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    response.status_code = 204
+    return response
+
+
+@router.get("/auth/me", response_model=Me)
+def me(request: Request, who: Actor = Depends(actor)):
+    with transaction(request) as session:
+        rows = accounts.memberships(session, who)
+        return Me(id=who.user_id, username=who.username,
+                  namespaces=[NamespaceRole(id=ns.id, name=ns.name, role=role)
+                              for ns, role in rows])
+
+
+@router.get("/auth/api-tokens", response_model=list[ApiTokenOut])
+def api_tokens(request: Request, who: Actor = Depends(actor)):
+    with transaction(request) as session:
+        return [ApiTokenOut(id=t.id, name=t.name, created_at=t.created_at,
+                            expires_at=t.expires_at)
+                for t in accounts.list_api_tokens(session, who)]
+
+
+@router.post("/auth/api-tokens", response_model=ApiTokenOut, status_code=201)
+def create_api_token(body: ApiTokenIn, request: Request, who: Actor = Depends(actor)):
+    """A long-lived token for scripts and the CLI; shown once."""
+    with transaction(request) as session:
+        user = session.get(User, who.user_id)
+        hours = body.expires_in_days * 24 if body.expires_in_days else None
+        value, _, row = accounts.issue_token(session, user, "api", hours=hours, name=body.name)
+        return ApiTokenOut(id=row.id, name=row.name, created_at=row.created_at,
+                           expires_at=row.expires_at, token=value)
+
+
+@router.delete("/auth/api-tokens/{token_id}", status_code=204)
+def delete_api_token(token_id: int, request: Request, who: Actor = Depends(actor)):
+    with transaction(request) as session:
+        accounts.delete_api_token(session, who, token_id)
+    return Response(status_code=204)
+
+
+@router.get("/namespaces", response_model=list[NamespaceRole], tags=["namespaces"])
+def namespaces(request: Request, who: Actor = Depends(actor)):
+    with transaction(request) as session:
+        return [NamespaceRole(id=ns.id, name=ns.name, role=role)
+                for ns, role in accounts.memberships(session, who)]
+
+
+@router.post("/namespaces", response_model=NamespaceRole, status_code=201, tags=["namespaces"])
+def create_namespace(body: NamespaceIn, request: Request, who: Actor = Depends(actor)):
+    """Create a namespace; its creator is its first admin."""
+    with transaction(request) as session:
+        ns = accounts.create_namespace(session, who, body.name)
+        return NamespaceRole(id=ns.id, name=ns.name, role="admin")
+
+
+@router.get("/namespaces/{namespace_id}/members", response_model=list[MemberOut],
+            tags=["namespaces"])
+def members(namespace_id: int, request: Request, who: Actor = Depends(actor)):
+    with transaction(request) as session:
+        return [MemberOut(user_id=u.id, username=u.username, role=r)
+                for u, r in accounts.members(session, who, namespace_id)]
+
+
+@router.post("/namespaces/{namespace_id}/members", response_model=MemberOut, status_code=201,
+             tags=["namespaces"])
+def add_member(namespace_id: int, body: MemberIn, request: Request,
+               who: Actor = Depends(actor)):
+    """Give a user a role in the namespace, creating the user when a password is given."""
+    with transaction(request) as session:
+        user, role = accounts.add_member(session, who, namespace_id, body.username, body.role,
+                                         body.password)
+        return MemberOut(user_id=user.id, username=user.username, role=role)
+
+
+@router.patch("/namespaces/{namespace_id}/members/{user_id}", response_model=MemberOut,
+              tags=["namespaces"])
+def change_role(namespace_id: int, user_id: int, body: MemberPatch, request: Request,
+                who: Actor = Depends(actor)):
+    with transaction(request) as session:
+        user, role = accounts.change_role(session, who, namespace_id, user_id, body.role)
+        return MemberOut(user_id=user.id, username=user.username, role=role)
+
+
+@router.delete("/namespaces/{namespace_id}/members/{user_id}", status_code=204,
+               tags=["namespaces"])
+def remove_member(namespace_id: int, user_id: int, request: Request,
+                  who: Actor = Depends(actor)):
+    with transaction(request) as session:
+        accounts.remove_member(session, who, namespace_id, user_id)
+    return Response(status_code=204)

@@ -1,0 +1,69 @@
+"""The Studio's ASGI application: `create_app()` wires storage, secrets and routes."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from .. import __version__
+from . import problems
+from .api import auth, bots, generation, settings
+from .api.deps import StudioState, state
+from .config import StudioConfig
+from .db import make_engine, migrate, session_factory
+from .passwords import LoginThrottle
+from .secrets import SecretBox
+
+log = logging.getLogger("utterly.studio")
+
+
+def create_app(config: StudioConfig | None = None) -> FastAPI:
+    config = config or StudioConfig.from_env()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.url)
+    migrate(engine)
+    app = FastAPI(title="Utterly Studio API", version=__version__,
+                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
+                  description="Configure sentence generation per bot, grow FAQs with "
+                              "generated sentences, review and import them. Errors are "
+                              "RFC 9457 problem+json with `code`, `field` and `hint`.")
+    app.state.studio = StudioState(
+        config=config, sessions=session_factory(engine),
+        box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle())
+    app.state.engine = engine
+    problems.install(app)
+    for module in (auth, bots, settings, generation):
+        app.include_router(module.router)
+    _docs(app)
+
+    @app.get("/api/health", tags=["health"])
+    def health(request: Request) -> dict:
+        with state(request).sessions() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    @app.get("/", include_in_schema=False)
+    def home():
+        return RedirectResponse("/api/docs")
+
+    return app
+
+
+def _docs(app: FastAPI) -> None:
+    # The docs page works offline: Swagger UI's assets come from a PyPI package, not a CDN.
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/api/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url="/api/openapi.json",
+                                   title="Utterly Studio API",
+                                   swagger_js_url="/api/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/api/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/api/docs-assets/favicon-32x32.png")

@@ -1,0 +1,162 @@
+"""`utterly serve`, `utterly demo`, `utterly users …`, `utterly secrets …`.
+
+Heavy imports (FastAPI, SQLAlchemy) happen inside the commands so that the rest of the CLI
+starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import UtterlyError
+
+
+def _config(data_dir, database_url):
+    from .config import StudioConfig
+
+    return StudioConfig.from_env(data_dir=Path(data_dir) if data_dir else None,
+                                 database_url=database_url)
+
+
+def _storage_options(func):
+    func = click.option("--database-url", default=None, envvar="UTTERLY_DATABASE_URL",
+                        help="SQLAlchemy URL; default a SQLite file in the data directory.")(func)
+    func = click.option("--data-dir", default=None, envvar="UTTERLY_DATA_DIR",
+                        type=click.Path(file_okay=False),
+                        help="Where the SQLite database and the key file live "
+                             "[default: ./utterly-data].")(func)
+    return func
+
+
+def _sessions(config):
+    from .db import make_engine, migrate, session_factory
+
+    engine = make_engine(config.url)
+    migrate(engine)
+    return engine, session_factory(engine)
+
+
+def _fail(message: str, hint: str = "") -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    if hint:
+        click.secho(f"hint: {hint}", fg="yellow", err=True)
+    sys.exit(1)
+
+
+def _serve(config, host: str, port: int, banner: str = "") -> None:
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        app = create_app(config)
+    except UtterlyError as exc:
+        _fail(exc.message, exc.hint)
+    click.echo(f"Utterly Studio on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    if banner:
+        click.echo(banner)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@click.command()
+@_storage_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+def serve(data_dir, database_url, host, port):
+    """Start the Studio (web pages and REST API). Migrations are applied on start."""
+    _serve(_config(data_dir, database_url), host, port)
+
+
+@click.command()
+@_storage_options
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+def demo(data_dir, database_url, host, port):
+    """Start the Studio with a demo admin and a French demo bot (local model)."""
+    from .demo import seed_demo
+
+    config = _config(data_dir, database_url)
+    _, sessions = _sessions(config)
+    info = seed_demo(sessions)
+    _serve(config, host, port,
+           banner=f"Demo login: {info['username']} / {info['password']}  "
+                  f"(bot “{info['bot']}”, id {info['bot_id']})")
+
+
+@click.group()
+def users():
+    """Manage Studio users."""
+
+
+@users.command("create")
+@click.argument("username")
+@_storage_options
+@click.option("--admin", is_flag=True, help="Make the user admin of the namespace.")
+@click.option("--role", type=click.Choice(["admin", "bot_user", "viewer"]), default=None,
+              help="Role in the namespace (default viewer, or admin with --admin).")
+@click.option("--namespace", default="default", show_default=True,
+              help="Namespace to join (created if missing).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(username, data_dir, database_url, admin, role, namespace, password_stdin):
+    """Create a user, e.g. the first admin: `utterly users create alice --admin`."""
+    from .services import accounts
+
+    if admin and role not in (None, "admin"):
+        _fail("--admin and --role disagree", "give one of them")
+    role = "admin" if admin else role or "viewer"
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _, sessions = _sessions(_config(data_dir, database_url))
+    try:
+        with sessions() as session, session.begin():
+            user = accounts.create_user(session, username, password)
+            ns = accounts.ensure_namespace(session, namespace.strip().lower())
+            accounts.set_role(session, user, ns, role)
+    except UtterlyError as exc:
+        _fail(exc.message, exc.hint)
+    except Exception as exc:  # StudioError: a clear sentence, never a traceback
+        from .errors import StudioError
+
+        if not isinstance(exc, StudioError):
+            raise
+        _fail(exc.detail, exc.hint)
+    click.echo(f"created {username.lower()} ({role} of namespace {namespace})")
+
+
+@click.group()
+def secrets():
+    """Manage the key that encrypts stored secrets."""
+
+
+@secrets.command("new-key")
+def secrets_new_key():
+    """Print a new Fernet key (for UTTERLY_SECRET_KEY)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@secrets.command("rotate")
+@_storage_options
+@click.option("--new-key", envvar="UTTERLY_NEW_SECRET_KEY", default=None,
+              help="The key to move to (default: a new one). Needed when the current key "
+                   "comes from UTTERLY_SECRET_KEY.")
+def secrets_rotate(data_dir, database_url, new_key):
+    """Re-encrypt every stored secret with a new key, in one transaction."""
+    from .rotation import rotate
+
+    config = _config(data_dir, database_url)
+    _, sessions = _sessions(config)
+    try:
+        count, where = rotate(config, sessions, new_key)
+    except UtterlyError as exc:
+        _fail(exc.message, exc.hint)
+    click.echo(f"re-encrypted {count} secret(s); {where}")
+
+
+COMMANDS = [serve, demo, users, secrets]

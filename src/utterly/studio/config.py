@@ -1,0 +1,48 @@
+"""Where the Studio keeps its data and how it is reached, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("utterly-data")
+
+
+@dataclass(frozen=True)
+class StudioConfig:
+    data_dir: Path = DEFAULT_DATA_DIR
+    # None: a SQLite file in data_dir
+    database_url: str | None = None
+    # Fernet key(s), comma-separated, newest first; None: the key file in data_dir
+    secret_key: str | None = field(default=None, repr=False)
+    # Browsers only send the session cookie over HTTPS when this is on.
+    secure_cookies: bool = False
+    session_hours: float = 12.0
+    access_token_hours: float = 12.0
+
+    @classmethod
+    def from_env(cls, **overrides) -> "StudioConfig":
+        env = os.environ
+        values = {
+            "data_dir": Path(env.get("UTTERLY_DATA_DIR", DEFAULT_DATA_DIR)),
+            "database_url": env.get("UTTERLY_DATABASE_URL") or None,
+            "secret_key": env.get("UTTERLY_SECRET_KEY") or None,
+            "secure_cookies": env.get("UTTERLY_SECURE_COOKIES", "") in ("1", "true", "yes"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Bare postgresql:// means psycopg 3 here, the driver we ship.
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.data_dir / 'utterly.db').resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"

@@ -1,0 +1,113 @@
+"""RFC 9457 problem+json for every error the API returns."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
+
+from ..errors import UtterlyError
+from .errors import StudioError, from_core
+
+log = logging.getLogger("utterly.studio")
+MEDIA_TYPE = "application/problem+json"
+
+# Per field, then per kind of mistake.
+_FIELD_HINTS = {
+    "temperature": "use a temperature between 0 and 1",
+    "nb_sentences": "ask for 1 to 50 sentences",
+    "n": "ask for 1 to 50 sentences",
+    "locale": "use a BCP 47 tag such as 'fr' or 'en-GB'",
+    "locales": "use BCP 47 tags such as 'fr' or 'en-GB'",
+    "provider": "choose local, ollama, openai, openai-compatible or azure-openai",
+    "role": "choose admin, bot_user or viewer",
+}
+_HINTS = {
+    "missing": "add this field",
+    "extra_forbidden": "remove this field; see /api/docs for the fields this endpoint takes",
+    "json_invalid": "send a valid JSON body",
+    "literal_error": "use one of the values listed",
+}
+
+
+def problem_response(error: StudioError) -> JSONResponse:
+    return JSONResponse(error.to_problem(), status_code=error.status, media_type=MEDIA_TYPE,
+                        headers=error.headers or None)
+
+
+def _field(loc: tuple) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
+    field = _field(tuple(first.get("loc", ())))
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    top = field.split(".")[0]
+    hint = _FIELD_HINTS.get(top) or _HINTS.get(first.get("type", ""), "")
+    error = StudioError(f"{field}: {message}", status=422, code="invalid_input", field=field,
+                        hint=hint, errors=[{"field": _field(tuple(e.get("loc", ()))),
+                                            "message": str(e.get("msg", ""))}
+                                           for e in errors[:20]])
+    error.title = "Invalid input"
+    return problem_response(error)
+
+
+def _studio(_: Request, exc: StudioError) -> JSONResponse:
+    return problem_response(exc)
+
+
+def _core(_: Request, exc: UtterlyError) -> JSONResponse:
+    return problem_response(from_core(exc))
+
+
+def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+    error = StudioError(str(exc.detail), status=exc.status_code,
+                        code=codes.get(exc.status_code, "http_error"),
+                        headers=getattr(exc, "headers", None))
+    error.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+    return problem_response(error)
+
+
+def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+    # A unique constraint lost a race with a concurrent request: the caller may retry.
+    error = StudioError("this conflicts with data saved at the same moment", status=409,
+                        code="conflict", hint="reload and try again")
+    error.title = "Conflict"
+    return problem_response(error)
+
+
+def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+    log.error("database error: %s", type(exc).__name__)
+    error = StudioError("the database is unavailable", status=503, code="database_unavailable",
+                        hint="try again in a moment; if it lasts, check the database server")
+    error.title = "Service unavailable"
+    return problem_response(error)
+
+
+def _bug(_: Request, exc: Exception) -> JSONResponse:
+    # Only the type goes to the log: an exception message may quote a secret.
+    log.error("unexpected error %s", type(exc).__name__, exc_info=False)
+    error = StudioError("an unexpected error happened on the server", status=500,
+                        code="internal_error", hint="this is a bug: please report it")
+    error.title = "Internal server error"
+    return problem_response(error)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StudioError, _studio)
+    app.add_exception_handler(UtterlyError, _core)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(Exception, _bug)

@@ -1,0 +1,354 @@
+"""The API's request and response bodies."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from ..request import MAX_SENTENCES, VariationOptions, normalize_locale
+
+Role = Literal["admin", "bot_user", "viewer"]
+ProviderName = Literal["local", "ollama", "openai", "openai-compatible", "azure-openai"]
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+# One definition of a valid locale: the generation request's.
+Locale = Annotated[str, AfterValidator(normalize_locale)]
+Locales = Annotated[list[Locale], AfterValidator(_unique), Field(min_length=1, max_length=20)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ---- auth and users -------------------------------------------------------------------
+
+class Credentials(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int | None
+
+
+class LoginOut(BaseModel):
+    username: str
+    csrf_token: str
+    expires_in: int
+
+
+class ApiTokenIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class ApiTokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    token: str | None = None  # shown once, at creation
+
+
+class NamespaceRole(BaseModel):
+    id: int
+    name: str
+    role: Role
+
+
+class Me(BaseModel):
+    id: int
+    username: str
+    namespaces: list[NamespaceRole]
+
+
+class NamespaceIn(Strict):
+    name: str = Field(min_length=2, max_length=64)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        v = v.lower()
+        if not _NAME.match(v):
+            raise ValueError("use 2-64 lower-case letters, digits, '-', '_' or '.'")
+        return v
+
+
+class MemberIn(Strict):
+    username: str = Field(min_length=2, max_length=64)
+    role: Role
+    # needed only when the user does not exist yet
+    password: str | None = Field(default=None, max_length=1024)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        v = v.lower()
+        if not _NAME.match(v):
+            raise ValueError("use 2-64 lower-case letters, digits, '-', '_' or '.'")
+        return v
+
+
+class MemberPatch(Strict):
+    role: Role
+
+
+class MemberOut(BaseModel):
+    user_id: int
+    username: str
+    role: Role
+
+
+# ---- bots, FAQs, sentences ------------------------------------------------------------
+
+class BotIn(Strict):
+    namespace_id: int | None = None
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=2000)
+    locales: Locales = Field(default_factory=lambda: ["en"])
+
+
+class BotPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=2000)
+    locales: Locales | None = None
+
+
+class BotOut(BaseModel):
+    id: int
+    namespace_id: int
+    name: str
+    description: str
+    locales: list[str]
+    created_at: datetime
+
+
+class FaqIn(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    answer: str = Field(default="", max_length=20000)
+    locale: Locale | None = None
+    tags: list[str] = Field(default_factory=list, max_length=50)
+
+
+class FaqPatch(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    answer: str | None = Field(default=None, max_length=20000)
+    locale: Locale | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+
+
+class FaqOut(BaseModel):
+    id: int
+    bot_id: int
+    title: str
+    description: str
+    answer: str
+    locale: str
+    tags: list[str]
+    human_sentences: int = 0
+    generated_sentences: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class SentenceIn(Strict):
+    text: str = Field(min_length=1, max_length=500)
+    locale: Locale | None = None
+
+
+class SentenceBatchIn(Strict):
+    sentences: list[SentenceIn] = Field(min_length=1, max_length=10000)
+
+
+class SentenceOut(BaseModel):
+    id: int
+    faq_id: int
+    text: str
+    locale: str
+    origin: Literal["human", "generated"]
+    generation_run_id: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    prompt_version: str | None = None
+    temperature: float | None = None
+    options: dict[str, Any] | None = None
+    trace_id: str | None = None
+    created_at: datetime
+
+
+class Page(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[Any]
+
+
+# ---- settings -------------------------------------------------------------------------
+
+class SentenceGenerationSettingsIn(Strict):
+    enabled: bool = False
+    provider: ProviderName = "local"
+    model: str | None = Field(default=None, max_length=200)
+    base_url: str | None = Field(default=None, max_length=500)
+    # write-only: omitted keeps the stored key, "" removes it
+    api_key: str | None = Field(default=None, max_length=500)
+    azure_endpoint: str | None = Field(default=None, max_length=500)
+    azure_deployment: str | None = Field(default=None, max_length=200)
+    api_version: str | None = Field(default=None, max_length=50)
+    temperature: float = Field(default=0.7, ge=0.0, le=1.0)
+    nb_sentences: int = Field(default=10, ge=1, le=MAX_SENTENCES)
+    # None: the built-in default
+    prompt_template: str | None = Field(default=None, max_length=20000)
+
+
+class SentenceGenerationSettingsOut(BaseModel):
+    enabled: bool
+    provider: ProviderName
+    model: str | None
+    base_url: str | None
+    api_key: str | None = Field(description="masked; never the key itself")
+    azure_endpoint: str | None
+    azure_deployment: str | None
+    api_version: str | None
+    temperature: float
+    nb_sentences: int
+    prompt_template: str
+    prompt_is_default: bool
+    prompt_version: str
+    prompt_variables: list[str]
+    updated_at: datetime | None
+
+
+class SettingsExport(BaseModel):
+    format: Literal["utterly.sentence-generation-settings/1"] = \
+        "utterly.sentence-generation-settings/1"
+    settings: SentenceGenerationSettingsIn
+
+
+class ObservabilitySettingsIn(Strict):
+    enabled: bool = False
+    langfuse_public_key: str | None = Field(default=None, max_length=200)
+    # write-only, as api_key above
+    langfuse_secret_key: str | None = Field(default=None, max_length=200)
+    langfuse_host: str | None = Field(default=None, max_length=500)
+    otlp_endpoint: str | None = Field(default=None, max_length=500)
+    capture_content: bool = True
+
+
+class ObservabilitySettingsOut(BaseModel):
+    enabled: bool
+    langfuse_public_key: str | None
+    langfuse_secret_key: str | None = Field(description="masked; never the key itself")
+    langfuse_host: str | None
+    otlp_endpoint: str | None
+    capture_content: bool
+    updated_at: datetime | None
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    message: str
+    provider: str | None = None
+    model: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    error: dict[str, Any] | None = Field(
+        default=None, description="code, message and hint when the check failed")
+
+
+# ---- generation -----------------------------------------------------------------------
+
+class GenerateIn(Strict):
+    # None: the FAQ's own sentences (human ones first), up to 5
+    sentences: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    locale: Locale | None = None
+    options: VariationOptions = Field(default_factory=VariationOptions)
+    temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+    n: int | None = Field(default=None, ge=1, le=MAX_SENTENCES)
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class Candidate(BaseModel):
+    text: str
+    status: Literal["new", "present", "conflict"]
+    conflict_faq_id: int | None = None
+    conflict_faq_title: str | None = None
+    origin: str
+    scores: dict[str, float] = Field(default_factory=dict)
+    variations: list[str] = Field(default_factory=list)
+
+
+class GenerateOut(BaseModel):
+    run_id: int
+    candidates: list[Candidate]
+    rejected: list[dict[str, Any]]
+    usage: dict[str, int]
+    latency_s: float
+    requested: int
+    warnings: list[str]
+    provider: str
+    model: str | None
+    prompt_version: str | None
+    trace_id: str | None
+    trace_url: str | None
+
+
+class ImportIn(Strict):
+    run_id: int
+    texts: list[str] = Field(min_length=1, max_length=100)
+
+
+class ImportReport(BaseModel):
+    text: str
+    status: Literal["imported", "already_present", "conflict", "not_from_run"]
+    sentence_id: int | None = None
+    conflict_faq_id: int | None = None
+    conflict_faq_title: str | None = None
+
+
+class ImportOut(BaseModel):
+    run_id: int
+    imported: int
+    report: list[ImportReport]
+
+
+class RunOut(BaseModel):
+    id: int
+    bot_id: int
+    faq_id: int | None
+    faq_title: str | None
+    username: str | None
+    created_at: datetime
+    status: str
+    provider: str
+    model: str | None
+    prompt_version: str | None
+    temperature: float | None
+    options: dict[str, Any] | None
+    kept: int
+    rejected_count: int
+    imported: int
+    latency_s: float | None
+    input_tokens: int
+    output_tokens: int
+    cost: float | None
+    trace_id: str | None
+    trace_url: str | None
+    error: dict[str, Any] | None
+
+
+class RunDetail(RunOut):
+    request: dict[str, Any]
+    candidates: list[Candidate]
+    rejected: list[dict[str, Any]]

@@ -1,0 +1,192 @@
+"""Users, namespaces, memberships and tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..access import ROLES, Actor, require_namespace, user_by_name
+from ..errors import Conflict, Invalid, NotAuthenticated, NotFound, TooManyAttempts
+from ..models import Membership, Namespace, Token, User, utcnow
+from ..passwords import MIN_PASSWORD_LENGTH, LoginThrottle, hash_password, verify_password
+
+TOKEN_PREFIX = {"access": "ut_acc_", "session": "ut_ses_", "api": "ut_api_"}
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password_strength(password: str | None, field: str = "password") -> str:
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"{field} must have at least {MIN_PASSWORD_LENGTH} characters",
+                      field=field, hint="choose a longer password")
+    return password
+
+
+def create_user(session: Session, username: str, password: str) -> User:
+    username = username.strip().lower()
+    if user_by_name(session, username):
+        raise Conflict(f"user `{username}` already exists", field="username",
+                       hint="choose another username", code="user_exists")
+    user = User(username=username, password_hash=hash_password(check_password_strength(password)))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def ensure_namespace(session: Session, name: str) -> Namespace:
+    namespace = session.scalar(select(Namespace).where(Namespace.name == name))
+    if namespace is None:
+        namespace = Namespace(name=name)
+        session.add(namespace)
+        session.flush()
+    return namespace
+
+
+def set_role(session: Session, user: User, namespace: Namespace, role: str) -> Membership:
+    assert role in ROLES
+    membership = session.scalar(select(Membership).where(
+        Membership.user_id == user.id, Membership.namespace_id == namespace.id))
+    if membership is None:
+        membership = Membership(user_id=user.id, namespace_id=namespace.id, role=role)
+        session.add(membership)
+    else:
+        membership.role = role
+    session.flush()
+    return membership
+
+
+def authenticate(session: Session, throttle: LoginThrottle, username: str,
+                 password: str) -> User:
+    """The user with these credentials; slows down guessing."""
+    wait = throttle.retry_after(username)
+    if wait > 0:
+        raise TooManyAttempts("too many failed logins for this username",
+                              hint=f"wait {int(wait) + 1} seconds and try again",
+                              headers={"Retry-After": str(int(wait) + 1)})
+    user = user_by_name(session, username)
+    if not verify_password(user.password_hash if user else None, password):
+        throttle.failed(username)
+        raise NotAuthenticated("wrong username or password", code="invalid_credentials",
+                               hint="check both; after 3 failures each try waits longer")
+    throttle.succeeded(username)
+    return user
+
+
+def issue_token(session: Session, user: User, kind: str, *, hours: float | None,
+                name: str = "", with_csrf: bool = False) -> tuple[str, str | None, Token]:
+    token = TOKEN_PREFIX[kind] + secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24) if with_csrf else None
+    row = Token(user_id=user.id, kind=kind, name=name, token_hash=digest(token),
+                csrf_hash=digest(csrf) if csrf else None,
+                expires_at=utcnow() + timedelta(hours=hours) if hours else None)
+    session.add(row)
+    session.flush()
+    return token, csrf, row
+
+
+def token_owner(session: Session, token: str, kinds: tuple[str, ...]) -> Token | None:
+    row = session.scalar(select(Token).where(Token.token_hash == digest(token)))
+    if row is None or row.kind not in kinds:
+        return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return None
+    return row
+
+
+def revoke(session: Session, token: str) -> None:
+    session.execute(delete(Token).where(Token.token_hash == digest(token)))
+
+
+def list_api_tokens(session: Session, actor: Actor) -> list[Token]:
+    return list(session.scalars(select(Token).where(
+        Token.user_id == actor.user_id, Token.kind == "api").order_by(Token.id)))
+
+
+def delete_api_token(session: Session, actor: Actor, token_id: int) -> None:
+    row = session.get(Token, token_id)
+    if row is None or row.user_id != actor.user_id or row.kind != "api":
+        raise NotFound("API token")
+    session.delete(row)
+
+
+def memberships(session: Session, actor: Actor) -> list[tuple[Namespace, str]]:
+    rows = session.execute(select(Namespace, Membership.role).join(
+        Membership, Membership.namespace_id == Namespace.id).where(
+        Membership.user_id == actor.user_id).order_by(Namespace.name))
+    return [(ns, role) for ns, role in rows]
+
+
+def create_namespace(session: Session, actor: Actor, name: str) -> Namespace:
+    if session.scalar(select(Namespace).where(Namespace.name == name)):
+        raise Conflict(f"namespace `{name}` already exists", field="name",
+                       hint="choose another name", code="namespace_exists")
+    namespace = ensure_namespace(session, name)
+    set_role(session, session.get(User, actor.user_id), namespace, "admin")
+    return namespace
+
+
+def members(session: Session, actor: Actor, namespace_id: int) -> list[tuple[User, str]]:
+    require_namespace(session, actor, namespace_id, "viewer")
+    rows = session.execute(select(User, Membership.role).join(
+        Membership, Membership.user_id == User.id).where(
+        Membership.namespace_id == namespace_id).order_by(User.username))
+    return [(u, r) for u, r in rows]
+
+
+def add_member(session: Session, actor: Actor, namespace_id: int, username: str, role: str,
+               password: str | None) -> tuple[User, str]:
+    require_namespace(session, actor, namespace_id, "admin")
+    user = user_by_name(session, username)
+    if user is None:
+        if password is None:
+            raise Invalid(f"user `{username}` does not exist yet", field="password",
+                          hint="give a password to create the user")
+        user = create_user(session, username, password)
+    elif password is not None:
+        raise Invalid(f"user `{username}` already exists; their password is theirs",
+                      field="password", hint="leave password out to add an existing user")
+    set_role(session, user, session.get(Namespace, namespace_id), role)
+    return user, role
+
+
+def _membership(session: Session, namespace_id: int, user_id: int) -> Membership:
+    membership = session.scalar(select(Membership).where(
+        Membership.namespace_id == namespace_id, Membership.user_id == user_id))
+    if membership is None:
+        raise NotFound("member")
+    return membership
+
+
+def _keep_an_admin(session: Session, namespace_id: int, leaving: Membership) -> None:
+    admins = session.scalars(select(Membership).where(
+        Membership.namespace_id == namespace_id, Membership.role == "admin")).all()
+    if leaving.role == "admin" and len(admins) == 1:
+        raise Conflict("a namespace needs at least one admin", code="last_admin",
+                       hint="make another member admin first")
+
+
+def change_role(session: Session, actor: Actor, namespace_id: int, user_id: int,
+                role: str) -> tuple[User, str]:
+    require_namespace(session, actor, namespace_id, "admin")
+    membership = _membership(session, namespace_id, user_id)
+    if role != "admin":
+        _keep_an_admin(session, namespace_id, membership)
+    membership.role = role
+    return session.get(User, user_id), role
+
+
+def remove_member(session: Session, actor: Actor, namespace_id: int, user_id: int) -> None:
+    require_namespace(session, actor, namespace_id, "admin")
+    membership = _membership(session, namespace_id, user_id)
+    _keep_an_admin(session, namespace_id, membership)
+    session.delete(membership)
+
+
+def prune_expired_tokens(session: Session, now: datetime | None = None) -> None:
+    session.execute(delete(Token).where(Token.expires_at < (now or utcnow())))

@@ -1,0 +1,259 @@
+"""Generate sentences for an FAQ, import a person's selection, undo an import."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ...errors import ProviderError, UtterlyError
+from ...generation import agenerate
+from ...normalize import normalize
+from ...prompt import default_template, template_version
+from ...result import GenerationResult
+from ..access import Actor, bot_for, faq_for
+from ..errors import Conflict, Invalid, NotFound, StudioError, from_core
+from ..models import Faq, GenerationRun, TrainingSentence, User
+from ..schemas import Candidate, GenerateIn, GenerateOut, ImportIn, ImportOut, ImportReport
+from ..secrets import SecretBox
+from .bots import existing_sentences, prepare
+from .settings import config_of, generation_row
+
+MAX_SOURCES = 5
+
+
+def _sources(session: Session, faq: Faq, data: GenerateIn) -> list[str]:
+    if data.sentences is not None:
+        return data.sentences
+    rows = session.scalars(select(TrainingSentence.text).where(
+        TrainingSentence.faq_id == faq.id).order_by(
+        (TrainingSentence.origin != "human"), TrainingSentence.id).limit(MAX_SOURCES)).all()
+    if rows:
+        return list(rows)
+    raise Invalid("this FAQ has no sentence to start from", field="sentences",
+                  hint="add the FAQ's question as a sentence, or give `sentences`")
+
+
+def classify(session: Session, bot_id: int, faq_id: int, locale: str,
+             texts: list[str]) -> list[dict]:
+    """For each text: new, present (in this FAQ) or conflict (in another FAQ)."""
+    keys = [normalize(t) for t in texts]
+    found = existing_sentences(session, bot_id, locale, [k for k in keys if k])
+    titles: dict[int, str] = {}
+    out = []
+    for text, key in zip(texts, keys):
+        row = found.get(key)
+        if row is None:
+            out.append({"status": "new"})
+        elif row.faq_id == faq_id:
+            out.append({"status": "present", "sentence_id": row.id})
+        else:
+            if row.faq_id not in titles:
+                titles[row.faq_id] = session.get(Faq, row.faq_id).title
+            out.append({"status": "conflict", "conflict_faq_id": row.faq_id,
+                        "conflict_faq_title": titles[row.faq_id]})
+    return out
+
+
+def candidates_of(session: Session, run: GenerationRun) -> list[Candidate]:
+    """The run's candidates with their status as of now."""
+    texts = [c["text"] for c in run.candidates]
+    statuses = classify(session, run.bot_id, run.faq_id, run.request["locale"], texts)
+    return [Candidate(text=c["text"], origin=c.get("origin", "model"),
+                      scores=c.get("scores", {}), variations=c.get("variations", []),
+                      status=s["status"], conflict_faq_id=s.get("conflict_faq_id"),
+                      conflict_faq_title=s.get("conflict_faq_title"))
+            for c, s in zip(run.candidates, statuses)]
+
+
+def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
+             box: SecretBox) -> GenerateOut:
+    """Run the core generation and store the run, failed or not.
+
+    The model call happens outside any database transaction: it can take a minute, and a
+    connection must not be held (or a SQLite write lock taken) for that long.
+    """
+    with session_factory() as session:
+        bot, faq = faq_for(session, actor, bot_id, faq_id, "bot_user")
+        settings = generation_row(session, bot.id)
+        if not settings.enabled:
+            raise Conflict("sentence generation is disabled for this bot",
+                           code="generation_disabled",
+                           hint="an admin can enable it in Gen AI › Sentence generation "
+                                "settings")
+        locale = data.locale or faq.locale
+        if locale not in bot.locales:
+            raise Invalid(f"locale `{locale}` is not one of this bot's locales {bot.locales}",
+                          field="locale", hint="use one of the bot's locales")
+        sources = _sources(session, faq, data)
+        config = config_of(settings, box)
+        template = settings.prompt_template
+        prompt_version = template_version(template or default_template())
+        temperature = settings.temperature if data.temperature is None else data.temperature
+        n = data.n or settings.nb_sentences
+        session.commit()
+    request = {"sentences": sources, "locale": locale, "n": n, "temperature": temperature,
+               "options": data.options.model_dump(), "seed": data.seed}
+    started = time.perf_counter()
+    result: GenerationResult | None = None
+    error: UtterlyError | None = None
+    try:
+        result = asyncio.run(agenerate(
+            sources, locale=locale, n=n, temperature=temperature, seed=data.seed,
+            prompt_template=template, provider=config, **data.options.model_dump()))
+    except ProviderError as exc:
+        error = exc
+    except UtterlyError as exc:  # the request itself was refused: nothing ran
+        raise from_core(exc) from None
+    latency = result.latency_s if result else time.perf_counter() - started
+
+    with session_factory() as session, session.begin():
+        run = GenerationRun(
+            bot_id=bot_id, faq_id=faq_id, user_id=actor.user_id, request=request,
+            status="succeeded" if result else "failed", provider=settings.provider,
+            model=(result.model if result else None) or settings.model,
+            prompt_version=prompt_version, temperature=temperature,
+            options=data.options.model_dump(), latency_s=round(latency, 3),
+            candidates=[{"text": s.text, "origin": str(s.origin), "scores": s.scores,
+                         "variations": s.variations} for s in result.sentences]
+            if result else [],
+            rejected=[{"text": r.text, "reason": str(r.reason), "detail": r.detail}
+                      for r in result.rejected] if result else [],
+            input_tokens=result.usage.input_tokens if result else 0,
+            output_tokens=result.usage.output_tokens if result else 0,
+            error=error.to_dict() if error else None)
+        session.add(run)
+        session.flush()
+        if error is not None:
+            failure = from_core(error)
+            failure.extra["run_id"] = run.id
+        else:
+            candidates = candidates_of(session, run)
+    if error is not None:
+        raise failure
+    return GenerateOut(
+        run_id=run.id, candidates=candidates, rejected=run.rejected,
+        usage={"input_tokens": run.input_tokens, "output_tokens": run.output_tokens},
+        latency_s=run.latency_s, requested=n, warnings=result.warnings,
+        provider=run.provider, model=run.model, prompt_version=prompt_version,
+        trace_id=run.trace_id, trace_url=run.trace_url)
+
+
+def _run_of(session: Session, bot_id: int, run_id: int, field: str | None = None
+            ) -> GenerationRun:
+    run = session.get(GenerationRun, run_id)
+    if run is None or run.bot_id != bot_id:
+        raise NotFound("generation run", field=field)
+    return run
+
+
+def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
+                     data: ImportIn) -> ImportOut:
+    """Import a selection of a run's candidates into the FAQ, all or nothing.
+
+    Repeating a request reports `already_present` for what it imported the first time.
+    """
+    bot, faq = faq_for(session, actor, bot_id, faq_id, "bot_user")
+    run = _run_of(session, bot.id, data.run_id, field="run_id")
+    locale = run.request["locale"]
+    by_key = {normalize(c["text"]): c for c in run.candidates} if run.faq_id == faq.id else {}
+    texts = [prepare(t, f"texts.{i}")[0] for i, t in enumerate(data.texts)]
+    statuses = classify(session, bot.id, faq.id, locale, texts)
+    report: list[ImportReport] = []
+    to_add: dict[str, tuple[int, str]] = {}
+    for i, (text, status) in enumerate(zip(texts, statuses)):
+        key = normalize(text)
+        if key not in by_key:
+            report.append(ImportReport(text=text, status="not_from_run"))
+        elif status["status"] == "conflict":
+            report.append(ImportReport(text=text, status="conflict",
+                                       conflict_faq_id=status["conflict_faq_id"],
+                                       conflict_faq_title=status["conflict_faq_title"]))
+        elif status["status"] == "present" or key in to_add:
+            report.append(ImportReport(text=text, status="already_present",
+                                       sentence_id=status.get("sentence_id")))
+        else:
+            to_add[key] = (len(report), by_key[key]["text"])
+            report.append(ImportReport(text=text, status="imported"))
+    refused = [r for r in report if r.status in ("conflict", "not_from_run")]
+    if refused:
+        raise StudioError(
+            f"{len(refused)} of {len(report)} sentences cannot be imported; nothing was "
+            "imported", status=409, code="import_refused",
+            hint="leave out the sentences marked conflict or not_from_run and try again",
+            report=[r.model_dump() for r in report])
+    rows = []
+    for key, (index, text) in to_add.items():
+        row = TrainingSentence(
+            bot_id=bot.id, faq_id=faq.id, text=text, normalized=key, locale=locale,
+            origin="generated", generation_run_id=run.id, provider=run.provider,
+            model=run.model, prompt_version=run.prompt_version, temperature=run.temperature,
+            options=run.options, trace_id=run.trace_id, created_by=actor.user_id)
+        rows.append((index, row))
+        session.add(row)
+    session.flush()
+    for index, row in rows:
+        report[index].sentence_id = row.id
+    return ImportOut(run_id=run.id, imported=len(rows), report=report)
+
+
+def undo_import(session: Session, actor: Actor, bot_id: int, run_id: int) -> int:
+    bot = bot_for(session, actor, bot_id, "bot_user")
+    run = _run_of(session, bot.id, run_id)
+    result = session.execute(delete(TrainingSentence).where(
+        TrainingSentence.generation_run_id == run.id))
+    return result.rowcount
+
+
+def imported_counts(session: Session, run_ids: list[int]) -> dict[int, int]:
+    if not run_ids:
+        return {}
+    rows = session.execute(select(TrainingSentence.generation_run_id, func.count()).where(
+        TrainingSentence.generation_run_id.in_(run_ids)).group_by(
+        TrainingSentence.generation_run_id))
+    return dict(rows.all())
+
+
+def list_runs(session: Session, actor: Actor, bot_id: int, *, faq_id: int | None,
+              limit: int, offset: int) -> tuple[int, list[dict]]:
+    bot = bot_for(session, actor, bot_id)
+    where = [GenerationRun.bot_id == bot.id]
+    if faq_id is not None:
+        where.append(GenerationRun.faq_id == faq_id)
+    total = session.scalar(select(func.count()).select_from(GenerationRun).where(*where))
+    runs = list(session.scalars(select(GenerationRun).where(*where).order_by(
+        GenerationRun.id.desc()).limit(limit).offset(offset)))
+    return total, [summary(session, run, imported) for run, imported in
+                   zip(runs, _imported_list(session, runs))]
+
+
+def _imported_list(session: Session, runs: list[GenerationRun]) -> list[int]:
+    counts = imported_counts(session, [r.id for r in runs])
+    return [counts.get(r.id, 0) for r in runs]
+
+
+def summary(session: Session, run: GenerationRun, imported: int) -> dict:
+    faq = session.get(Faq, run.faq_id) if run.faq_id else None
+    user = session.get(User, run.user_id) if run.user_id else None
+    return {
+        "id": run.id, "bot_id": run.bot_id, "faq_id": run.faq_id,
+        "faq_title": faq.title if faq else None, "username": user.username if user else None,
+        "created_at": run.created_at, "status": run.status, "provider": run.provider,
+        "model": run.model, "prompt_version": run.prompt_version,
+        "temperature": run.temperature, "options": run.options,
+        "kept": len(run.candidates), "rejected_count": len(run.rejected),
+        "imported": imported, "latency_s": run.latency_s, "input_tokens": run.input_tokens,
+        "output_tokens": run.output_tokens, "cost": run.cost, "trace_id": run.trace_id,
+        "trace_url": run.trace_url, "error": run.error,
+    }
+
+
+def get_run(session: Session, actor: Actor, bot_id: int, run_id: int) -> dict:
+    bot = bot_for(session, actor, bot_id)
+    run = _run_of(session, bot.id, run_id)
+    data = summary(session, run, imported_counts(session, [run.id]).get(run.id, 0))
+    data.update(request=run.request, rejected=run.rejected,
+                candidates=candidates_of(session, run) if run.faq_id else [])
+    return data

@@ -1,0 +1,344 @@
+"""Per-bot settings: sentence generation (provider, prompt) and observability."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy.orm import Session
+
+from ...errors import ErrorCode, ProviderError, UtterlyError
+from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
+from ...providers import ProviderConfig, create_provider
+from ..access import Actor, bot_for
+from ..errors import Invalid, from_core
+from ..models import ObservabilitySettings, SentenceGenerationSettings
+from ..schemas import (CheckOut, ObservabilitySettingsIn, ObservabilitySettingsOut,
+                       SentenceGenerationSettingsIn, SentenceGenerationSettingsOut)
+from ..secrets import SecretBox, mask
+
+# Which connection fields each provider needs, beyond the model.
+_REQUIRED = {
+    "local": (),
+    "ollama": ("model",),
+    "openai": ("model", "api_key"),
+    "openai-compatible": ("model", "base_url"),
+    "azure-openai": ("azure_endpoint", "azure_deployment", "api_version", "api_key"),
+}
+_FIELD_HINTS = {
+    "model": "name the model, e.g. `tinyllama` for Ollama or `gpt-4o-mini` for OpenAI",
+    "api_key": "paste the provider's API key",
+    "base_url": "give the server's URL, e.g. http://127.0.0.1:8080/v1",
+    "azure_endpoint": "e.g. https://NAME.openai.azure.com",
+    "azure_deployment": "the deployment name chosen in the Azure portal",
+    "api_version": "e.g. 2024-10-21",
+}
+
+
+def _check_url(value: str | None, field: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Invalid(f"{field} must be an http(s) URL", field=field,
+                      hint="e.g. http://127.0.0.1:11434 or https://cloud.langfuse.com")
+    return value.rstrip("/")
+
+
+# ---- sentence generation --------------------------------------------------------------
+
+def generation_row(session: Session, bot_id: int) -> SentenceGenerationSettings:
+    row = session.get(SentenceGenerationSettings, bot_id)
+    if row is None:  # a bot from before settings existed, or inserted by hand
+        row = SentenceGenerationSettings(bot_id=bot_id, enabled=False, provider="local",
+                                         temperature=0.7, nb_sentences=10,
+                                         prompt_version=template_version(default_template()))
+        session.add(row)
+        session.flush()
+    return row
+
+
+def generation_out(row: SentenceGenerationSettings, box: SecretBox
+                   ) -> SentenceGenerationSettingsOut:
+    template = row.prompt_template or default_template()
+    return SentenceGenerationSettingsOut(
+        enabled=row.enabled, provider=row.provider, model=row.model, base_url=row.base_url,
+        api_key=mask(box.decrypt(row.api_key_encrypted)) if row.api_key_encrypted else None,
+        azure_endpoint=row.azure_endpoint, azure_deployment=row.azure_deployment,
+        api_version=row.api_version, temperature=row.temperature,
+        nb_sentences=row.nb_sentences, prompt_template=template,
+        prompt_is_default=row.prompt_template is None, prompt_version=template_version(template),
+        prompt_variables=list(TEMPLATE_VARIABLES), updated_at=row.updated_at)
+
+
+def get_generation(session: Session, actor: Actor, bot_id: int, box: SecretBox
+                   ) -> SentenceGenerationSettingsOut:
+    bot = bot_for(session, actor, bot_id)
+    return generation_out(generation_row(session, bot.id), box)
+
+
+def provider_config(provider: str, fields: dict, api_key: str | None) -> ProviderConfig:
+    """The core's provider config for what the settings say."""
+    return ProviderConfig(
+        provider="openai" if provider == "openai-compatible" else provider,
+        model=fields.get("model"), base_url=fields.get("base_url"), api_key=api_key,
+        azure_endpoint=fields.get("azure_endpoint"),
+        azure_deployment=fields.get("azure_deployment"), api_version=fields.get("api_version"))
+
+
+def config_of(row: SentenceGenerationSettings, box: SecretBox) -> ProviderConfig:
+    api_key = box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None
+    return provider_config(row.provider, {
+        "model": row.model, "base_url": row.base_url, "azure_endpoint": row.azure_endpoint,
+        "azure_deployment": row.azure_deployment, "api_version": row.api_version}, api_key)
+
+
+def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings,
+             box: SecretBox) -> tuple[dict, str | None]:
+    """Validated fields and the API key they imply (new, kept or removed)."""
+    fields = data.model_dump(exclude={"api_key"})
+    fields["base_url"] = _check_url(data.base_url, "base_url")
+    fields["azure_endpoint"] = _check_url(data.azure_endpoint, "azure_endpoint")
+    if data.api_key is None:
+        api_key = box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None
+    else:
+        api_key = data.api_key or None
+    if data.prompt_template is not None:
+        if data.prompt_template.strip() == default_template().strip():
+            fields["prompt_template"] = None  # "reset to default" keeps following updates
+        else:
+            try:
+                validate_template(data.prompt_template)
+            except UtterlyError as exc:
+                raise from_core(exc) from None
+    present = dict(fields, api_key=api_key)
+    for name in _REQUIRED[data.provider]:
+        if not present.get(name):
+            raise Invalid(f"{name} is required for provider `{data.provider}`", field=name,
+                          hint=_FIELD_HINTS[name])
+    return fields, api_key
+
+
+def run_check(config: ProviderConfig) -> CheckOut:
+    """The provider's own check, its failure classified rather than raised."""
+    async def _check():
+        provider = create_provider(config)
+        try:
+            return await provider.check()
+        finally:
+            await provider.aclose()
+
+    try:
+        result = asyncio.run(_check())
+    except UtterlyError as exc:
+        return CheckOut(ok=False, message=exc.message, provider=config.provider,
+                        model=config.model, error=exc.to_dict())
+    return CheckOut(ok=result.ok, message=result.message, provider=result.provider,
+                    model=result.model, details=result.details)
+
+
+def put_generation(session: Session, actor: Actor, bot_id: int,
+                   data: SentenceGenerationSettingsIn, box: SecretBox
+                   ) -> SentenceGenerationSettingsOut:
+    bot = bot_for(session, actor, bot_id, "admin")
+    row = generation_row(session, bot.id)
+    fields, api_key = _resolve(data, row, box)
+    if data.enabled:
+        check = run_check(provider_config(data.provider, fields, api_key))
+        if not check.ok:
+            error = check.error or {"code": ErrorCode.SERVER_ERROR, "message": check.message}
+            raise from_core(ProviderError(
+                ErrorCode(error["code"]), "the provider check failed, settings not saved: "
+                + error["message"], hint=error.get("hint", ""), provider=data.provider))
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.api_key_encrypted = box.encrypt(api_key) if api_key else None
+    row.prompt_version = template_version(row.prompt_template or default_template())
+    row.updated_by = actor.user_id
+    session.flush()
+    return generation_out(row, box)
+
+
+def check_generation(session: Session, actor: Actor, bot_id: int,
+                     data: SentenceGenerationSettingsIn | None, box: SecretBox) -> CheckOut:
+    bot = bot_for(session, actor, bot_id, "admin")
+    row = generation_row(session, bot.id)
+    if data is None:
+        return run_check(config_of(row, box))
+    fields, api_key = _resolve(data, row, box)
+    return run_check(provider_config(data.provider, fields, api_key))
+
+
+def export_generation(session: Session, actor: Actor, bot_id: int, box: SecretBox,
+                      include_secret: bool) -> SentenceGenerationSettingsIn:
+    bot = bot_for(session, actor, bot_id, "admin")
+    row = generation_row(session, bot.id)
+    return SentenceGenerationSettingsIn(
+        enabled=row.enabled, provider=row.provider, model=row.model, base_url=row.base_url,
+        api_key=(box.decrypt(row.api_key_encrypted)
+                 if include_secret and row.api_key_encrypted else None),
+        azure_endpoint=row.azure_endpoint, azure_deployment=row.azure_deployment,
+        api_version=row.api_version, temperature=row.temperature,
+        nb_sentences=row.nb_sentences, prompt_template=row.prompt_template)
+
+
+# ---- observability --------------------------------------------------------------------
+
+def observability_row(session: Session, bot_id: int) -> ObservabilitySettings:
+    row = session.get(ObservabilitySettings, bot_id)
+    if row is None:
+        row = ObservabilitySettings(bot_id=bot_id, enabled=False, capture_content=True)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def observability_out(row: ObservabilitySettings, box: SecretBox) -> ObservabilitySettingsOut:
+    secret = (box.decrypt(row.langfuse_secret_key_encrypted)
+              if row.langfuse_secret_key_encrypted else None)
+    return ObservabilitySettingsOut(
+        enabled=row.enabled, langfuse_public_key=row.langfuse_public_key,
+        langfuse_secret_key=mask(secret), langfuse_host=row.langfuse_host,
+        otlp_endpoint=row.otlp_endpoint, capture_content=row.capture_content,
+        updated_at=row.updated_at)
+
+
+def get_observability(session: Session, actor: Actor, bot_id: int, box: SecretBox
+                      ) -> ObservabilitySettingsOut:
+    bot = bot_for(session, actor, bot_id, "admin")
+    return observability_out(observability_row(session, bot.id), box)
+
+
+def _resolve_observability(data: ObservabilitySettingsIn, row: ObservabilitySettings,
+                           box: SecretBox) -> tuple[dict, str | None]:
+    fields = data.model_dump(exclude={"langfuse_secret_key"})
+    fields["langfuse_host"] = _check_url(data.langfuse_host, "langfuse_host")
+    fields["otlp_endpoint"] = _check_url(data.otlp_endpoint, "otlp_endpoint")
+    if data.langfuse_secret_key is None:
+        secret = (box.decrypt(row.langfuse_secret_key_encrypted)
+                  if row.langfuse_secret_key_encrypted else None)
+    else:
+        secret = data.langfuse_secret_key or None
+    public = data.langfuse_public_key
+    if public and not public.startswith("pk-lf-"):
+        raise Invalid("langfuse_public_key must start with `pk-lf-`",
+                      field="langfuse_public_key",
+                      hint="copy the public key from Langfuse › Project settings › API keys")
+    if data.langfuse_secret_key and not data.langfuse_secret_key.startswith("sk-lf-"):
+        raise Invalid("langfuse_secret_key must start with `sk-lf-`",
+                      field="langfuse_secret_key",
+                      hint="copy the secret key from Langfuse › Project settings › API keys")
+    if public or secret:
+        for name, value in (("langfuse_public_key", public), ("langfuse_secret_key", secret),
+                            ("langfuse_host", fields["langfuse_host"])):
+            if not value:
+                raise Invalid(f"{name} is required with the other Langfuse fields",
+                              field=name, hint="give the public key, secret key and host")
+    if data.enabled and not (public or fields["otlp_endpoint"]):
+        raise Invalid("nothing to send traces to", field="enabled",
+                      hint="fill in the Langfuse keys and host, or an OTLP endpoint")
+    return fields, secret
+
+
+def put_observability(session: Session, actor: Actor, bot_id: int,
+                      data: ObservabilitySettingsIn, box: SecretBox) -> ObservabilitySettingsOut:
+    bot = bot_for(session, actor, bot_id, "admin")
+    row = observability_row(session, bot.id)
+    fields, secret = _resolve_observability(data, row, box)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.langfuse_secret_key_encrypted = box.encrypt(secret) if secret else None
+    row.updated_by = actor.user_id
+    session.flush()
+    return observability_out(row, box)
+
+
+CHECK_TIMEOUT_S = 5.0
+
+
+def _classify_http(target: str, exc: Exception) -> dict:
+    if isinstance(exc, httpx.TimeoutException):
+        return {"code": "timeout", "message": f"{target} did not answer within "
+                f"{CHECK_TIMEOUT_S:.0f} s", "hint": "check the host and your network"}
+    return {"code": "unreachable", "message": f"cannot connect to {target}",
+            "hint": "check the URL and that the server is running"}
+
+
+def check_langfuse(host: str, public_key: str, secret_key: str) -> CheckOut:
+    """Verify the keys on Langfuse's projects endpoint; writes no trace."""
+    url = host.rstrip("/") + "/api/public/projects"
+    try:
+        response = httpx.get(url, auth=(public_key, secret_key), timeout=CHECK_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        error = _classify_http(f"Langfuse at {host}", exc)
+        return CheckOut(ok=False, message=error["message"], provider="langfuse", error=error)
+    if response.status_code in (401, 403):
+        error = {"code": "authentication", "message": "Langfuse refused the keys",
+                 "hint": "check the public and secret keys belong to the same project "
+                         "and this host"}
+    elif response.status_code != 200:
+        error = {"code": "server_error",
+                 "message": f"Langfuse answered HTTP {response.status_code}",
+                 "hint": "check the host is a Langfuse server"}
+    else:
+        try:
+            projects = [p.get("name") for p in response.json().get("data", [])]
+        except (ValueError, AttributeError):
+            projects = None
+        if projects is None:
+            error = {"code": "invalid_response", "message": f"{host} is not a Langfuse server",
+                     "hint": "check the host"}
+        else:
+            return CheckOut(ok=True, provider="langfuse",
+                            message=f"Langfuse accepts the keys (project: "
+                                    f"{', '.join(filter(None, projects)) or 'unnamed'})",
+                            details={"projects": projects})
+    return CheckOut(ok=False, message=error["message"], provider="langfuse", error=error)
+
+
+def check_otlp(endpoint: str) -> CheckOut:
+    """POST an empty OTLP export request: a collector accepts it and stores nothing."""
+    url = endpoint.rstrip("/")
+    if not url.endswith("/v1/traces"):
+        url += "/v1/traces"
+    try:
+        response = httpx.post(url, content=b"", timeout=CHECK_TIMEOUT_S,
+                              headers={"Content-Type": "application/x-protobuf"})
+    except httpx.HTTPError as exc:
+        error = _classify_http(f"the OTLP endpoint {endpoint}", exc)
+        return CheckOut(ok=False, message=error["message"], provider="otlp", error=error)
+    if 200 <= response.status_code < 300:
+        return CheckOut(ok=True, provider="otlp", message=f"{url} accepts OTLP traces")
+    error = {"code": "server_error", "message": f"{url} answered HTTP {response.status_code}",
+             "hint": "give the collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318"}
+    return CheckOut(ok=False, message=error["message"], provider="otlp", error=error)
+
+
+def check_observability(session: Session, actor: Actor, bot_id: int,
+                        data: ObservabilitySettingsIn | None, box: SecretBox) -> CheckOut:
+    bot = bot_for(session, actor, bot_id, "admin")
+    row = observability_row(session, bot.id)
+    if data is not None:
+        fields, secret = _resolve_observability(data, row, box)
+    else:
+        fields = {"langfuse_public_key": row.langfuse_public_key,
+                  "langfuse_host": row.langfuse_host, "otlp_endpoint": row.otlp_endpoint}
+        secret = (box.decrypt(row.langfuse_secret_key_encrypted)
+                  if row.langfuse_secret_key_encrypted else None)
+    results = []
+    if fields["langfuse_public_key"] and secret and fields["langfuse_host"]:
+        results.append(check_langfuse(fields["langfuse_host"], fields["langfuse_public_key"],
+                                      secret))
+    if fields["otlp_endpoint"]:
+        results.append(check_otlp(fields["otlp_endpoint"]))
+    if not results:
+        raise Invalid("nothing to check", field="langfuse_host",
+                      hint="fill in the Langfuse keys and host, or an OTLP endpoint")
+    failed = [r for r in results if not r.ok]
+    if len(results) == 1:
+        return results[0]
+    first = failed[0] if failed else results[0]
+    return CheckOut(ok=not failed, message="; ".join(r.message for r in results),
+                    provider=first.provider, error=first.error,
+                    details={r.provider: r.model_dump(exclude_none=True) for r in results})
