@@ -1,0 +1,206 @@
+"""Studio fixtures: a real `create_app` served over HTTP on 127.0.0.1, on SQLite (always)
+and PostgreSQL (a database of its own per run), with a populated world of two namespaces.
+
+Every test that takes `studio` or `world` runs once per database backend.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.servers.run import ASGIServer
+from utterly.studio.app import create_app
+from utterly.studio.config import StudioConfig
+from utterly.studio.models import (Base, Bot, Faq, Membership, Namespace,
+                                   ObservabilitySettings, SentenceGenerationSettings,
+                                   TrainingSentence, User)
+from utterly.normalize import normalize
+from utterly.prompt import default_template, template_version
+from utterly.studio.passwords import hash_password
+
+PASSWORD = "correct-horse-1"
+PG_ADMIN_URL = os.environ.get("UTTERLY_TEST_POSTGRES_ADMIN_URL",
+                              "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    # One argon2 hash for every test user: hashing is slow on purpose.
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL database created for this run and dropped after it."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("UTTERLY_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (UTTERLY_REQUIRE_POSTGRES=1) but "
+                        f"{PG_ADMIN_URL} refused: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    name = f"utterly_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _truncate(app) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with app.state.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'utterly.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@dataclass
+class Studio:
+    url: str
+    app: object
+    config: StudioConfig
+    clients: dict = field(default_factory=dict)
+
+    @property
+    def sessions(self):
+        return self.app.state.studio.sessions
+
+    @property
+    def box(self):
+        return self.app.state.studio.box
+
+    @property
+    def dialect(self) -> str:
+        return self.app.state.engine.dialect.name
+
+    def anonymous(self) -> httpx.Client:
+        return self._client("", None)
+
+    def api(self, username: str, password: str = PASSWORD) -> httpx.Client:
+        """A client authenticated as `username` with a bearer token (cached per user)."""
+        if username not in self.clients:
+            response = httpx.post(f"{self.url}/api/auth/token",
+                                  json={"username": username, "password": password})
+            assert response.status_code == 200, response.text
+            self.clients[username] = self._client(username, response.json()["access_token"])
+        return self.clients[username]
+
+    def _client(self, key, token) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120)
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
+@pytest.fixture
+def studio(database_url, tmp_path):
+    config = StudioConfig(data_dir=tmp_path / "data", database_url=database_url)
+    app = create_app(config)
+    if app.state.engine.dialect.name == "postgresql":
+        _truncate(app)
+    server = ASGIServer(app)
+    server.start()
+    st = Studio(url=server.url, app=app, config=config)
+    try:
+        yield st
+    finally:
+        st.close()
+        server.stop()
+        app.state.engine.dispose()
+
+
+@dataclass
+class World:
+    """Two namespaces. acme: ada (admin), bob (bot_user), vic (viewer), a bot with two FAQs.
+    globex: gus (admin) and its own bot and FAQ, foreign to acme's users."""
+
+    studio: Studio
+    acme: int = 0
+    globex: int = 0
+    bot: int = 0
+    faq_password: int = 0
+    faq_parcel: int = 0
+    other_bot: int = 0
+    other_faq: int = 0
+    users: dict = field(default_factory=dict)
+
+
+def _user(session, name, password_hash, namespace, role) -> User:
+    user = User(username=name, password_hash=password_hash)
+    session.add(user)
+    session.flush()
+    session.add(Membership(user_id=user.id, namespace_id=namespace.id, role=role))
+    return user
+
+
+def _bot(session, namespace, name, locales) -> Bot:
+    bot = Bot(namespace_id=namespace.id, name=name, locales=locales)
+    session.add(bot)
+    session.flush()
+    session.add(SentenceGenerationSettings(
+        bot_id=bot.id, prompt_version=template_version(default_template())))
+    session.add(ObservabilitySettings(bot_id=bot.id))
+    return bot
+
+
+def _faq(session, bot, title, locale, sentences) -> Faq:
+    faq = Faq(bot_id=bot.id, title=title, locale=locale, answer=f"answer of {title}")
+    session.add(faq)
+    session.flush()
+    for s in sentences:
+        session.add(TrainingSentence(bot_id=bot.id, faq_id=faq.id, text=s,
+                                     normalized=normalize(s), locale=locale, origin="human"))
+    return faq
+
+
+@pytest.fixture
+def world(studio, password_hash) -> World:
+    w = World(studio=studio)
+    with studio.sessions() as session, session.begin():
+        acme, globex = Namespace(name="acme"), Namespace(name="globex")
+        session.add_all([acme, globex])
+        session.flush()
+        for name, role in (("ada", "admin"), ("bob", "bot_user"), ("vic", "viewer")):
+            w.users[name] = _user(session, name, password_hash, acme, role).id
+        w.users["gus"] = _user(session, "gus", password_hash, globex, "admin").id
+        bot = _bot(session, acme, "Acme bot", ["fr", "en"])
+        other = _bot(session, globex, "Globex bot", ["fr"])
+        w.faq_password = _faq(session, bot, "Mot de passe", "fr",
+                              ["Comment réinitialiser mon mot de passe ?"]).id
+        w.faq_parcel = _faq(session, bot, "Colis", "fr", ["Où est mon colis ?"]).id
+        w.other_faq = _faq(session, other, "Horaires", "fr",
+                           ["Quels sont vos horaires ?"]).id
+        w.acme, w.globex, w.bot, w.other_bot = acme.id, globex.id, bot.id, other.id
+    return w
+
+
+TEST_MODEL = "smollm2-135m"
+
+
+@pytest.fixture
+def generation_enabled(world) -> World:
+    """acme's bot generates with the local SmolLM2 model (3 sentences by default)."""
+    with world.studio.sessions() as session, session.begin():
+        row = session.get(SentenceGenerationSettings, world.bot)
+        row.enabled, row.provider, row.model, row.nb_sentences = True, "local", TEST_MODEL, 3
+    return world
