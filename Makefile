@@ -17,9 +17,10 @@ $(STAMP):
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The Studio on the embedded defaults (SQLite in ./utterly-data, local model), with a demo
+# admin and a French demo bot; it prints the URL and the credentials. Ctrl-C stops it.
 demo: install
-	$(VENV)/bin/utterly generate "Comment réinitialiser mon mot de passe ?" --locale fr -n 8 \
-	  --sms-language --spelling-mistakes
+	$(VENV)/bin/utterly demo --data-dir utterly-data
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -28,6 +29,8 @@ bench: install
 	$(PY) bench/pipeline_overhead.py
 	$(PY) bench/local_models.py
 	$(PY) bench/embeddings.py
+	$(PY) bench/studio_import.py
+	$(PY) bench/api_overhead.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

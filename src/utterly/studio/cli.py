@@ -70,6 +70,17 @@ def serve(data_dir, database_url, host, port):
     _serve(_config(data_dir, database_url), host, port)
 
 
+def _prepare_default_model() -> None:
+    """Join and verify the default local model now rather than on the first generation."""
+    from ..catalogue import resolve_model_path
+
+    click.echo("Preparing the local model (the first time takes a minute)…")
+    try:
+        resolve_model_path(None)
+    except UtterlyError as exc:
+        click.secho(f"warning: {exc.message} ({exc.hint})", fg="yellow", err=True)
+
+
 @click.command()
 @_storage_options
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -81,6 +92,7 @@ def demo(data_dir, database_url, host, port):
     config = _config(data_dir, database_url)
     _, sessions = _sessions(config)
     info = seed_demo(sessions)
+    _prepare_default_model()
     _serve(config, host, port,
            banner=f"Demo login: {info['username']} / {info['password']}  "
                   f"(bot “{info['bot']}”, id {info['bot_id']})")
