@@ -6,13 +6,13 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from .. import __version__
 from . import problems
 from .api import auth, bots, generation, settings
+from .web import routes as web
 from .api.deps import StudioState, state
 from .config import StudioConfig
 from .db import make_engine, migrate, session_factory
@@ -40,16 +40,14 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     for module in (auth, bots, settings, generation):
         app.include_router(module.router)
     _docs(app)
+    app.mount("/static", StaticFiles(directory=web.HERE / "static"), name="static")
+    app.include_router(web.router)
 
     @app.get("/api/health", tags=["health"])
     def health(request: Request) -> dict:
         with state(request).sessions() as session:
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
-
-    @app.get("/", include_in_schema=False)
-    def home():
-        return RedirectResponse("/api/docs")
 
     return app
 

@@ -226,9 +226,21 @@ class SentenceGenerationSettingsOut(BaseModel):
     nb_sentences: int
     prompt_template: str
     prompt_is_default: bool
+    default_prompt_template: str
     prompt_version: str
     prompt_variables: list[str]
     updated_at: datetime | None
+
+
+class PromptPreviewIn(Strict):
+    # None: the built-in default
+    prompt_template: str | None = Field(default=None, max_length=20000)
+
+
+class PromptPreview(BaseModel):
+    messages: list[dict[str, str]]
+    prompt_version: str
+    variables: dict[str, str]
 
 
 class SettingsExport(BaseModel):

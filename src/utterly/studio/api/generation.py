@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from ..access import Actor
+from ..errors import StudioError
 from ..schemas import GenerateIn, GenerateOut, ImportIn, ImportOut, Page, RunDetail, RunOut
 from ..services import generation
 from .deps import actor, state, transaction
@@ -19,6 +25,49 @@ def generate(bot_id: int, faq_id: int, request: Request,
     the FAQ until a person imports a selection."""
     st = state(request)
     return generation.generate(st.sessions, who, bot_id, faq_id, body or GenerateIn(), st.box)
+
+
+@router.post("/faqs/{faq_id}/generate/stream", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}}})
+async def generate_stream(bot_id: int, faq_id: int, request: Request,
+                          body: GenerateIn | None = None, who: Actor = Depends(actor)):
+    """The same as generate, as server-sent events: `progress` after each model call (with
+    the sentences kept so far), then `result` (the generate response) or `error` (a
+    problem+json object)."""
+    st = state(request)
+    # Refusals (access, disabled generation, bad input) are plain problem responses.
+    plan = await run_in_threadpool(generation.prepare, st.sessions, who, bot_id, faq_id,
+                                   body or GenerateIn(), st.box)
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue = asyncio.Queue()
+
+    def progress(event: dict) -> None:
+        loop.call_soon_threadsafe(events.put_nowait, ("progress", event))
+
+    async def work() -> None:
+        try:
+            result = await run_in_threadpool(generation.execute, st.sessions, plan, progress)
+            events.put_nowait(("result", result.model_dump(mode="json")))
+        except StudioError as exc:
+            events.put_nowait(("error", exc.to_problem()))
+        except Exception:  # a bug: say so without leaking its message
+            events.put_nowait(("error", StudioError(
+                "an unexpected error happened on the server", status=500,
+                code="internal_error", hint="this is a bug: please report it").to_problem()))
+
+    async def stream():
+        task = asyncio.create_task(work())
+        try:
+            while True:
+                kind, data = await events.get()
+                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                if kind != "progress":
+                    break
+        finally:
+            await task
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})
 
 
 @router.post("/faqs/{faq_id}/import", response_model=ImportOut)

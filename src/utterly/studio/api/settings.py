@@ -6,6 +6,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 
 from ..access import Actor
 from ..schemas import (CheckOut, ObservabilitySettingsIn, ObservabilitySettingsOut,
+                       PromptPreview, PromptPreviewIn,
                        SentenceGenerationSettingsIn, SentenceGenerationSettingsOut,
                        SettingsExport)
 from ..services import settings
@@ -38,6 +39,14 @@ def check_generation(bot_id: int, request: Request,
     200 with `ok: false` and the classified error."""
     with transaction(request) as session:
         return settings.check_generation(session, who, bot_id, body, state(request).box)
+
+
+@router.post("/sentence-generation/preview", response_model=PromptPreview)
+def preview_prompt(bot_id: int, body: PromptPreviewIn, request: Request,
+                   who: Actor = Depends(actor)):
+    """Render a prompt template on an example request (nothing is saved or sent)."""
+    with transaction(request) as session:
+        return settings.preview_template(session, who, bot_id, body.prompt_template)
 
 
 @router.get("/sentence-generation/export", response_model=SettingsExport)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -12,13 +13,16 @@ from ...errors import ProviderError, UtterlyError
 from ...generation import agenerate
 from ...normalize import normalize
 from ...prompt import default_template, template_version
+from ...providers import ProviderConfig
+from ...request import GenerationRequest
 from ...result import GenerationResult
 from ..access import Actor, bot_for, faq_for
 from ..errors import Conflict, Invalid, NotFound, StudioError, from_core
 from ..models import Faq, GenerationRun, TrainingSentence, User
 from ..schemas import Candidate, GenerateIn, GenerateOut, ImportIn, ImportOut, ImportReport
 from ..secrets import SecretBox
-from .bots import existing_sentences, prepare
+from .bots import existing_sentences
+from .bots import prepare as prepare_text
 from .settings import config_of, generation_row
 
 MAX_SOURCES = 5
@@ -68,13 +72,23 @@ def candidates_of(session: Session, run: GenerationRun) -> list[Candidate]:
             for c, s in zip(run.candidates, statuses)]
 
 
-def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
-             box: SecretBox) -> GenerateOut:
-    """Run the core generation and store the run, failed or not.
+@dataclass
+class Plan:
+    """A generation request checked against the bot, ready to run."""
 
-    The model call happens outside any database transaction: it can take a minute, and a
-    connection must not be held (or a SQLite write lock taken) for that long.
-    """
+    actor: Actor
+    bot_id: int
+    faq_id: int
+    provider_name: str
+    config: ProviderConfig = field(repr=False)
+    template: str | None
+    prompt_version: str
+    request: dict
+
+
+def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
+            box: SecretBox) -> Plan:
+    """Everything that can refuse a generation before a model is called."""
     with session_factory() as session:
         bot, faq = faq_for(session, actor, bot_id, faq_id, "bot_user")
         settings = generation_row(session, bot.id)
@@ -87,22 +101,41 @@ def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gene
         if locale not in bot.locales:
             raise Invalid(f"locale `{locale}` is not one of this bot's locales {bot.locales}",
                           field="locale", hint="use one of the bot's locales")
-        sources = _sources(session, faq, data)
-        config = config_of(settings, box)
         template = settings.prompt_template
-        prompt_version = template_version(template or default_template())
-        temperature = settings.temperature if data.temperature is None else data.temperature
-        n = data.n or settings.nb_sentences
+        plan = Plan(
+            actor=actor, bot_id=bot.id, faq_id=faq.id, provider_name=settings.provider,
+            config=config_of(settings, box), template=template,
+            prompt_version=template_version(template or default_template()),
+            request={"sentences": _sources(session, faq, data), "locale": locale,
+                     "n": data.n or settings.nb_sentences,
+                     "temperature": (settings.temperature if data.temperature is None
+                                     else data.temperature),
+                     "options": data.options.model_dump(), "seed": data.seed})
         session.commit()
-    request = {"sentences": sources, "locale": locale, "n": n, "temperature": temperature,
-               "options": data.options.model_dump(), "seed": data.seed}
+    try:  # the core's own validation, so that a bad request fails before streaming starts
+        GenerationRequest.build(**{k: v for k, v in plan.request.items()},
+                                prompt_template=template)
+    except UtterlyError as exc:
+        raise from_core(exc) from None
+    return plan
+
+
+def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
+    """Run the core generation and store the run, failed or not.
+
+    The model call happens outside any database transaction: it can take a minute, and a
+    connection must not be held (or a SQLite write lock taken) for that long.
+    """
+    request = plan.request
     started = time.perf_counter()
     result: GenerationResult | None = None
     error: UtterlyError | None = None
     try:
         result = asyncio.run(agenerate(
-            sources, locale=locale, n=n, temperature=temperature, seed=data.seed,
-            prompt_template=template, provider=config, **data.options.model_dump()))
+            request["sentences"], locale=request["locale"], n=request["n"],
+            temperature=request["temperature"], seed=request["seed"],
+            prompt_template=plan.template, provider=plan.config, on_progress=on_progress,
+            **request["options"]))
     except ProviderError as exc:
         error = exc
     except UtterlyError as exc:  # the request itself was refused: nothing ran
@@ -111,11 +144,12 @@ def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gene
 
     with session_factory() as session, session.begin():
         run = GenerationRun(
-            bot_id=bot_id, faq_id=faq_id, user_id=actor.user_id, request=request,
-            status="succeeded" if result else "failed", provider=settings.provider,
-            model=(result.model if result else None) or settings.model,
-            prompt_version=prompt_version, temperature=temperature,
-            options=data.options.model_dump(), latency_s=round(latency, 3),
+            bot_id=plan.bot_id, faq_id=plan.faq_id, user_id=plan.actor.user_id,
+            request=request, status="succeeded" if result else "failed",
+            provider=plan.provider_name,
+            model=(result.model if result else None) or plan.config.model,
+            prompt_version=plan.prompt_version, temperature=request["temperature"],
+            options=request["options"], latency_s=round(latency, 3),
             candidates=[{"text": s.text, "origin": str(s.origin), "scores": s.scores,
                          "variations": s.variations} for s in result.sentences]
             if result else [],
@@ -136,9 +170,14 @@ def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gene
     return GenerateOut(
         run_id=run.id, candidates=candidates, rejected=run.rejected,
         usage={"input_tokens": run.input_tokens, "output_tokens": run.output_tokens},
-        latency_s=run.latency_s, requested=n, warnings=result.warnings,
-        provider=run.provider, model=run.model, prompt_version=prompt_version,
+        latency_s=run.latency_s, requested=request["n"], warnings=result.warnings,
+        provider=run.provider, model=run.model, prompt_version=plan.prompt_version,
         trace_id=run.trace_id, trace_url=run.trace_url)
+
+
+def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
+             box: SecretBox) -> GenerateOut:
+    return execute(session_factory, prepare(session_factory, actor, bot_id, faq_id, data, box))
 
 
 def _run_of(session: Session, bot_id: int, run_id: int, field: str | None = None
@@ -159,7 +198,7 @@ def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
     run = _run_of(session, bot.id, data.run_id, field="run_id")
     locale = run.request["locale"]
     by_key = {normalize(c["text"]): c for c in run.candidates} if run.faq_id == faq.id else {}
-    texts = [prepare(t, f"texts.{i}")[0] for i, t in enumerate(data.texts)]
+    texts = [prepare_text(t, f"texts.{i}")[0] for i, t in enumerate(data.texts)]
     statuses = classify(session, bot.id, faq.id, locale, texts)
     report: list[ImportReport] = []
     to_add: dict[str, tuple[int, str]] = {}

@@ -14,7 +14,7 @@ from ...providers import ProviderConfig, create_provider
 from ..access import Actor, bot_for
 from ..errors import Invalid, from_core
 from ..models import ObservabilitySettings, SentenceGenerationSettings
-from ..schemas import (CheckOut, ObservabilitySettingsIn, ObservabilitySettingsOut,
+from ..schemas import (CheckOut, ObservabilitySettingsIn, PromptPreview, ObservabilitySettingsOut,
                        SentenceGenerationSettingsIn, SentenceGenerationSettingsOut)
 from ..secrets import SecretBox, mask
 
@@ -68,7 +68,8 @@ def generation_out(row: SentenceGenerationSettings, box: SecretBox
         azure_endpoint=row.azure_endpoint, azure_deployment=row.azure_deployment,
         api_version=row.api_version, temperature=row.temperature,
         nb_sentences=row.nb_sentences, prompt_template=template,
-        prompt_is_default=row.prompt_template is None, prompt_version=template_version(template),
+        prompt_is_default=row.prompt_template is None, default_prompt_template=default_template(),
+        prompt_version=template_version(template),
         prompt_variables=list(TEMPLATE_VARIABLES), updated_at=row.updated_at)
 
 
@@ -168,6 +169,19 @@ def check_generation(session: Session, actor: Actor, bot_id: int,
         return run_check(config_of(row, box))
     fields, api_key = _resolve(data, row, box)
     return run_check(provider_config(data.provider, fields, api_key))
+
+
+def preview_template(session: Session, actor: Actor, bot_id: int,
+                     template: str | None) -> PromptPreview:
+    """The prompt a template gives on an example request, or the error naming the problem."""
+    bot_for(session, actor, bot_id)
+    text = template if template is not None else default_template()
+    try:
+        rendered = validate_template(text)
+    except UtterlyError as exc:
+        raise from_core(exc) from None
+    return PromptPreview(messages=rendered.messages, prompt_version=template_version(text),
+                         variables=TEMPLATE_VARIABLES)
 
 
 def export_generation(session: Session, actor: Actor, bot_id: int, box: SecretBox,

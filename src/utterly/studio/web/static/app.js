@@ -1,0 +1,693 @@
+// Utterly Studio pages. Every read and write goes through the JSON API with the session
+// cookie; writes echo the CSRF cookie in X-CSRF-Token. No framework, no CDN.
+"use strict";
+
+const MESSAGES = JSON.parse(document.getElementById("messages").textContent);
+const body = document.body;
+const BOT = body.dataset.botId;
+const FAQ = body.dataset.faqId;
+const ROLE = body.dataset.role;
+const CAN_EDIT = ROLE === "admin" || ROLE === "bot_user";
+
+function t(key, values) {
+  let text = MESSAGES[key] || key;
+  for (const [name, value] of Object.entries(values || {})) {
+    text = text.split("{" + name + "}").join(String(value));
+  }
+  return text;
+}
+
+function cookie(name) {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
+}
+
+class ApiError extends Error {
+  constructor(problem) {
+    super(problem.detail || problem.title || "error");
+    this.problem = problem;
+  }
+}
+
+async function request(method, path, payload) {
+  const headers = { Accept: "application/json" };
+  if (payload !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRF-Token"] = cookie("utterly_csrf");
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, credentials: "same-origin",
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    });
+  } catch (err) {
+    throw new ApiError({ detail: t("error.network"), code: "network" });
+  }
+  if (response.status === 401 && body.dataset.page !== "login") {
+    location.href = "/login?next=" + encodeURIComponent(location.pathname);
+    throw new ApiError({ detail: "not authenticated", code: "not_authenticated" });
+  }
+  return response;
+}
+
+async function api(method, path, payload) {
+  const response = await request(method, path, payload);
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({ detail: response.statusText }));
+  if (!response.ok) throw new ApiError(data);
+  return data;
+}
+
+function problemText(err) {
+  const p = err.problem || { detail: String(err) };
+  return p.hint ? `${p.detail} — ${p.hint}` : p.detail;
+}
+
+function showError(node, err, form) {
+  if (!node) return;
+  node.textContent = typeof err === "string" ? err : problemText(err);
+  node.hidden = false;
+  const field = err && err.problem && err.problem.field;
+  if (form && field) {
+    const input = form.querySelector(`[name="${field.split(".")[0]}"]`);
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    }
+  }
+}
+
+function clearError(node, form) {
+  if (node) { node.hidden = true; node.textContent = ""; }
+  if (form) form.querySelectorAll("[aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
+}
+
+function toast(message) {
+  const node = document.getElementById("toast");
+  node.textContent = message;
+  node.classList.add("shown");
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => node.classList.remove("shown"), 4000);
+}
+
+function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+const $ = (selector) => document.querySelector(selector);
+const botPath = (rest) => `/api/bots/${BOT}${rest || ""}`;
+
+// ---- login and bots -------------------------------------------------------------------
+
+function pageLogin() {
+  const form = $("#login-form");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = form.querySelector(".form-error");
+    clearError(error, form);
+    try {
+      await api("POST", "/api/auth/login",
+        { username: form.username.value, password: form.password.value });
+      location.href = form.dataset.next || "/";
+    } catch (err) {
+      showError(error, err);
+    }
+  });
+}
+
+function pageBots() {
+  document.querySelectorAll("form.create-bot").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const error = form.querySelector(".form-error");
+      clearError(error, form);
+      try {
+        const bot = await api("POST", "/api/bots", {
+          namespace_id: Number(form.dataset.namespaceId), name: form.name.value,
+          locales: form.locales.value.split(",").map((s) => s.trim()).filter(Boolean),
+        });
+        location.href = `/bots/${bot.id}/faqs`;
+      } catch (err) {
+        showError(error, err, form);
+      }
+    });
+  });
+}
+
+// ---- FAQ list -------------------------------------------------------------------------
+
+function pageFaqs() {
+  const tbody = $("#faq-table tbody");
+  const search = $("#faq-search");
+  async function load() {
+    const q = search.value.trim();
+    const faqs = await api("GET", botPath("/faqs" + (q ? "?q=" + encodeURIComponent(q) : "")));
+    tbody.replaceChildren();
+    if (!faqs.length) tbody.append(h("tr", {}, h("td", { colspan: 5, text: t("faqs.none") })));
+    for (const faq of faqs) {
+      const row = h("tr", { "data-faq-id": faq.id },
+        h("td", {}, h("a", { href: `/bots/${BOT}/faqs/${faq.id}`, text: faq.title })),
+        h("td", { text: faq.locale }),
+        h("td", { class: "num", text: faq.human_sentences }),
+        h("td", { class: "num", text: faq.generated_sentences }));
+      if (CAN_EDIT) {
+        row.append(h("td", {}, h("button", {
+          type: "button", class: "link danger", text: t("common.delete"),
+          "aria-label": `${t("common.delete")} ${faq.title}`,
+          onclick: async () => {
+            if (!confirm(t("common.confirm_delete", { name: faq.title }))) return;
+            try { await api("DELETE", botPath(`/faqs/${faq.id}`)); load(); }
+            catch (err) { toast(problemText(err)); }
+          },
+        })));
+      }
+      tbody.append(row);
+    }
+  }
+  let timer;
+  search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
+  const form = $("#new-faq");
+  if (form) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const error = form.querySelector(".form-error");
+      clearError(error, form);
+      try {
+        const faq = await api("POST", botPath("/faqs"), { title: form.title.value });
+        location.href = `/bots/${BOT}/faqs/${faq.id}`;
+      } catch (err) {
+        showError(error, err, form);
+      }
+    });
+  }
+  load().catch((err) => toast(problemText(err)));
+}
+
+// ---- FAQ editor -----------------------------------------------------------------------
+
+function pageFaq() {
+  const form = $("#faq-form");
+  const list = $("#sentences");
+  const faqError = $("#faq-error");
+  let sentences = [];
+  let dirty = false;
+
+  function setupTabs() {
+    const tabs = [...document.querySelectorAll('[role="tab"]')];
+    function select(tab) {
+      for (const other of tabs) {
+        const on = other === tab;
+        other.setAttribute("aria-selected", on);
+        other.tabIndex = on ? 0 : -1;
+        document.getElementById(other.getAttribute("aria-controls")).hidden = !on;
+      }
+      tab.focus();
+    }
+    tabs.forEach((tab, i) => {
+      tab.addEventListener("click", () => select(tab));
+      tab.addEventListener("keydown", (event) => {
+        if (event.key === "ArrowRight") select(tabs[(i + 1) % tabs.length]);
+        if (event.key === "ArrowLeft") select(tabs[(i - 1 + tabs.length) % tabs.length]);
+      });
+    });
+  }
+
+  async function loadFaq() {
+    const faq = await api("GET", botPath(`/faqs/${FAQ}`));
+    form.title.value = faq.title;
+    form.answer.value = faq.answer;
+    form.description.value = faq.description;
+    dirty = false;
+  }
+
+  async function loadSentences() {
+    const page = await api("GET", botPath(`/faqs/${FAQ}/sentences?limit=1000`));
+    sentences = page.items;
+    list.replaceChildren();
+    $("#no-sentences").hidden = sentences.length > 0;
+    for (const s of sentences) {
+      const item = h("li", { "data-origin": s.origin },
+        h("span", { class: "text", text: s.text }),
+        h("span", { class: "badge " + s.origin, text: t("faq." + s.origin) }));
+      if (CAN_EDIT) {
+        item.append(h("button", {
+          type: "button", class: "link danger", text: "×",
+          "aria-label": t("faq.delete_sentence", { text: s.text }),
+          onclick: async () => {
+            try { await api("DELETE", botPath(`/faqs/${FAQ}/sentences/${s.id}`)); loadSentences(); }
+            catch (err) { showError($("#sentence-error"), err); }
+          },
+        }));
+      }
+      list.append(item);
+    }
+  }
+
+  async function addSentence() {
+    const input = $("#new-sentence");
+    const error = $("#sentence-error");
+    clearError(error);
+    if (!input.value.trim()) return;
+    try {
+      await api("POST", botPath(`/faqs/${FAQ}/sentences`), { text: input.value });
+      input.value = "";
+      await loadSentences();
+      input.focus();
+    } catch (err) {
+      showError(error, err);
+    }
+  }
+
+  setupTabs();
+  form.addEventListener("input", () => { dirty = true; });
+  window.addEventListener("beforeunload", (event) => {
+    if (dirty) { event.preventDefault(); event.returnValue = t("common.unsaved"); }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError(faqError, form);
+    try {
+      await api("PATCH", botPath(`/faqs/${FAQ}`), {
+        title: form.title.value, answer: form.answer.value, description: form.description.value,
+      });
+      dirty = false;
+      toast(t("common.saved"));
+    } catch (err) {
+      showError(faqError, err, form);
+    }
+  });
+  if (CAN_EDIT) {
+    $("#add-sentence").addEventListener("click", addSentence);
+    $("#new-sentence").addEventListener("keydown", (event) => {
+      if (event.key === "Enter") { event.preventDefault(); addSentence(); }
+    });
+    setupGenerateDialog(() => sentences, loadSentences);
+  }
+  Promise.all([loadFaq(), loadSentences()]).catch((err) => showError(faqError, err));
+}
+
+function setupGenerateDialog(currentSentences, reloadSentences) {
+  const dialog = $("#generate-dialog");
+  const views = { options: $("#gen-options"), progress: $("#gen-progress"), results: $("#gen-results") };
+  const runButton = $("#gen-run");
+  let settings = null;
+  let lastRun = null;
+
+  function show(name) {
+    for (const [key, node] of Object.entries(views)) node.hidden = key !== name;
+  }
+
+  function sources() {
+    return [...document.querySelectorAll("#gen-sources input:checked")].map((n) => n.value);
+  }
+
+  async function open() {
+    show("options");
+    clearError($("#gen-options-error"));
+    dialog.showModal();
+    try {
+      settings = await api("GET", botPath("/settings/sentence-generation"));
+    } catch (err) {
+      showError($("#gen-options-error"), err);
+      return;
+    }
+    $("#gen-warning").textContent = settings.enabled
+      ? t("gen.warning", { provider: t("settings.provider." + settings.provider), model: settings.model || "default" })
+      : t("gen.disabled");
+    $("#gen-warning").classList.toggle("error-text", !settings.enabled);
+    runButton.disabled = !settings.enabled;
+    const temperature = $("#gen-temperature");
+    temperature.value = settings.temperature;
+    $("#gen-temperature-value").textContent = settings.temperature;
+    $("#gen-n").value = settings.nb_sentences;
+    const list = $("#gen-sources");
+    list.replaceChildren();
+    currentSentences().forEach((s, i) => {
+      const id = `gen-source-${i}`;
+      list.append(h("li", {}, h("input", { type: "checkbox", id, value: s.text, checked: i < 5 }),
+        h("label", { for: id, text: " " + s.text })));
+    });
+  }
+
+  function payload() {
+    return {
+      sentences: sources(),
+      options: {
+        spelling_mistakes: $("#opt-spelling").checked,
+        sms_language: $("#opt-sms").checked,
+        abbreviated_language: $("#opt-abbrev").checked,
+      },
+      temperature: Number($("#gen-temperature").value),
+      n: Number($("#gen-n").value),
+    };
+  }
+
+  async function run() {
+    const error = $("#gen-options-error");
+    clearError(error);
+    const data = payload();
+    if (data.sentences.length === 0) return showError(error, t("gen.none_selected"));
+    if (data.sentences.length > 5) return showError(error, t("gen.too_many"));
+    show("progress");
+    $("#gen-live").replaceChildren();
+    $("#gen-progress-bar").value = 0;
+    $("#gen-progress-text").textContent = t("gen.working", { attempt: 1, kept: 0, requested: data.n });
+    try {
+      const result = await streamGeneration(data, (event) => {
+        const kept = event.kept || 0;
+        $("#gen-progress-text").textContent = t("gen.working",
+          { attempt: event.attempt, kept, requested: event.requested });
+        $("#gen-progress-bar").value = Math.min(1, kept / event.requested);
+        if (event.sentences) {
+          $("#gen-live").replaceChildren(...event.sentences.map((s) => h("li", { text: s })));
+        }
+      });
+      showResults(result);
+    } catch (err) {
+      show("options");
+      showError(error, err);
+    }
+  }
+
+  async function streamGeneration(data, onProgress) {
+    const response = await request("POST", botPath(`/faqs/${FAQ}/generate/stream`), data);
+    if (!response.ok) {
+      throw new ApiError(await response.json().catch(() => ({ detail: response.statusText })));
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const chunk = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const kind = (chunk.match(/^event: (.*)$/m) || [])[1];
+        const json = (chunk.match(/^data: (.*)$/m) || [])[1];
+        if (!kind || !json) continue;
+        const event = JSON.parse(json);
+        if (kind === "progress") onProgress(event);
+        else if (kind === "result") return event;
+        else if (kind === "error") throw new ApiError(event);
+      }
+    }
+    throw new ApiError({ detail: t("error.network") });
+  }
+
+  function showResults(result) {
+    lastRun = result;
+    show("results");
+    clearError($("#gen-results-error"));
+    const summary = t("gen.results", { count: result.candidates.length })
+      + (result.rejected.length ? " · " + t("gen.rejected", { count: result.rejected.length }) : "")
+      + (result.warnings.length ? " · " + result.warnings.join(" ") : "");
+    $("#gen-summary").textContent = summary;
+    const list = $("#gen-candidates");
+    list.replaceChildren();
+    result.candidates.forEach((c, i) => {
+      const id = `gen-candidate-${i}`;
+      const selectable = c.status === "new";
+      const note = c.status === "present" ? t("gen.present")
+        : c.status === "conflict" ? t("gen.conflict", { title: c.conflict_faq_title }) : "";
+      list.append(h("li", { class: "candidate " + c.status, "data-status": c.status },
+        h("input", { type: "checkbox", id, value: c.text, disabled: !selectable }),
+        h("label", { for: id, text: " " + c.text }),
+        note ? h("span", { class: "note", text: " (" + note + ")" }) : null));
+    });
+    $("#gen-select-all").checked = false;
+  }
+
+  async function validate() {
+    const error = $("#gen-results-error");
+    clearError(error);
+    const texts = [...document.querySelectorAll("#gen-candidates input:checked")].map((n) => n.value);
+    if (!texts.length) return showError(error, t("gen.nothing_selected"));
+    try {
+      const report = await api("POST", botPath(`/faqs/${FAQ}/import`), { run_id: lastRun.run_id, texts });
+      dialog.close();
+      toast(t("gen.imported", { count: report.imported }));
+      await reloadSentences();
+    } catch (err) {
+      showError(error, err);
+    }
+  }
+
+  $("#open-generate").addEventListener("click", open);
+  runButton.addEventListener("click", run);
+  $("#gen-again").addEventListener("click", run);
+  $("#gen-back").addEventListener("click", () => show("options"));
+  $("#gen-validate").addEventListener("click", validate);
+  $("#gen-temperature").addEventListener("input", (e) => { $("#gen-temperature-value").textContent = e.target.value; });
+  $("#gen-select-all").addEventListener("change", (event) => {
+    document.querySelectorAll("#gen-candidates input:not(:disabled)")
+      .forEach((box) => { box.checked = event.target.checked; });
+  });
+  $("#gen-sources").addEventListener("change", () => {
+    const error = $("#gen-options-error");
+    if (sources().length > 5) showError(error, t("gen.too_many")); else clearError(error);
+  });
+}
+
+// ---- settings -------------------------------------------------------------------------
+
+function checkResult(node, result) {
+  node.hidden = false;
+  node.classList.toggle("ok", result.ok);
+  node.classList.toggle("error", !result.ok);
+  if (result.ok) {
+    node.textContent = t("settings.ok", { message: result.message });
+  } else {
+    const e = result.error || { message: result.message };
+    node.textContent = e.hint ? `${e.message} — ${e.hint}` : e.message;
+  }
+}
+
+const MODEL_SUGGESTIONS = {
+  local: ["qwen2.5-coder-1.5b", "smollm2-135m"],
+  ollama: ["tinyllama", "llama3.2", "mistral"],
+  openai: ["gpt-4o-mini", "gpt-4o"],
+  "openai-compatible": [],
+  "azure-openai": [],
+};
+
+function pageGenerationSettings() {
+  const form = $("#generation-settings");
+  const error = $("#settings-error");
+  const result = $("#check-result");
+  let defaults = "";
+
+  function showFields() {
+    const provider = form.provider.value;
+    form.querySelectorAll(".field").forEach((field) => {
+      field.hidden = !field.dataset.for.split(" ").includes(provider);
+    });
+    $("#model-suggestions").replaceChildren(
+      ...MODEL_SUGGESTIONS[provider].map((m) => h("option", { value: m })));
+  }
+
+  function fill(s) {
+    form.enabled.checked = s.enabled;
+    form.provider.value = s.provider;
+    for (const name of ["model", "base_url", "azure_endpoint", "azure_deployment", "api_version"]) {
+      form[name].value = s[name] || "";
+    }
+    form.api_key.value = "";
+    $("#api_key_note").textContent = s.api_key ? t("settings.api_key_stored", { mask: s.api_key }) : "";
+    form.querySelector(".remove-key").hidden = !s.api_key;
+    $("#remove_api_key").checked = false;
+    form.temperature.value = s.temperature;
+    $("#temperature-value").textContent = s.temperature;
+    form.nb_sentences.value = s.nb_sentences;
+    form.prompt_template.value = s.prompt_template;
+    defaults = s.default_prompt_template;
+    $("#variables").textContent = s.prompt_variables.join(", ");
+    showFields();
+  }
+
+  function payload() {
+    const data = {
+      enabled: form.enabled.checked, provider: form.provider.value,
+      temperature: Number(form.temperature.value), nb_sentences: Number(form.nb_sentences.value),
+      prompt_template: form.prompt_template.value,
+    };
+    for (const name of ["model", "base_url", "azure_endpoint", "azure_deployment", "api_version"]) {
+      const field = form[name].closest(".field");
+      data[name] = field && field.hidden ? null : (form[name].value.trim() || null);
+    }
+    if (form.api_key.value) data.api_key = form.api_key.value;
+    else if ($("#remove_api_key").checked) data.api_key = "";
+    return data;
+  }
+
+  form.provider.addEventListener("change", showFields);
+  form.temperature.addEventListener("input", () => { $("#temperature-value").textContent = form.temperature.value; });
+  $("#reset-prompt").addEventListener("click", () => { form.prompt_template.value = defaults; });
+  $("#preview-prompt").addEventListener("click", async () => {
+    clearError(error, form);
+    const pre = $("#prompt-preview");
+    try {
+      const preview = await api("POST", botPath("/settings/sentence-generation/preview"),
+        { prompt_template: form.prompt_template.value });
+      pre.textContent = preview.messages.map((m) => `### ${m.role}\n${m.content}`).join("\n\n");
+      pre.hidden = false;
+    } catch (err) {
+      pre.hidden = true;
+      showError(error, err, form);
+    }
+  });
+  $("#test-connection").addEventListener("click", async (event) => {
+    clearError(error, form);
+    const button = event.currentTarget;
+    button.disabled = true;
+    result.hidden = false;
+    result.className = "result";
+    result.textContent = t("settings.testing");
+    try {
+      checkResult(result, await api("POST", botPath("/settings/sentence-generation/check"), payload()));
+    } catch (err) {
+      result.hidden = true;
+      showError(error, err, form);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError(error, form);
+    const button = $("#save-settings");
+    button.disabled = true;
+    try {
+      fill(await api("PUT", botPath("/settings/sentence-generation"), payload()));
+      toast(t("common.saved"));
+    } catch (err) {
+      showError(error, err, form);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  api("GET", botPath("/settings/sentence-generation")).then(fill).catch((err) => showError(error, err));
+}
+
+function pageObservabilitySettings() {
+  const form = $("#observability-settings");
+  const error = $("#settings-error");
+  const result = $("#check-result");
+
+  function fill(s) {
+    form.enabled.checked = s.enabled;
+    form.langfuse_public_key.value = s.langfuse_public_key || "";
+    form.langfuse_secret_key.value = "";
+    $("#secret_note").textContent = s.langfuse_secret_key
+      ? t("settings.api_key_stored", { mask: s.langfuse_secret_key }) : "";
+    form.langfuse_host.value = s.langfuse_host || "";
+    form.otlp_endpoint.value = s.otlp_endpoint || "";
+    form.capture_content.checked = s.capture_content;
+  }
+
+  function payload() {
+    const data = {
+      enabled: form.enabled.checked, capture_content: form.capture_content.checked,
+      langfuse_public_key: form.langfuse_public_key.value.trim() || null,
+      langfuse_host: form.langfuse_host.value.trim() || null,
+      otlp_endpoint: form.otlp_endpoint.value.trim() || null,
+    };
+    if (form.langfuse_secret_key.value) data.langfuse_secret_key = form.langfuse_secret_key.value;
+    return data;
+  }
+
+  $("#test-connection").addEventListener("click", async () => {
+    clearError(error, form);
+    result.hidden = false;
+    result.className = "result";
+    result.textContent = t("settings.testing");
+    try {
+      checkResult(result, await api("POST", botPath("/settings/observability/check"), payload()));
+    } catch (err) {
+      result.hidden = true;
+      showError(error, err, form);
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError(error, form);
+    try {
+      fill(await api("PUT", botPath("/settings/observability"), payload()));
+      toast(t("common.saved"));
+    } catch (err) {
+      showError(error, err, form);
+    }
+  });
+  api("GET", botPath("/settings/observability")).then(fill).catch((err) => showError(error, err));
+}
+
+// ---- history --------------------------------------------------------------------------
+
+function pageHistory() {
+  const tbody = $("#runs tbody");
+  const when = new Intl.DateTimeFormat(document.documentElement.lang,
+    { dateStyle: "short", timeStyle: "short" });
+  async function load() {
+    const page = await api("GET", botPath("/generation-runs?limit=200"));
+    tbody.replaceChildren();
+    if (!page.items.length) tbody.append(h("tr", {}, h("td", { colspan: 12, text: t("history.none") })));
+    for (const run of page.items) {
+      const undo = CAN_EDIT && run.imported > 0 ? h("button", {
+        type: "button", class: "link danger", text: t("history.undo"),
+        "aria-label": `${t("history.undo")} #${run.id}`,
+        onclick: async () => {
+          try {
+            const done = await api("DELETE", botPath(`/generation-runs/${run.id}/sentences`));
+            toast(t("history.undone", { count: done.deleted }));
+            load();
+          } catch (err) { toast(problemText(err)); }
+        },
+      }) : null;
+      const status = run.status === "failed" && run.error
+        ? h("span", { class: "error-text", title: run.error.hint || "", text: `${run.status}: ${run.error.message}` })
+        : run.status;
+      tbody.append(h("tr", { "data-run-id": run.id },
+        h("td", { text: when.format(new Date(run.created_at)) }),
+        h("td", { text: run.username || "" }),
+        h("td", {}, run.faq_id ? h("a", { href: `/bots/${BOT}/faqs/${run.faq_id}`, text: run.faq_title }) : ""),
+        h("td", { text: `${run.provider} · ${run.model || ""}` }),
+        h("td", {}, status),
+        h("td", { class: "num", text: `${run.kept} / ${run.rejected_count}` }),
+        h("td", { class: "num", text: run.imported }),
+        h("td", { class: "num", text: run.latency_s === null ? "" : `${run.latency_s.toFixed(1)} s` }),
+        h("td", { class: "num", text: `${run.input_tokens} + ${run.output_tokens}` }),
+        h("td", { class: "num", text: run.cost === null ? "—" : `$${run.cost.toFixed(4)}` }),
+        h("td", {}, run.trace_url ? h("a", { href: run.trace_url, target: "_blank", rel: "noopener", text: t("history.open_trace") }) : "—"),
+        h("td", {}, undo)));
+    }
+  }
+  load().catch((err) => toast(problemText(err)));
+}
+
+// ---- start ----------------------------------------------------------------------------
+
+const PAGES = {
+  login: pageLogin, bots: pageBots, faqs: pageFaqs, faq: pageFaq,
+  "settings-generation": pageGenerationSettings,
+  "settings-observability": pageObservabilitySettings, history: pageHistory,
+};
+
+document.addEventListener("DOMContentLoaded", () => {
+  const logout = document.getElementById("logout");
+  if (logout) {
+    logout.addEventListener("click", async () => {
+      try { await api("POST", "/api/auth/logout"); } finally { location.href = "/login"; }
+    });
+  }
+  const start = PAGES[body.dataset.page];
+  if (start) start();
+});
