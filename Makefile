@@ -23,6 +23,7 @@ demo: install
 	$(VENV)/bin/utterly demo --data-dir utterly-data
 
 test: install
+	bash scripts/install-chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -154,19 +154,11 @@ def providers() -> None:
 @_provider_options
 def providers_check(as_json, **provider_fields) -> None:
     """Check that the provider answers and has the model."""
-    from .providers import create_provider
+    from .generation import acheck_provider
 
     config = _config(**provider_fields)
-
-    async def check():
-        provider = create_provider(config)
-        try:
-            return await provider.check()
-        finally:
-            await provider.aclose()
-
     try:
-        result = asyncio.run(check())
+        result = asyncio.run(acheck_provider(config))
     except UtterlyError as error:
         _fail(error, as_json)
         return

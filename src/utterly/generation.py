@@ -11,9 +11,12 @@ run the pipeline, and close what they opened.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 
 from .embeddings.base import EmbeddingProvider
+from .observability import TracingConfig, Tracer, cost_of, get_tracer, spans
+from .observability.scores import quality_scores
 from .pipeline import PipelineSettings, ProgressCallback, run_generation
 from .providers import ChatProvider, ProviderConfig, create_provider
 from .providers.base import DEFAULT_TIMEOUT_S
@@ -32,8 +35,13 @@ async def agenerate(
     api_version: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
     embeddings: str | EmbeddingProvider | None = "local", embedding_model: str | None = None,
     settings: PipelineSettings | None = None, on_progress: ProgressCallback | None = None,
+    tracing: TracingConfig | Tracer | str | None = "env", trace_context: dict | None = None,
 ) -> GenerationResult:
-    """Generate `n` new sentences that ask what `sentences` ask. See docs/library.md."""
+    """Generate `n` new sentences that ask what `sentences` ask. See docs/library.md.
+
+    `tracing`: "env" (LANGFUSE_* / OTEL_EXPORTER_OTLP_ENDPOINT, nothing when unset), a
+    TracingConfig or Tracer, or None. `trace_context`: user_id, session_id, tags, metadata.
+    """
     request = GenerationRequest.build(
         sentences=[sentences] if isinstance(sentences, str) else list(sentences),
         locale=locale, n=n, temperature=temperature,
@@ -54,12 +62,88 @@ async def agenerate(
 
         embeddings = create_embeddings(embeddings, model=embedding_model)
         owned.append(embeddings)
+    tracer = _tracer(tracing)
     try:
-        return await run_generation(request, provider, embeddings, settings=settings,
-                                    on_progress=on_progress)
+        if tracer is None:
+            result = await run_generation(request, provider, embeddings, settings=settings,
+                                          on_progress=on_progress)
+            return _finish(result, None)
+        context = trace_context or {}
+        with spans.start_trace(
+                tracer, TRACE_NAME, user_id=context.get("user_id"),
+                session_id=context.get("session_id"),
+                tags=list(context.get("tags") or []) + [f"locale:{request.locale}"]
+                + [f"option:{k}" for k, v in request.options.model_dump().items() if v],
+                metadata={"provider": provider.name, "model": provider.model,
+                          "n": request.n, "temperature": request.temperature,
+                          "options": request.options.model_dump(),
+                          **(context.get("metadata") or {})},
+                input={"sentences": request.sentences, "locale": request.locale},
+                capture_content=context.get("capture_content")) as handle:
+            result = await run_generation(request, provider, embeddings, settings=settings,
+                                          on_progress=on_progress)
+            return _finish(result, handle)
     finally:
         for thing in owned:
             await thing.aclose()
+
+
+TRACE_NAME = "Sentence Generation"
+CHECK_TRACE_NAME = "Check LLM Settings"
+
+
+async def acheck_provider(config: ProviderConfig, *,
+                          tracing: TracingConfig | Tracer | str | None = "env",
+                          trace_context: dict | None = None):
+    """The provider's own check (server answers, model exists), traced as
+    "Check LLM Settings". Raises ProviderError with a code and a hint."""
+    provider = create_provider(config)
+    tracer = _tracer(tracing)
+    context = trace_context or {}
+    try:
+        if tracer is None:
+            return await provider.check()
+        with spans.start_trace(tracer, CHECK_TRACE_NAME, user_id=context.get("user_id"),
+                               session_id=context.get("session_id"),
+                               tags=list(context.get("tags") or []),
+                               metadata={"provider": provider.name, "model": provider.model,
+                                         **(context.get("metadata") or {})},
+                               capture_content=False) as handle:
+            result = await provider.check()
+            handle.root.set_attribute("utterly.check.ok", bool(result.ok))
+            return result
+    finally:
+        await provider.aclose()
+
+
+def _tracer(tracing) -> Tracer | None:
+    if tracing == "env":
+        tracing = TracingConfig.from_env()
+    if isinstance(tracing, TracingConfig):
+        return get_tracer(tracing) if tracing.enabled else None
+    return tracing
+
+
+def _finish(result: GenerationResult, handle) -> GenerationResult:
+    """Cost and quality for every result; trace id, URL and scores when traced."""
+    cost = cost_of(result.provider, result.model, result.usage.input_tokens,
+                   result.usage.output_tokens)
+    result.cost_usd = None if cost is None else round(cost["total"], 6)
+    result.quality = quality_scores(result)
+    if handle is not None:
+        result.trace_id, result.trace_url = handle.trace_id, handle.url
+        root = handle.root
+        root.set_attribute("utterly.kept", len(result.sentences))
+        root.set_attribute("utterly.rejected", len(result.rejected))
+        root.set_attribute("utterly.attempts", result.attempts)
+        if handle.capture_content:
+            root.set_attribute("langfuse.trace.output", json.dumps(
+                [s.text for s in result.sentences], ensure_ascii=False))
+        if cost is not None:
+            root.set_attribute("utterly.cost_usd", cost["total"])
+        for name, value in result.quality.items():
+            handle.score(name, value)
+    return result
 
 
 def generate(sentences: str | Sequence[str], **kwargs) -> GenerationResult:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import variations
 from .clean import Cleaner, thresholds_for
 from .embeddings.base import EmbeddingProvider
+from .observability import spans
 from .errors import ErrorCode, ProviderError
 from .parse import parse_sentences
 from .prompt import output_schema, render_request
@@ -59,7 +61,7 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
     started = time.perf_counter()
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
     cleaner = Cleaner(inputs=list(request.sentences), locale=request.locale,
-                      embeddings=embeddings,
+                      embeddings=spans.traced_embeddings(embeddings),
                       thresholds=thresholds_for(getattr(embeddings, "model", None)),
                       check_language=settings.check_language)
     run = _Run(request=request, model=provider.model)
@@ -68,25 +70,11 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
     while len(cleaner.kept) < request.n and run.attempts < settings.max_attempts:
         missing = request.n - len(cleaner.kept)
         ask = min(50, missing + math.ceil(missing * settings.overask))
-        prompt = render_request(request, existing=[s.text for s in cleaner.kept],
-                                nb_sentences=ask)
         run.attempts += 1
-        notify({"event": "attempt", "attempt": run.attempts, "asked": ask,
-                "kept": len(cleaner.kept), "requested": request.n})
-        completion = await provider.complete(
-            prompt.messages, temperature=_attempt_temperature(request.temperature, run.attempts),
-            max_tokens=ask * _TOKENS_PER_SENTENCE + _TOKENS_OVERHEAD,
-            json_schema=output_schema(ask) if settings.use_json_schema else None,
-            seed=seed + run.attempts - 1)
-        run.usage.add(completion.input_tokens, completion.output_tokens)
-        run.model = completion.model or run.model
-        parsed = parse_sentences(completion.text)
-        run.parse_problems.extend(parsed.problems)
-        if parsed.sentences:
-            run.parsed_any = True
-        run.rejected.extend(await cleaner.add(parsed.sentences))
-        notify({"event": "sentences", "attempt": run.attempts, "kept": len(cleaner.kept),
-                "requested": request.n, "sentences": [s.text for s in cleaner.kept]})
+        with spans.span(f"attempt {run.attempts}", {"utterly.attempt": run.attempts,
+                                                    "utterly.asked": ask,
+                                                    "utterly.kept_before": len(cleaner.kept)}):
+            await _attempt(run, cleaner, provider, settings, ask, seed, notify)
 
     if not run.parsed_any:
         raise ProviderError(
@@ -110,6 +98,43 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
         attempts=run.attempts, provider=provider.name, model=run.model,
         latency_s=time.perf_counter() - started, requested=request.n, warnings=warnings,
         seed=seed)
+
+
+async def _attempt(run: _Run, cleaner: Cleaner, provider: ChatProvider,
+                   settings: PipelineSettings, ask: int, seed: int, notify) -> None:
+    request = run.request
+    with spans.span("render prompt"):
+        prompt = render_request(request, existing=[s.text for s in cleaner.kept],
+                                nb_sentences=ask)
+    notify({"event": "attempt", "attempt": run.attempts, "asked": ask,
+            "kept": len(cleaner.kept), "requested": request.n})
+    temperature = _attempt_temperature(request.temperature, run.attempts)
+    max_tokens = ask * _TOKENS_PER_SENTENCE + _TOKENS_OVERHEAD
+    with spans.chat_span(provider.name, provider.model, prompt.messages,
+                         temperature=temperature, max_tokens=max_tokens,
+                         seed=seed + run.attempts - 1) as chat:
+        completion = await provider.complete(
+            prompt.messages, temperature=temperature, max_tokens=max_tokens,
+            json_schema=output_schema(ask) if settings.use_json_schema else None,
+            seed=seed + run.attempts - 1)
+        if chat is not None:
+            chat.record(completion)
+    run.usage.add(completion.input_tokens, completion.output_tokens)
+    run.model = completion.model or run.model
+    with spans.span("parse") as parse_span:
+        parsed = parse_sentences(completion.text)
+        parse_span.set_attribute("utterly.parsed", len(parsed.sentences))
+    run.parse_problems.extend(parsed.problems)
+    if parsed.sentences:
+        run.parsed_any = True
+    with spans.span("clean") as clean_span:
+        rejected = await cleaner.add(parsed.sentences)
+        clean_span.set_attribute("utterly.kept", len(cleaner.kept))
+        for reason, count in Counter(str(r.reason) for r in rejected).items():
+            clean_span.set_attribute(f"utterly.rejected.{reason}", count)
+    run.rejected.extend(rejected)
+    notify({"event": "sentences", "attempt": run.attempts, "kept": len(cleaner.kept),
+            "requested": request.n, "sentences": [s.text for s in cleaner.kept]})
 
 
 def _attempt_temperature(base: float, attempt: int) -> float:

@@ -61,6 +61,12 @@ class GenerationResult:
     requested: int = 0
     warnings: list[str] = field(default_factory=list)
     seed: int | None = None
+    # USD for the whole run; None when the model's price is unknown (see observability.pricing)
+    cost_usd: float | None = None
+    # valid_ratio, mean_similarity, diversity (see observability.scores)
+    quality: dict[str, float] = field(default_factory=dict)
+    trace_id: str | None = None
+    trace_url: str | None = None
 
     @property
     def complete(self) -> bool:

@@ -75,7 +75,8 @@ def import_sentences(bot_id: int, faq_id: int, body: ImportIn, request: Request,
                      who: Actor = Depends(actor)):
     """Import candidates of a run into the FAQ: all or nothing, idempotent."""
     with transaction(request) as session:
-        return generation.import_sentences(session, who, bot_id, faq_id, body)
+        return generation.import_sentences(session, who, bot_id, faq_id, body,
+                                           state(request).box)
 
 
 @router.delete("/generation-runs/{run_id}/sentences")

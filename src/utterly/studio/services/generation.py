@@ -13,6 +13,8 @@ from ...errors import ProviderError, UtterlyError
 from ...generation import agenerate
 from ...normalize import normalize
 from ...prompt import default_template, template_version
+from ...observability import TracingConfig, get_tracer
+from ...observability.spans import send_score
 from ...providers import ProviderConfig
 from ...request import GenerationRequest
 from ...result import GenerationResult
@@ -23,7 +25,7 @@ from ..schemas import Candidate, GenerateIn, GenerateOut, ImportIn, ImportOut, I
 from ..secrets import SecretBox
 from .bots import existing_sentences
 from .bots import prepare as prepare_text
-from .settings import config_of, generation_row
+from .settings import config_of, generation_row, tracing_for
 
 MAX_SOURCES = 5
 
@@ -84,6 +86,8 @@ class Plan:
     template: str | None
     prompt_version: str
     request: dict
+    tracing: TracingConfig | None = field(default=None, repr=False)
+    trace_context: dict = field(default_factory=dict)
 
 
 def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
@@ -110,7 +114,13 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
                      "n": data.n or settings.nb_sentences,
                      "temperature": (settings.temperature if data.temperature is None
                                      else data.temperature),
-                     "options": data.options.model_dump(), "seed": data.seed})
+                     "options": data.options.model_dump(), "seed": data.seed},
+            tracing=tracing_for(session, bot.id, box),
+            trace_context={
+                "user_id": actor.username, "session_id": f"bot-{bot.id}-faq-{faq.id}",
+                "tags": [f"bot:{bot.name}", f"faq:{faq.title}"],
+                "metadata": {"bot_id": bot.id, "faq_id": faq.id, "faq": faq.title,
+                             "namespace_id": bot.namespace_id}})
         session.commit()
     try:  # the core's own validation, so that a bad request fails before streaming starts
         GenerationRequest.build(**{k: v for k, v in plan.request.items()},
@@ -135,7 +145,7 @@ def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
             request["sentences"], locale=request["locale"], n=request["n"],
             temperature=request["temperature"], seed=request["seed"],
             prompt_template=plan.template, provider=plan.config, on_progress=on_progress,
-            **request["options"]))
+            tracing=plan.tracing, trace_context=plan.trace_context, **request["options"]))
     except ProviderError as exc:
         error = exc
     except UtterlyError as exc:  # the request itself was refused: nothing ran
@@ -157,6 +167,9 @@ def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
                       for r in result.rejected] if result else [],
             input_tokens=result.usage.input_tokens if result else 0,
             output_tokens=result.usage.output_tokens if result else 0,
+            cost=result.cost_usd if result else None,
+            trace_id=result.trace_id if result else None,
+            trace_url=result.trace_url if result else None,
             error=error.to_dict() if error else None)
         session.add(run)
         session.flush()
@@ -189,7 +202,7 @@ def _run_of(session: Session, bot_id: int, run_id: int, field: str | None = None
 
 
 def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
-                     data: ImportIn) -> ImportOut:
+                     data: ImportIn, box: SecretBox | None = None) -> ImportOut:
     """Import a selection of a run's candidates into the FAQ, all or nothing.
 
     Repeating a request reports `already_present` for what it imported the first time.
@@ -235,7 +248,20 @@ def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
     session.flush()
     for index, row in rows:
         report[index].sentence_id = row.id
+    _score_acceptance(session, run, box)
     return ImportOut(run_id=run.id, imported=len(rows), report=report)
+
+
+def _score_acceptance(session: Session, run: GenerationRun, box) -> None:
+    """The share of a run's candidates a person imported, as a score on its trace."""
+    if not run.trace_id or not run.candidates:
+        return
+    tracing = tracing_for(session, run.bot_id, box) if box is not None else None
+    if tracing is None or not tracing.langfuse:
+        return
+    imported = imported_counts(session, [run.id]).get(run.id, 0)
+    send_score(get_tracer(tracing), run.trace_id, "accepted_share",
+               round(imported / len(run.candidates), 4))
 
 
 def undo_import(session: Session, actor: Actor, bot_id: int, run_id: int) -> int:

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from ...errors import ErrorCode, ProviderError, UtterlyError
 from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
-from ...providers import ProviderConfig, create_provider
+from ...generation import acheck_provider
+from ...observability import TracingConfig
+from ...providers import ProviderConfig
 from ..access import Actor, bot_for
 from ..errors import Invalid, from_core
 from ..models import ObservabilitySettings, SentenceGenerationSettings
@@ -121,17 +123,12 @@ def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings
     return fields, api_key
 
 
-def run_check(config: ProviderConfig) -> CheckOut:
+def run_check(config: ProviderConfig, tracing: TracingConfig | None = None,
+              trace_context: dict | None = None) -> CheckOut:
     """The provider's own check, its failure classified rather than raised."""
-    async def _check():
-        provider = create_provider(config)
-        try:
-            return await provider.check()
-        finally:
-            await provider.aclose()
-
     try:
-        result = asyncio.run(_check())
+        result = asyncio.run(acheck_provider(config, tracing=tracing,
+                                             trace_context=trace_context))
     except UtterlyError as exc:
         return CheckOut(ok=False, message=exc.message, provider=config.provider,
                         model=config.model, error=exc.to_dict())
@@ -165,10 +162,13 @@ def check_generation(session: Session, actor: Actor, bot_id: int,
                      data: SentenceGenerationSettingsIn | None, box: SecretBox) -> CheckOut:
     bot = bot_for(session, actor, bot_id, "admin")
     row = generation_row(session, bot.id)
+    tracing = tracing_for(session, bot.id, box)
+    context = {"user_id": actor.username, "tags": [f"bot:{bot.name}"],
+               "metadata": {"bot_id": bot.id}}
     if data is None:
-        return run_check(config_of(row, box))
+        return run_check(config_of(row, box), tracing, context)
     fields, api_key = _resolve(data, row, box)
-    return run_check(provider_config(data.provider, fields, api_key))
+    return run_check(provider_config(data.provider, fields, api_key), tracing, context)
 
 
 def preview_template(session: Session, actor: Actor, bot_id: int,
@@ -198,6 +198,21 @@ def export_generation(session: Session, actor: Actor, bot_id: int, box: SecretBo
 
 
 # ---- observability --------------------------------------------------------------------
+
+def tracing_for(session: Session, bot_id: int, box: SecretBox) -> TracingConfig | None:
+    """Where this bot's traces go: its observability settings when enabled, else the
+    server's environment (LANGFUSE_*, OTEL_EXPORTER_OTLP_ENDPOINT), else nowhere."""
+    row = session.get(ObservabilitySettings, bot_id)
+    if row is None or not row.enabled:
+        return TracingConfig.from_env()
+    secret = (box.decrypt(row.langfuse_secret_key_encrypted)
+              if row.langfuse_secret_key_encrypted else None)
+    config = TracingConfig(langfuse_public_key=row.langfuse_public_key,
+                           langfuse_secret_key=secret, langfuse_host=row.langfuse_host,
+                           otlp_endpoint=row.otlp_endpoint,
+                           capture_content=row.capture_content)
+    return config if config.enabled else None
+
 
 def observability_row(session: Session, bot_id: int) -> ObservabilitySettings:
     row = session.get(ObservabilitySettings, bot_id)

@@ -1,0 +1,219 @@
+"""One OpenTelemetry tracer provider per destination set, with exports that can fail, hang
+or refuse without a user noticing: bounded queues, short timeouts, bounded shutdown, and
+dropped telemetry counted and logged once."""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+
+import httpx
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from .config import TracingConfig
+
+log = logging.getLogger("utterly.tracing")
+
+# The exporter and the batch processor log every failed export; a dead backend would flood
+# the logs with one line per batch. Failures are counted and reported once here instead.
+for _noisy in ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.sdk._shared_internal",
+               "opentelemetry.sdk.trace.export"):
+    logging.getLogger(_noisy).setLevel(logging.CRITICAL)
+
+
+class DropCounter:
+    """Counts what a destination failed to take; logs the first failure only."""
+
+    def __init__(self, destination: str):
+        self.destination = destination
+        self.dropped = 0
+        self._lock = threading.Lock()
+        self._logged = False
+
+    def add(self, count: int, reason: str) -> None:
+        with self._lock:
+            self.dropped += count
+            first = not self._logged
+            self._logged = True
+        if first:
+            log.warning("telemetry to %s is being dropped (%s); generations are not affected, "
+                        "further drops are only counted", self.destination, reason)
+
+
+class _CountingExporter(SpanExporter):
+    def __init__(self, exporter: SpanExporter, counter: DropCounter):
+        self._exporter = exporter
+        self.counter = counter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self._exporter.export(spans)
+        except Exception as exc:  # an exporter bug must not kill the export thread
+            self.counter.add(len(spans), type(exc).__name__)
+            return SpanExportResult.FAILURE
+        if result is not SpanExportResult.SUCCESS:
+            self.counter.add(len(spans), "export failed")
+        return result
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+def _basic(public_key: str, secret_key: str) -> str:
+    return "Basic " + base64.b64encode(f"{public_key}:{secret_key}".encode()).decode()
+
+
+def langfuse_otlp_url(host: str) -> str:
+    return host.rstrip("/") + "/api/public/otel/v1/traces"
+
+
+def otlp_traces_url(endpoint: str) -> str:
+    url = endpoint.rstrip("/")
+    return url if url.endswith("/v1/traces") else url + "/v1/traces"
+
+
+class ScoreSender:
+    """Posts scores to Langfuse's public API from a background thread (bounded queue)."""
+
+    def __init__(self, config: TracingConfig, counter: DropCounter):
+        self._url = config.langfuse_host.rstrip("/") + "/api/public/scores"
+        self._auth = (config.langfuse_public_key, config.langfuse_secret_key)
+        self._timeout = config.export_timeout_s
+        self._queue: queue.Queue = queue.Queue(maxsize=1000)
+        self.counter = counter
+        self._thread = threading.Thread(target=self._run, daemon=True, name="utterly-scores")
+        self._thread.start()
+
+    def send(self, trace_id: str, name: str, value: float, comment: str | None = None) -> None:
+        body = {"id": f"{trace_id}-{name}", "traceId": trace_id, "name": name,
+                "value": float(value), "dataType": "NUMERIC"}
+        if comment:
+            body["comment"] = comment
+        try:
+            self._queue.put_nowait(body)
+        except queue.Full:
+            self.counter.add(1, "score queue full")
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=self._timeout, auth=self._auth) as client:
+            while True:
+                body = self._queue.get()
+                if body is None:
+                    return
+                try:
+                    response = client.post(self._url, json=body)
+                    if response.status_code >= 300:
+                        self.counter.add(1, f"HTTP {response.status_code}")
+                except httpx.HTTPError as exc:
+                    self.counter.add(1, type(exc).__name__)
+
+    def close(self, timeout_s: float) -> None:
+        try:
+            self._queue.put(None, timeout=timeout_s)
+        except queue.Full:
+            pass
+        self._thread.join(timeout_s)
+        left = self._queue.qsize()
+        if left:
+            self.counter.add(left, "shutdown before they were sent")
+
+
+class Tracer:
+    def __init__(self, config: TracingConfig):
+        from .. import __version__
+
+        self.config = config
+        self.counters: list[DropCounter] = []
+        self.provider = TracerProvider(resource=Resource.create(
+            {"service.name": "utterly", "service.version": __version__}))
+        if config.langfuse:
+            self._add(langfuse_otlp_url(config.langfuse_host),
+                      {"Authorization": _basic(config.langfuse_public_key,
+                                               config.langfuse_secret_key)},
+                      f"Langfuse at {config.langfuse_host}")
+        if config.otlp_endpoint:
+            self._add(otlp_traces_url(config.otlp_endpoint), dict(config.otlp_headers),
+                      f"the OTLP endpoint {config.otlp_endpoint}")
+        self.scores: ScoreSender | None = None
+        if config.langfuse:
+            counter = DropCounter(f"Langfuse scores at {config.langfuse_host}")
+            self.counters.append(counter)
+            self.scores = ScoreSender(config, counter)
+        self.otel = self.provider.get_tracer("utterly", __version__)
+        self._closed = False
+
+    def _add(self, url: str, headers: dict, destination: str) -> None:
+        counter = DropCounter(destination)
+        self.counters.append(counter)
+        exporter = _CountingExporter(
+            OTLPSpanExporter(endpoint=url, headers=headers, timeout=self.config.export_timeout_s),
+            counter)
+        self.provider.add_span_processor(BatchSpanProcessor(
+            exporter, max_queue_size=self.config.max_queue_size, schedule_delay_millis=500,
+            export_timeout_millis=int(self.config.export_timeout_s * 1000)))
+
+    @property
+    def dropped(self) -> int:
+        return sum(c.dropped for c in self.counters)
+
+    def trace_url(self, trace_id: str) -> str | None:
+        if not self.config.langfuse:
+            return None
+        return f"{self.config.langfuse_host.rstrip('/')}/trace/{trace_id}"
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        return self.provider.force_flush(int((timeout_s or self.config.shutdown_timeout_s) * 1000))
+
+    def shutdown(self, timeout_s: float | None = None) -> None:
+        """Stop exporting, waiting at most `timeout_s` whatever the backends do."""
+        if self._closed:
+            return
+        self._closed = True
+        timeout_s = self.config.shutdown_timeout_s if timeout_s is None else timeout_s
+        worker = threading.Thread(target=self.provider.shutdown, daemon=True,
+                                  name="utterly-tracing-shutdown")
+        worker.start()
+        if self.scores is not None:
+            self.scores.close(timeout_s / 2)
+        worker.join(timeout_s)
+
+
+_tracers: dict[tuple, Tracer] = {}
+_lock = threading.Lock()
+
+
+def get_tracer(config: TracingConfig) -> Tracer:
+    """The process's tracer for these destinations (created once, closed at exit)."""
+    with _lock:
+        tracer = _tracers.get(config.key())
+        if tracer is None:
+            tracer = _tracers[config.key()] = Tracer(config)
+        return tracer
+
+
+def shutdown_all(timeout_s: float = 3.0) -> None:
+    with _lock:
+        tracers = list(_tracers.values())
+        _tracers.clear()
+    # in parallel, so that many destinations still take at most `timeout_s` in all
+    workers = [threading.Thread(target=t.shutdown, args=(timeout_s,), daemon=True)
+               for t in tracers]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + timeout_s
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(shutdown_all)
