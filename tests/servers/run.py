@@ -37,7 +37,7 @@ class ASGIServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off",
+        config = uvicorn.Config(app, log_level="warning", lifespan="auto",
                                 timeout_graceful_shutdown=1, timeout_keep_alive=1)
         self.server = uvicorn.Server(config)
         self.startup_timeout_s = startup_timeout_s

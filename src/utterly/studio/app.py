@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -11,13 +12,14 @@ from sqlalchemy import text
 
 from .. import __version__
 from . import problems
-from .api import auth, bots, generation, settings
+from .api import auth, bots, generation, nlu, settings
 from .web import routes as web
 from .api.deps import StudioState, state
 from .config import StudioConfig
 from .db import make_engine, migrate, session_factory
 from .passwords import LoginThrottle
 from .secrets import SecretBox
+from .services.jobs import JobWorker
 
 log = logging.getLogger("utterly.studio")
 
@@ -27,7 +29,20 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(config.url)
     migrate(engine)
-    app = FastAPI(title="Utterly Studio API", version=__version__,
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Bulk generation jobs run in this process; interrupted ones resume on start.
+        worker = None
+        if config.run_jobs:
+            worker = JobWorker(app.state.studio.sessions, app.state.studio.box)
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.close()
+
+    app = FastAPI(title="Utterly Studio API", version=__version__, lifespan=lifespan,
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
                   description="Configure sentence generation per bot, grow FAQs with "
                               "generated sentences, review and import them. Errors are "
@@ -37,7 +52,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle())
     app.state.engine = engine
     problems.install(app)
-    for module in (auth, bots, settings, generation):
+    for module in (auth, bots, settings, generation, nlu):
         app.include_router(module.router)
     _docs(app)
     app.mount("/static", StaticFiles(directory=web.HERE / "static"), name="static")

@@ -172,3 +172,12 @@ def secrets_rotate(data_dir, database_url, new_key):
 
 
 COMMANDS = [serve, demo, users, secrets]
+
+
+def _more_commands():
+    from .cli_nlu import COMMANDS as nlu_commands
+
+    return nlu_commands
+
+
+COMMANDS += _more_commands()

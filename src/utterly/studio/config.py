@@ -20,6 +20,8 @@ class StudioConfig:
     secure_cookies: bool = False
     session_hours: float = 12.0
     access_token_hours: float = 12.0
+    # run bulk generation jobs in this process (off for processes that only serve reads)
+    run_jobs: bool = True
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint)
+                        LargeBinary, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -196,3 +196,47 @@ class GenerationRun(Base):
     trace_id: Mapped[str | None] = mapped_column(String(64))
     trace_url: Mapped[str | None] = mapped_column(String(500))
     user: Mapped[User | None] = relationship()
+
+
+class NluModel(Base):
+    """The bot's trained intent classifier for one locale (the latest training wins)."""
+
+    __tablename__ = "nlu_models"
+    __table_args__ = (UniqueConstraint("bot_id", "locale"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(35))
+    features: Mapped[str] = mapped_column(String(16))
+    trained_on: Mapped[int] = mapped_column(Integer)
+    generated_used: Mapped[int] = mapped_column(Integer, default=0)
+    intents: Mapped[list[Any]] = mapped_column(default=list)
+    model: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class GenerationJob(Base):
+    """Generation for many FAQs of a bot; its state survives crashes and restarts."""
+
+    __tablename__ = "generation_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16))  # queued|running|done|cancelled|failed
+    params: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+    error: Mapped[dict[str, Any] | None] = mapped_column()
+
+
+class GenerationJobItem(Base):
+    __tablename__ = "generation_job_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("generation_jobs.id", ondelete="CASCADE"),
+                                        index=True)
+    faq_id: Mapped[int | None] = mapped_column(ForeignKey("faqs.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16))  # pending|running|done|failed|skipped
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("generation_runs.id", ondelete="SET NULL"))
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[dict[str, Any] | None] = mapped_column()

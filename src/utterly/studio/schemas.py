@@ -299,6 +299,9 @@ class Candidate(BaseModel):
     origin: str
     scores: dict[str, float] = Field(default_factory=dict)
     variations: list[str] = Field(default_factory=list)
+    conflict_risk: dict[str, Any] | None = Field(
+        default=None, description="set when the sentence is closer to another FAQ than to its "
+        "own (classifier margin or meaning similarity): faq_id, faq_title, margin, similarity")
 
 
 class GenerateOut(BaseModel):
@@ -364,3 +367,37 @@ class RunDetail(RunOut):
     request: dict[str, Any]
     candidates: list[Candidate]
     rejected: list[dict[str, Any]]
+
+
+# ---- NLU and bulk generation ----------------------------------------------------------
+
+Features = Literal["tfidf", "embeddings"]
+
+
+class NluTrainIn(Strict):
+    locale: Locale | None = None
+    features: Features = "tfidf"
+
+
+class NluParseIn(Strict):
+    text: str = Field(min_length=1, max_length=500)
+    locale: Locale | None = None
+
+
+class NluEvaluateIn(Strict):
+    locale: Locale | None = None
+    k: int = Field(default=5, ge=2, le=10)
+    features: Features = "tfidf"
+
+
+class JobIn(Strict):
+    # None: every FAQ of the bot (that has at least one sentence)
+    faq_ids: list[int] | None = Field(default=None, max_length=10000)
+    # only FAQs with fewer sentences than this
+    below: int | None = Field(default=None, ge=1, le=100000)
+    options: VariationOptions = Field(default_factory=VariationOptions)
+    n: int | None = Field(default=None, ge=1, le=MAX_SENTENCES)
+    temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+    auto_import: bool = False
+    # with auto_import: the least meaning similarity to the FAQ's sentences to import
+    min_score: float = Field(default=0.6, ge=0.0, le=1.0)

@@ -25,6 +25,7 @@ from ..schemas import Candidate, GenerateIn, GenerateOut, ImportIn, ImportOut, I
 from ..secrets import SecretBox
 from .bots import existing_sentences
 from .bots import prepare as prepare_text
+from .nlu import candidate_risks
 from .settings import config_of, generation_row, tracing_for
 
 MAX_SOURCES = 5
@@ -69,6 +70,7 @@ def candidates_of(session: Session, run: GenerationRun) -> list[Candidate]:
     statuses = classify(session, run.bot_id, run.faq_id, run.request["locale"], texts)
     return [Candidate(text=c["text"], origin=c.get("origin", "model"),
                       scores=c.get("scores", {}), variations=c.get("variations", []),
+                      conflict_risk=c.get("conflict_risk"),
                       status=s["status"], conflict_faq_id=s.get("conflict_faq_id"),
                       conflict_faq_title=s.get("conflict_faq_title"))
             for c, s in zip(run.candidates, statuses)]
@@ -160,9 +162,7 @@ def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
             model=(result.model if result else None) or plan.config.model,
             prompt_version=plan.prompt_version, temperature=request["temperature"],
             options=request["options"], latency_s=round(latency, 3),
-            candidates=[{"text": s.text, "origin": str(s.origin), "scores": s.scores,
-                         "variations": s.variations} for s in result.sentences]
-            if result else [],
+            candidates=_candidates(session, plan, result) if result else [],
             rejected=[{"text": r.text, "reason": str(r.reason), "detail": r.detail}
                       for r in result.rejected] if result else [],
             input_tokens=result.usage.input_tokens if result else 0,
@@ -186,6 +186,14 @@ def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
         latency_s=run.latency_s, requested=request["n"], warnings=result.warnings,
         provider=run.provider, model=run.model, prompt_version=plan.prompt_version,
         trace_id=run.trace_id, trace_url=run.trace_url)
+
+
+def _candidates(session: Session, plan: Plan, result: GenerationResult) -> list[dict]:
+    texts = [s.text for s in result.sentences]
+    risks = candidate_risks(session, plan.bot_id, plan.faq_id, plan.request["locale"], texts)
+    return [{"text": s.text, "origin": str(s.origin), "scores": s.scores,
+             "variations": s.variations, "conflict_risk": risk}
+            for s, risk in zip(result.sentences, risks)]
 
 
 def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,

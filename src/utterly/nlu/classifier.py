@@ -1,0 +1,134 @@
+"""A built-in intent classifier: TF-IDF on characters and words into a linear model.
+
+Characters catch typos and SMS spellings ("mdp", "oubliay"), words catch phrasing; a
+logistic regression gives calibrated-enough probabilities for the runners-up and margins.
+Optionally the features are sentence embeddings instead (`features="embeddings"`).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import joblib
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, make_pipeline
+
+from ..errors import InvalidRequest
+from ..normalize import normalize
+
+FEATURES = ("tfidf", "embeddings")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    locale: str = ""
+    origin: str = "human"  # human | generated
+
+
+@dataclass
+class Prediction:
+    text: str
+    intent: str
+    confidence: float
+    # the best intents, best first: [(intent, probability), ...]
+    ranking: list[tuple[str, float]]
+
+
+def _tfidf():
+    return FeatureUnion([
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                  preprocessor=normalize, min_df=1)),
+        ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
+                                  preprocessor=normalize, token_pattern=r"(?u)\b\w+\b")),
+    ])
+
+
+class _Embedder:
+    """Sentence embeddings as a scikit-learn transformer (the local multilingual model)."""
+
+    def __init__(self, model: str | None = None):
+        self.model = model
+
+    def fit(self, texts, y=None):
+        return self
+
+    def transform(self, texts):
+        from ..embeddings.local import LocalEmbeddings
+
+        return LocalEmbeddings(self.model).embed_sync(list(texts))
+
+    def get_params(self, deep=True):
+        return {"model": self.model}
+
+    def set_params(self, **params):
+        self.model = params.get("model", self.model)
+        return self
+
+
+class IntentClassifier:
+    def __init__(self, features: str = "tfidf", c: float = 10.0, seed: int = 0):
+        if features not in FEATURES:
+            raise InvalidRequest(f"unknown features {features!r}", field="features",
+                                 hint="use " + " or ".join(FEATURES))
+        self.features = features
+        self.c = c
+        self.seed = seed
+        self._model = None
+        self.intents: list[str] = []
+        self.trained_on = 0
+
+    def fit(self, examples: list[Example]) -> "IntentClassifier":
+        intents = sorted({e.intent for e in examples})
+        if len(intents) < 2:
+            raise InvalidRequest(
+                "training needs sentences of at least 2 intents (FAQs)", field="sentences",
+                hint="add sentences to a second FAQ")
+        vectorize = _tfidf() if self.features == "tfidf" else _Embedder()
+        self._model = make_pipeline(vectorize, LogisticRegression(
+            C=self.c, max_iter=3000, random_state=self.seed))
+        self._model.fit([e.text for e in examples], [e.intent for e in examples])
+        self.intents = list(self._model.classes_)
+        self.trained_on = len(examples)
+        return self
+
+    def _require_fit(self):
+        if self._model is None:
+            raise InvalidRequest("the classifier is not trained", field="model",
+                                 hint="train it first (utterly nlu train)")
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), len(self.intents)) probabilities, columns in `self.intents` order."""
+        self._require_fit()
+        return self._model.predict_proba(list(texts))
+
+    def predict(self, texts: list[str], top: int = 5) -> list[Prediction]:
+        probs = self.probabilities(texts)
+        out = []
+        for text, row in zip(texts, probs):
+            order = np.argsort(-row)[:top]
+            ranking = [(self.intents[i], round(float(row[i]), 4)) for i in order]
+            out.append(Prediction(text=text, intent=ranking[0][0], confidence=ranking[0][1],
+                                  ranking=ranking))
+        return out
+
+    def to_bytes(self) -> bytes:
+        """For storing with the bot. Only ever load bytes this process family wrote."""
+        self._require_fit()
+        buffer = io.BytesIO()
+        joblib.dump({"features": self.features, "c": self.c, "seed": self.seed,
+                     "model": self._model, "trained_on": self.trained_on}, buffer)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "IntentClassifier":
+        state = joblib.load(io.BytesIO(data))
+        clf = cls(state["features"], state["c"], state["seed"])
+        clf._model = state["model"]
+        clf.intents = list(clf._model.classes_)
+        clf.trained_on = state["trained_on"]
+        return clf

@@ -1,0 +1,182 @@
+"""`utterly nlu train|parse|eval` and `utterly generate-all`, on the Studio's database,
+acting as a named user whose roles apply (`--as`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .cli import _config, _fail, _sessions, _storage_options
+
+
+def _actor(sessions, username: str):
+    from .access import Actor, user_by_name
+
+    with sessions() as session:
+        user = user_by_name(session, username)
+        if user is None:
+            _fail(f"no user `{username}`", "create one with `utterly users create`")
+        return Actor(user.id, user.username)
+
+
+def _run(func):
+    """Run a service call, turning Studio errors into a message and exit code 1 or 2."""
+    from .errors import StudioError
+
+    try:
+        return func()
+    except StudioError as exc:
+        click.secho(f"error [{exc.code}]: {exc.detail}", fg="red", err=True)
+        if exc.hint:
+            click.secho(f"hint: {exc.hint}", fg="yellow", err=True)
+        sys.exit(2 if exc.status in (400, 422) else 1)
+
+
+def _common(func):
+    func = click.option("--as", "username", required=True,
+                        help="Act as this Studio user (their roles apply).")(func)
+    func = click.option("--bot", "bot_id", type=int, required=True, help="Bot id.")(func)
+    return _storage_options(func)
+
+
+@click.group()
+def nlu():
+    """Train, query and evaluate a bot's intent classifier."""
+
+
+@nlu.command("train")
+@_common
+@click.option("--locale", default=None, help="Locale to train (default: the bot's first).")
+@click.option("--features", type=click.Choice(["tfidf", "embeddings"]), default="tfidf",
+              show_default=True)
+def nlu_train(bot_id, username, data_dir, database_url, locale, features):
+    """Train on the bot's sentences and store the model with the bot."""
+    from .services import nlu as service
+
+    _, sessions = _sessions(_config(data_dir, database_url))
+    actor = _actor(sessions, username)
+
+    def work():
+        with sessions() as session, session.begin():
+            return service.train(session, actor, bot_id, locale, features)
+
+    info = _run(work)
+    click.echo(f"trained {info['locale']} on {info['trained_on']} sentences "
+               f"({info['generated_used']} generated), {info['intents']} FAQs")
+
+
+@nlu.command("parse")
+@_common
+@click.argument("text")
+@click.option("--locale", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def nlu_parse(bot_id, username, data_dir, database_url, text, locale, as_json):
+    """Which FAQ TEXT asks: intent, confidence, the runners-up."""
+    from .services import nlu as service
+
+    _, sessions = _sessions(_config(data_dir, database_url))
+    actor = _actor(sessions, username)
+
+    def work():
+        with sessions() as session:
+            return service.parse(session, actor, bot_id, text, locale)
+
+    result = _run(work)
+    if as_json:
+        click.echo(json.dumps(result, default=str, ensure_ascii=False))
+        return
+    click.echo(f"{result['intent']['title']}  {result['confidence']:.2f}")
+    for other in result["ranking"]:
+        click.echo(f"  {other['title']}  {other['confidence']:.2f}")
+
+
+@nlu.command("eval")
+@_common
+@click.option("--locale", default=None)
+@click.option("-k", "--folds", "k", type=click.IntRange(2, 10), default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def nlu_eval(bot_id, username, data_dir, database_url, locale, k, as_json):
+    """Human sentences only vs human + generated, side by side (k-fold on human ones)."""
+    from .services import nlu as service
+
+    _, sessions = _sessions(_config(data_dir, database_url))
+    actor = _actor(sessions, username)
+
+    def work():
+        with sessions() as session:
+            return service.evaluate(session, actor, bot_id, locale, k)
+
+    result = _run(work)
+    if as_json:
+        click.echo(json.dumps(result, default=str, ensure_ascii=False))
+        return
+    a, b = result["human_only"], result["human_plus_generated"]
+    click.echo(f"{result['method']}, {result['tested_on']} human sentences tested, "
+               f"{result['generated_used']} generated available")
+    click.echo(f"{'':24}{'accuracy':>10}{'macro-F1':>10}")
+    click.echo(f"{'human only':24}{a['accuracy']:>10.3f}{a['macro_f1']:>10.3f}")
+    click.echo(f"{'human + generated':24}{b['accuracy']:>10.3f}{b['macro_f1']:>10.3f}")
+    click.echo(f"{'gain':24}{result['gain']['accuracy']:>+10.3f}"
+               f"{result['gain']['macro_f1']:>+10.3f}")
+    for pair in b["confused"][:5]:
+        click.echo(f"  confused: {pair['title']} → {pair['predicted_title']} ({pair['count']})")
+
+
+@click.command("generate-all")
+@_common
+@click.option("--below", type=click.IntRange(min=1), default=None,
+              help="Only FAQs with fewer sentences than this.")
+@click.option("-n", "--number", "n", type=click.IntRange(1, 50), default=None,
+              help="Sentences per FAQ (default: the bot's setting).")
+@click.option("--spelling-mistakes", is_flag=True)
+@click.option("--sms-language", is_flag=True)
+@click.option("--abbreviated-language", is_flag=True)
+@click.option("--auto-import", is_flag=True,
+              help="Import new, conflict-free candidates at once (default: keep for review).")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="With --auto-import: least meaning similarity to import.")
+@click.option("--resume", "resume_id", type=int, default=None,
+              help="Continue an interrupted job instead of starting one.")
+def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mistakes,
+                 sms_language, abbreviated_language, auto_import, min_score, resume_id):
+    """Generate for every FAQ of a bot (or those with fewer than --below sentences).
+    Interrupted? Run again with --resume JOB."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .schemas import JobIn
+    from .secrets import SecretBox
+    from .services import jobs
+
+    config = _config(data_dir, database_url)
+    _, sessions = _sessions(config)
+    actor = _actor(sessions, username)
+    box = SecretBox.load(config.secret_key, config.key_file)
+
+    def create():
+        with sessions() as session, session.begin():
+            if resume_id is not None:
+                return jobs.get_job(session, actor, bot_id, resume_id)
+            job = jobs.create_job(session, actor, bot_id, JobIn(
+                below=below, n=n, auto_import=auto_import, min_score=min_score,
+                options={"spelling_mistakes": spelling_mistakes, "sms_language": sms_language,
+                         "abbreviated_language": abbreviated_language}))
+            return jobs.job_view(session, job)
+
+    job = _run(create)
+    click.echo(f"job {job['id']}: {job['total']} FAQs ({job['pending']} to do)", err=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  transient=False) as progress:
+        task = progress.add_task("generating", total=job["total"],
+                                 completed=job["total"] - job["pending"])
+        final = _run(lambda: jobs.run_job(
+            sessions, job["id"], box,
+            on_progress=lambda event: progress.advance(task)))
+    click.echo(f"job {final['id']} {final['status']}: {final['done']} done, "
+               f"{final['failed']} failed, {final['imported']} sentences imported")
+    if final["failed"]:
+        sys.exit(1)
+
+
+COMMANDS = [nlu, generate_all]

@@ -1,0 +1,129 @@
+"""Train, query and evaluate a bot's intent classifier on its stored sentences."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ...errors import UtterlyError
+from ...nlu import Example, IntentClassifier, compare, conflict_risks
+from ..access import Actor, bot_for
+from ..errors import Conflict, Invalid, from_core
+from ..models import Bot, Faq, NluModel, TrainingSentence
+
+
+def _intent(faq_id: int) -> str:
+    return f"faq:{faq_id}"
+
+
+def _faq_id(intent: str) -> int:
+    return int(intent.split(":", 1)[1])
+
+
+def examples(session: Session, bot_id: int, locale: str) -> list[Example]:
+    rows = session.execute(select(TrainingSentence.text, TrainingSentence.faq_id,
+                                  TrainingSentence.origin).where(
+        TrainingSentence.bot_id == bot_id, TrainingSentence.locale == locale).order_by(
+        TrainingSentence.id))
+    return [Example(text, _intent(faq_id), locale, origin) for text, faq_id, origin in rows]
+
+
+def _locale(bot: Bot, locale: str | None) -> str:
+    locale = locale or bot.locales[0]
+    if locale not in bot.locales:
+        raise Invalid(f"locale `{locale}` is not one of this bot's locales {bot.locales}",
+                      field="locale", hint="use one of the bot's locales")
+    return locale
+
+
+def _titles(session: Session, bot_id: int) -> dict[int, str]:
+    return dict(session.execute(select(Faq.id, Faq.title).where(Faq.bot_id == bot_id)).all())
+
+
+def train(session: Session, actor: Actor, bot_id: int, locale: str | None,
+          features: str = "tfidf") -> dict:
+    bot = bot_for(session, actor, bot_id, "bot_user")
+    locale = _locale(bot, locale)
+    data = examples(session, bot.id, locale)
+    try:
+        clf = IntentClassifier(features).fit(data)
+    except UtterlyError as exc:
+        raise from_core(exc) from None
+    session.execute(delete(NluModel).where(NluModel.bot_id == bot.id, NluModel.locale == locale))
+    row = NluModel(bot_id=bot.id, locale=locale, features=features, trained_on=len(data),
+                   generated_used=sum(e.origin == "generated" for e in data),
+                   intents=clf.intents, model=clf.to_bytes(), created_by=actor.user_id)
+    session.add(row)
+    session.flush()
+    return {"locale": locale, "features": features, "trained_on": row.trained_on,
+            "generated_used": row.generated_used, "intents": len(clf.intents),
+            "trained_at": row.created_at}
+
+
+def _load(session: Session, bot: Bot, locale: str) -> tuple[IntentClassifier, NluModel]:
+    row = session.scalar(select(NluModel).where(NluModel.bot_id == bot.id,
+                                                NluModel.locale == locale))
+    if row is None:
+        raise Conflict(f"no trained model for locale `{locale}`", code="model_not_trained",
+                       hint="train it first: POST /api/bots/{bot_id}/nlu/train or "
+                            "`utterly nlu train`")
+    return IntentClassifier.from_bytes(row.model), row
+
+
+def parse(session: Session, actor: Actor, bot_id: int, text: str, locale: str | None,
+          top: int = 5) -> dict:
+    bot = bot_for(session, actor, bot_id)
+    locale = _locale(bot, locale)
+    clf, row = _load(session, bot, locale)
+    titles = _titles(session, bot.id)
+    prediction = clf.predict([text], top=top)[0]
+    ranking = [{"faq_id": _faq_id(i), "title": titles.get(_faq_id(i), "(deleted FAQ)"),
+                "confidence": p} for i, p in prediction.ranking]
+    return {"text": text, "locale": locale, "intent": ranking[0],
+            "confidence": prediction.confidence, "ranking": ranking[1:],
+            "model": {"trained_on": row.trained_on, "trained_at": row.created_at,
+                      "features": row.features}}
+
+
+def evaluate(session: Session, actor: Actor, bot_id: int, locale: str | None, k: int = 5,
+             features: str = "tfidf") -> dict:
+    bot = bot_for(session, actor, bot_id)
+    locale = _locale(bot, locale)
+    data = examples(session, bot.id, locale)
+    human = [e for e in data if e.origin == "human"]
+    generated = [e for e in data if e.origin == "generated"]
+    try:
+        result = compare(human, generated, k=k, features=features).to_dict()
+    except UtterlyError as exc:
+        raise from_core(exc) from None
+    titles = _titles(session, bot.id)
+
+    def name(intent: str) -> str:
+        return titles.get(_faq_id(intent), intent)
+
+    for key in ("human_only", "human_plus_generated"):
+        scores = result[key]
+        scores["per_intent"] = [{"faq_id": _faq_id(i), "title": name(i), **v}
+                                for i, v in scores["per_intent"].items()]
+        scores["confused"] = [{"faq_id": _faq_id(t), "title": name(t),
+                               "predicted_faq_id": _faq_id(p), "predicted_title": name(p),
+                               "count": n} for t, p, n in scores["confused"]]
+    result["locale"] = locale
+    return result
+
+
+def candidate_risks(session: Session, bot_id: int, faq_id: int, locale: str,
+                    texts: list[str]) -> list[dict | None]:
+    """For each generated candidate: None, or the FAQ it risks being confused with."""
+    stored = examples(session, bot_id, locale)
+    if len({e.intent for e in stored}) < 2 or _intent(faq_id) not in {e.intent for e in stored}:
+        return [None] * len(texts)
+    from ...embeddings.local import LocalEmbeddings
+
+    embedder = LocalEmbeddings()
+    risks = conflict_risks(texts, _intent(faq_id), stored, embed=embedder.embed_sync)
+    titles = _titles(session, bot_id)
+    return [None if r is None else {
+        "faq_id": _faq_id(r.intent), "faq_title": titles.get(_faq_id(r.intent), ""),
+        "margin": r.margin, "similarity": r.similarity, "own_similarity": r.own_similarity,
+        "reason": r.reason} for r in risks]
