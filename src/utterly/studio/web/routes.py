@@ -132,6 +132,11 @@ def history_page(request: Request, bot_id: int):
     return _bot_page(request, bot_id, "history.html", "history")
 
 
+@router.get("/bots/{bot_id}/nlu", response_class=HTMLResponse)
+def nlu_page(request: Request, bot_id: int):
+    return _bot_page(request, bot_id, "nlu.html", "nlu")
+
+
 @router.get("/lang/{code}")
 def switch_language(code: str, next: str = "/"):
     target = next if next.startswith("/") and not next.startswith("//") else "/"

@@ -417,8 +417,10 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     result.candidates.forEach((c, i) => {
       const id = `gen-candidate-${i}`;
       const selectable = c.status === "new";
+      // A conflict risk is a warning, not a refusal: the person decides.
       const note = c.status === "present" ? t("gen.present")
-        : c.status === "conflict" ? t("gen.conflict", { title: c.conflict_faq_title }) : "";
+        : c.status === "conflict" ? t("gen.conflict", { title: c.conflict_faq_title })
+          : c.conflict_risk ? t("gen.conflict_risk", { title: c.conflict_risk.faq_title }) : "";
       list.append(h("li", { class: "candidate " + c.status, "data-status": c.status },
         h("input", { type: "checkbox", id, value: c.text, disabled: !selectable }),
         h("label", { for: id, text: " " + c.text }),

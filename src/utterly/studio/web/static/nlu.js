@@ -1,0 +1,155 @@
+// The NLU page: train, "Try it", the side-by-side evaluation chart, bulk generation jobs.
+// Uses the helpers of app.js (api, t, h, $, botPath, showError, clearError, toast).
+"use strict";
+
+function barChart(result) {
+  // Two groups (accuracy, macro-F1), two bars each; plain SVG, labelled for screen readers.
+  const metrics = [["accuracy", t("nlu.accuracy")], ["macro_f1", t("nlu.macro_f1")]];
+  const series = [["human_only", t("nlu.human_only"), "#9aa4b5"],
+    ["human_plus_generated", t("nlu.human_plus_generated"), "#2f5fd0"]];
+  const width = 520, height = 220, left = 40, bottom = 30, barWidth = 70, gap = 50;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height + 40}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", series.map(([key, label]) =>
+    `${label}: ${metrics.map(([m, ml]) => `${ml} ${(result[key][m] * 100).toFixed(1)}%`).join(", ")}`).join("; "));
+  svg.classList.add("chart");
+  const add = (tag, attrs, text) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    svg.append(node);
+  };
+  const plot = height - bottom;
+  for (const tick of [0, 0.5, 1]) {
+    const y = plot - tick * (plot - 10);
+    add("line", { x1: left, x2: width, y1: y, y2: y, stroke: "#d9dde5" });
+    add("text", { x: left - 6, y: y + 4, "text-anchor": "end", "font-size": 11 }, `${tick * 100}%`);
+  }
+  metrics.forEach(([metric, label], g) => {
+    const x0 = left + 30 + g * (2 * barWidth + gap + 40);
+    series.forEach(([key, , color], i) => {
+      const value = result[key][metric];
+      const h = value * (plot - 10);
+      const x = x0 + i * (barWidth + 6);
+      add("rect", { x, y: plot - h, width: barWidth, height: h, fill: color });
+      add("text", { x: x + barWidth / 2, y: plot - h - 4, "text-anchor": "middle", "font-size": 12 },
+        `${(value * 100).toFixed(1)}%`);
+    });
+    add("text", { x: x0 + barWidth, y: plot + 18, "text-anchor": "middle", "font-size": 12 }, label);
+  });
+  series.forEach(([, label, color], i) => {
+    add("rect", { x: left + i * 220, y: height + 14, width: 12, height: 12, fill: color });
+    add("text", { x: left + 18 + i * 220, y: height + 24, "font-size": 12 }, label);
+  });
+  return svg;
+}
+
+function pageNlu() {
+  const locale = () => $("#nlu-locale").value;
+
+  const train = $("#nlu-train");
+  if (train) {
+    train.addEventListener("click", async () => {
+      clearError($("#nlu-error"));
+      train.disabled = true;
+      try {
+        const info = await api("POST", botPath("/nlu/train"), { locale: locale() });
+        $("#nlu-model").textContent = t("nlu.trained",
+          { count: info.trained_on, generated: info.generated_used, intents: info.intents });
+      } catch (err) {
+        showError($("#nlu-error"), err);
+      } finally {
+        train.disabled = false;
+      }
+    });
+  }
+
+  $("#nlu-try").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError($("#nlu-error"));
+    const out = $("#nlu-result");
+    out.replaceChildren();
+    try {
+      const r = await api("POST", botPath("/nlu/parse"), { text: $("#nlu-text").value, locale: locale() });
+      out.append(h("p", { class: "parse-intent" },
+        h("strong", { text: r.intent.title }), ` — ${t("nlu.confidence")} ${(r.confidence * 100).toFixed(0)}%`));
+      if (r.ranking.length) {
+        out.append(h("p", { text: t("nlu.runners_up") + ":" }),
+          h("ul", {}, ...r.ranking.map((x) => h("li", { text: `${x.title} — ${(x.confidence * 100).toFixed(0)}%` }))));
+      }
+    } catch (err) {
+      showError($("#nlu-error"), err);
+    }
+  });
+
+  $("#nlu-evaluate").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    clearError($("#eval-error"));
+    button.disabled = true;
+    $("#eval-status").textContent = t("nlu.evaluating");
+    $("#eval-chart").replaceChildren();
+    $("#eval-details").replaceChildren();
+    try {
+      const r = await api("POST", botPath("/nlu/evaluate"), { locale: locale() });
+      $("#eval-status").textContent = t("nlu.method",
+        { method: r.method, tested: r.tested_on, generated: r.generated_used });
+      $("#eval-chart").append(barChart(r));
+      const b = r.human_plus_generated;
+      const details = $("#eval-details");
+      if (b.confused.length) {
+        details.append(h("h3", { text: t("nlu.confused") }), h("ul", {}, ...b.confused.map((c) =>
+          h("li", { text: `${c.title} → ${c.predicted_title} (${c.count})` }))));
+      }
+      details.append(h("h3", { text: t("nlu.per_faq") }), h("div", { class: "table-wrap" }, h("table", {},
+        h("thead", {}, h("tr", {}, h("th", { scope: "col", text: t("faqs.col_title") }),
+          h("th", { scope: "col", class: "num", text: t("nlu.precision") }),
+          h("th", { scope: "col", class: "num", text: t("nlu.recall") }))),
+        h("tbody", {}, ...b.per_intent.map((p) => h("tr", {}, h("td", { text: p.title }),
+          h("td", { class: "num", text: p.precision.toFixed(2) }),
+          h("td", { class: "num", text: p.recall.toFixed(2) })))))));
+    } catch (err) {
+      $("#eval-status").textContent = "";
+      showError($("#eval-error"), err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  const form = $("#bulk-form");
+  if (!form) return;
+  const list = $("#bulk-jobs");
+  let timer = null;
+  async function refresh() {
+    const jobs = await api("GET", botPath("/generation-jobs"));
+    list.replaceChildren(...jobs.slice(0, 5).map((job) => {
+      const active = job.status === "queued" || job.status === "running";
+      return h("li", { "data-job-id": job.id, "data-status": job.status },
+        h("span", { class: "text", text: t("bulk.progress", job) }),
+        h("progress", { max: job.total, value: job.done + job.failed }),
+        active ? h("button", { type: "button", class: "link danger", text: t("bulk.cancel"),
+          onclick: async () => { await api("POST", botPath(`/generation-jobs/${job.id}/cancel`)); refresh(); } }) : null);
+    }));
+    const running = jobs.some((j) => j.status === "queued" || j.status === "running");
+    clearTimeout(timer);
+    if (running) timer = setTimeout(refresh, 1500);
+  }
+  $("#bulk-min-score").addEventListener("input", (e) => { $("#bulk-min-score-value").textContent = e.target.value; });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError($("#bulk-error"), form);
+    try {
+      await api("POST", botPath("/generation-jobs"), {
+        below: form.below.value ? Number(form.below.value) : null,
+        auto_import: form.auto_import.checked, min_score: Number(form.min_score.value),
+      });
+      refresh();
+    } catch (err) {
+      showError($("#bulk-error"), err, form);
+    }
+  });
+  refresh().catch((err) => showError($("#bulk-error"), err));
+}
+
+PAGES.nlu = pageNlu;
