@@ -24,6 +24,7 @@ demo: install
 
 test: install
 	bash scripts/install-chromium.sh
+	bash scripts/phoenix-venv.sh >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
@@ -32,6 +33,7 @@ bench: install
 	$(PY) bench/embeddings.py
 	$(PY) bench/studio_import.py
 	$(PY) bench/api_overhead.py
+	$(PY) bench/tracing_overhead.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

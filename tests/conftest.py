@@ -9,7 +9,8 @@ import pytest
 
 from utterly.providers import ProviderConfig, create_provider
 
-pytest_plugins = ["tests.servers.fixtures"]
+pytest_plugins = ["tests.servers.fixtures", "tests.servers.phoenix",
+                  "tests.servers.langfuse_recorder"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_MODEL = "smollm2-135m"

@@ -79,7 +79,7 @@ async def agenerate(
                           "options": request.options.model_dump(),
                           **(context.get("metadata") or {})},
                 input={"sentences": request.sentences, "locale": request.locale},
-                capture_content=context.get("capture_content")) as handle:
+                capture_content=_capture(tracing, context)) as handle:
             result = await run_generation(request, provider, embeddings, settings=settings,
                                           on_progress=on_progress)
             return _finish(result, handle)
@@ -122,6 +122,16 @@ def _tracer(tracing) -> Tracer | None:
     if isinstance(tracing, TracingConfig):
         return get_tracer(tracing) if tracing.enabled else None
     return tracing
+
+
+def _capture(tracing, context: dict) -> bool | None:
+    """Whether this call's trace carries content: the trace context says, else the config.
+    Not the tracer's own config: configs that differ only in this share one tracer."""
+    if context.get("capture_content") is not None:
+        return context["capture_content"]
+    if tracing == "env":
+        tracing = TracingConfig.from_env()
+    return tracing.capture_content if isinstance(tracing, TracingConfig) else None
 
 
 def _finish(result: GenerationResult, handle) -> GenerationResult:

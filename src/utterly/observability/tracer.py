@@ -135,8 +135,11 @@ class Tracer:
 
         self.config = config
         self.counters: list[DropCounter] = []
+        # shutdown_on_exit=False: the SDK's own exit hook waits for every destination in
+        # turn, each for up to its export timeout; shutdown_all (atexit) bounds it instead.
         self.provider = TracerProvider(resource=Resource.create(
-            {"service.name": "utterly", "service.version": __version__}))
+            {"service.name": "utterly", "service.version": __version__}),
+            shutdown_on_exit=False)
         if config.langfuse:
             self._add(langfuse_otlp_url(config.langfuse_host),
                       {"Authorization": _basic(config.langfuse_public_key,
@@ -181,12 +184,14 @@ class Tracer:
             return
         self._closed = True
         timeout_s = self.config.shutdown_timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + timeout_s
         worker = threading.Thread(target=self.provider.shutdown, daemon=True,
                                   name="utterly-tracing-shutdown")
         worker.start()
         if self.scores is not None:
             self.scores.close(timeout_s / 2)
-        worker.join(timeout_s)
+        # what the scores took counts: the bound is for the whole shutdown
+        worker.join(max(0.0, deadline - time.monotonic()))
 
 
 _tracers: dict[tuple, Tracer] = {}
