@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from .. import __version__
 from . import problems
-from .api import auth, bots, generation, nlu, settings
+from .api import auth, bots, generation, nlu, settings, transfer
 from .web import routes as web
 from .api.deps import StudioState, state
 from .config import StudioConfig
@@ -52,7 +52,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle())
     app.state.engine = engine
     problems.install(app)
-    for module in (auth, bots, settings, generation, nlu):
+    for module in (auth, bots, settings, generation, nlu, transfer):
         app.include_router(module.router)
     _docs(app)
     app.mount("/static", StaticFiles(directory=web.HERE / "static"), name="static")

@@ -1,0 +1,97 @@
+"""A bot's FAQs and sentences in and out of the files other NLU tools read and write.
+
+    from utterly.formats import FORMATS, detect
+    bot = FORMATS[detect("nlu.yml", text)].load(text, locale="fr")
+    FORMATS["tock"].dump(bot)   # a Tock Studio sentences dump
+
+Every format reads into the neutral `BotData` (FAQs, each with its sentences: text,
+locale, origin) and writes from it; see docs/formats.md for each file's shape and what
+maps to what. Bad input raises `InvalidRequest` naming the line or field and the fix.
+No HTTP and no database here: the Studio and the CLI build on it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import InvalidRequest
+from . import csv as csv_format
+from . import jsonl, rasa, tock
+from .model import ORIGINS, BotData, FaqData, SentenceData, as_text
+
+__all__ = ["BotData", "FaqData", "SentenceData", "ORIGINS", "Format", "FORMATS", "detect",
+           "format_for_filename"]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    title: str
+    media_type: str
+    suffix: str  # of exported file names
+    dump: Callable[[BotData], str]
+    # load(text_or_bytes, *, locale=None): `locale` for sentences the file gives none
+    load: Callable[..., BotData]
+
+
+FORMATS: dict[str, Format] = {
+    "tock": Format("tock", "Tock sentences dump", "application/json", "-tock.json",
+                   tock.dump, tock.load),
+    "rasa": Format("rasa", "Rasa NLU YAML (3.1)", "application/yaml", "-nlu.yml",
+                   rasa.dump, rasa.load),
+    "csv": Format("csv", "CSV", "text/csv; charset=utf-8", ".csv",
+                  csv_format.dump, csv_format.load),
+    "jsonl": Format("jsonl", "JSON Lines", "application/jsonl", ".jsonl",
+                    jsonl.dump, jsonl.load),
+}
+
+_EXTENSIONS = {".json": "tock", ".yml": "rasa", ".yaml": "rasa", ".csv": "csv",
+               ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def format_for_filename(filename: str | None) -> str | None:
+    """The format a file name's extension says, if any."""
+    if not filename:
+        return None
+    lower = filename.lower()
+    for extension, name in _EXTENSIONS.items():
+        if lower.endswith(extension):
+            return name
+    return None
+
+
+def detect(filename: str | None, data: str | bytes) -> str:
+    """The format of a file: from its name's extension, else from its content."""
+    by_name = format_for_filename(filename)
+    if by_name:
+        return by_name
+    text = as_text(data).lstrip()
+    if text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            document = None
+        if isinstance(document, dict) and ("applicationName" in document
+                                           or "application" in document):
+            return "tock"
+        first = text.split("\n", 1)[0]
+        try:
+            if isinstance(json.loads(first), dict):
+                return "jsonl"
+        except (json.JSONDecodeError, RecursionError):
+            pass
+        return "tock" if document is None else "jsonl"
+    lines = [line.strip() for line in text.split("\n")[:50]]
+    meaningful = [line for line in lines if line and not line.startswith("#")]
+    if meaningful and meaningful[0].split(":")[0].strip() in ("version", "nlu"):
+        return "rasa"
+    if meaningful:
+        header = [cell.strip().strip('"').lower()
+                  for cell in meaningful[0].replace(";", ",").split(",")]
+        if "intent" in header and "text" in header:
+            return "csv"
+    raise InvalidRequest("cannot tell the file's format from its content",
+                         field="format",
+                         hint="name the format: tock, rasa, csv or jsonl")

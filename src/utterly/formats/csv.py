@@ -1,0 +1,94 @@
+"""CSV: one row per sentence, header `intent,text,locale,origin`.
+
+Written as RFC 4180 (CRLF line ends; fields holding a comma, a quote or a line break are
+quoted, quotes doubled), UTF-8 without a byte order mark. Read: UTF-8 with or without a
+byte order mark, `,` or `;` as separator (spreadsheets in French locales write `;`),
+columns in any order, other columns ignored; `intent` and `text` are required, `locale`
+may be left to a default locale, and an empty `origin` means human. FAQ answers,
+descriptions and tags have no place here: use JSONL or the Tock dump to keep them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from .model import (BotData, Collector, SentenceData, as_text, check_locale, check_origin,
+                    default_locale, invalid)
+
+HEADER = ["intent", "text", "locale", "origin"]
+
+
+def dump(bot: BotData) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for faq in bot.faqs:
+        for s in faq.sentences:
+            writer.writerow([faq.title, s.text, s.locale, s.origin])
+    return out.getvalue()
+
+
+def _delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    return ";" if ";" in first and "," not in first else ","
+
+
+def load(data: str | bytes, *, locale: str | None = None) -> BotData:
+    """CSV rows. `locale` is for files without a locale column, or rows with it empty."""
+    text = as_text(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text),
+                        strict=True)
+    collector = Collector()
+    columns: dict[str, int] | None = None
+    end = 0  # the line the previous record ended on
+    try:
+        for row in reader:
+            where = f"line {end + 1}"
+            end = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if columns is None:
+                columns = _columns(row, where)
+                continue
+            if len(row) < columns["_width"]:
+                raise invalid(where, f"the row has {len(row)} column(s), the header "
+                              f"{columns['_width']}",
+                              "quote a text that holds the separator or a line break")
+            collector.add(*_row(row, columns, where, locale))
+    except csv.Error as exc:
+        raise invalid(f"line {reader.line_num}", f"not valid CSV: {exc}",
+                      "quote fields that hold quotes, separators or line breaks, and "
+                      "double the quotes inside them") from None
+    if columns is None:
+        raise invalid("line 1", "the file is empty: there is no header",
+                      "start with the header line `intent,text,locale,origin`")
+    return collector.finish()
+
+
+def _columns(header: list[str], where: str) -> dict[str, int]:
+    names = [cell.strip().lower() for cell in header]
+    missing = [name for name in ("intent", "text") if name not in names]
+    if missing:
+        raise invalid(where, f"the header has no {' and no '.join(missing)} column",
+                      "start with the header line `intent,text,locale,origin`")
+    columns = {name: names.index(name) for name in HEADER if name in names}
+    columns["_width"] = max(columns.values()) + 1
+    return columns
+
+
+def _row(row: list[str], columns: dict[str, int], where: str, locale: str | None):
+    intent = row[columns["intent"]]
+    if not intent.strip():
+        raise invalid(where, "`intent` is empty", "name the FAQ the sentence trains",
+                      "intent")
+    text = row[columns["text"]]
+    if not text.strip():
+        raise invalid(where, "`text` is empty", "write the sentence, or remove the row",
+                      "text")
+    given = row[columns["locale"]].strip() if "locale" in columns else ""
+    sentence_locale = (check_locale(given, where) if given
+                       else default_locale(locale, where))
+    origin = check_origin(row[columns["origin"]].strip() if "origin" in columns else "",
+                          where)
+    return intent, SentenceData(text, sentence_locale, origin, where)

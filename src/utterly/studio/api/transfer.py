@@ -1,0 +1,111 @@
+"""Export a bot's FAQs and sentences as a file, and import one (docs/formats.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+
+from ...errors import InvalidRequest
+from ...formats import FORMATS, detect
+from ...formats.model import check_locale, slug
+from ..access import Actor, bot_for
+from ..errors import Invalid, StudioError
+from ..services import transfer
+from .deps import actor, transaction
+
+router = APIRouter(prefix="/api/bots", tags=["import and export"])
+
+FormatName = Literal["tock", "rasa", "csv", "jsonl"]
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+_FILE_BODY = {"schema": {"type": "string", "maxLength": MAX_IMPORT_BYTES}}
+
+
+class Conflicting(BaseModel):
+    text: str
+    locale: str
+    faq: str
+    requested_faq: str
+
+
+class ImportReport(BaseModel):
+    format: FormatName
+    faqs_created: int
+    faqs_updated: int
+    sentences_added: int
+    already_present: int
+    conflicts: list[Conflicting]
+    skipped_locales: list[str]
+    skipped_sentences: int
+    warnings: list[str]
+
+
+@router.get("/{bot_id}/export", response_class=Response, responses={200: {
+    "description": "The file, as an attachment",
+    "content": {f.media_type.split(";")[0]: {"schema": {"type": "string"}}
+                for f in FORMATS.values()}}})
+def export_bot(bot_id: int, request: Request,
+               format: FormatName = Query(default="tock", description="the file's format"),
+               who: Actor = Depends(actor)):
+    """Download every FAQ of the bot and its sentences. Viewers may export."""
+    with transaction(request) as session:
+        data = transfer.export_bot(session, who, bot_id)
+    chosen = FORMATS[format]
+    filename = f"{slug(data.name, 'bot')}{chosen.suffix}"
+    return Response(chosen.dump(data).encode("utf-8"), media_type=chosen.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+async def file_body(request: Request) -> bytes:
+    """The request body, refused beyond MAX_IMPORT_BYTES without reading it all."""
+    too_large = StudioError(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
+                            status=413, code="file_too_large",
+                            hint="split the file and import the parts one after the other")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_IMPORT_BYTES:
+            raise too_large
+    return bytes(body)
+
+
+@router.post("/{bot_id}/import", response_model=ImportReport, openapi_extra={
+    "requestBody": {"required": True, "description": "The file itself, as the raw body",
+                    "content": {"application/json": _FILE_BODY, "application/yaml": _FILE_BODY,
+                                "text/csv": _FILE_BODY, "application/jsonl": _FILE_BODY,
+                                "application/octet-stream": _FILE_BODY}}})
+def import_bot(bot_id: int, request: Request,
+               format: FormatName | None = Query(
+                   default=None, description="the file's format; default: told from the "
+                   "content"),
+               locale: str | None = Query(
+                   default=None, max_length=35, description="the locale of sentences the "
+                   "file gives none; default: the bot's first locale"),
+               body: bytes = Depends(file_body), who: Actor = Depends(actor)):
+    """Merge a file's FAQs and sentences into the bot, all or nothing (bot_user).
+
+    FAQs match by title; sentences the bot has are counted as already present; a sentence
+    that trains another FAQ is a conflict (409, `conflicts` lists them) and then nothing is
+    imported. Sentences in a locale the bot lacks are skipped and reported."""
+    with transaction(request) as session:
+        bot = bot_for(session, who, bot_id, "bot_user")
+        if not body.strip():
+            raise Invalid("the request body is empty", field="body",
+                          hint="send the file itself as the request body")
+        if locale is not None:
+            try:
+                locale = check_locale(locale, "", "locale")
+            except InvalidRequest as exc:
+                raise Invalid(exc.message, field="locale", hint=exc.hint) from None
+            if locale not in bot.locales:
+                raise Invalid(f"locale `{locale}` is not one of this bot's locales "
+                              f"{bot.locales}", field="locale",
+                              hint="use one of the bot's locales or add it to the bot")
+        name = format or detect(None, body)
+        data = FORMATS[name].load(body, locale=locale or bot.locales[0])
+        report = transfer.import_bot(session, who, bot_id, data)
+        return ImportReport(format=name, **report)
