@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from ..errors import UtterlyError
@@ -46,15 +46,22 @@ def _field(loc: tuple) -> str:
     return ".".join(parts) or "body"
 
 
+def _error_field(error: dict) -> str:
+    # A JSON syntax error's loc is ("body", <character offset>): what is wrong is the body.
+    if error.get("type") == "json_invalid":
+        return "body"
+    return _field(tuple(error.get("loc", ())))
+
+
 def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
-    field = _field(tuple(first.get("loc", ())))
+    field = _error_field(first)
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     top = field.split(".")[0]
     hint = _FIELD_HINTS.get(top) or _HINTS.get(first.get("type", ""), "")
     error = StudioError(f"{field}: {message}", status=422, code="invalid_input", field=field,
-                        hint=hint, errors=[{"field": _field(tuple(e.get("loc", ()))),
+                        hint=hint, errors=[{"field": _error_field(e),
                                             "message": str(e.get("msg", ""))}
                                            for e in errors[:20]])
     error.title = "Invalid input"
@@ -103,11 +110,57 @@ def _bug(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(error)
 
 
+def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value of the request: an id beyond its integer range (SQLite
+    # raises OverflowError, PostgreSQL a DataError) or a NUL character in a PostgreSQL text.
+    if isinstance(exc, OverflowError) and "SQLite INTEGER" not in str(exc):
+        return _bug(request, exc)
+    log.info("value refused by the database: %s", type(exc).__name__)
+    error = StudioError("a value of the request cannot be stored: a number is out of range "
+                        "or a text holds a NUL character", status=422, code="invalid_input",
+                        hint="ids are integers below 2147483648; remove NUL (\\u0000) "
+                             "characters from texts")
+    error.title = "Invalid input"
+    return problem_response(error)
+
+
+class _CatchBugs:
+    """Answers an unexpected exception with the 500 problem and does not re-raise it.
+
+    Starlette's own handler for `Exception` re-raises after answering: uvicorn then logs
+    the full traceback (message included, which may quote a secret) and closes the
+    connection, so a client's next request on that keep-alive connection is reset.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # too late for a problem response
+                raise
+            await _bug(None, exc)(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
+    app.add_middleware(_CatchBugs)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StudioError, _studio)
     app.add_exception_handler(UtterlyError, _core)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(OverflowError, _unstorable)
     app.add_exception_handler(Exception, _bug)

@@ -151,6 +151,10 @@ def add_member(session: Session, actor: Actor, namespace_id: int, username: str,
     elif password is not None:
         raise Invalid(f"user `{username}` already exists; their password is theirs",
                       field="password", hint="leave password out to add an existing user")
+    current = session.scalar(select(Membership).where(
+        Membership.namespace_id == namespace_id, Membership.user_id == user.id))
+    if current is not None and role != "admin":  # adding a member again changes their role
+        _keep_an_admin(session, namespace_id, current)
     set_role(session, user, session.get(Namespace, namespace_id), role)
     return user, role
 
