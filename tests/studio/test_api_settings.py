@@ -272,6 +272,21 @@ def test_check_of_unsaved_settings_validates_them_first(world):
     assert body["field"] == "model"
 
 
+@pytest.mark.parametrize("model", ["/etc/passwd", "../../secret.key", "no-such-model",
+                                   "/tmp/any.gguf"])
+def test_the_local_provider_takes_catalogue_models_only(world, model):
+    # A path would make the server open (and report on) any file it can read.
+    ada = world.studio.api("ada")
+    before = ada.get(generation_url(world)).json()
+    for method, url in (("PUT", generation_url(world)),
+                        ("POST", f"{generation_url(world)}/check")):
+        body = problem(ada.request(method, url, json={"provider": "local", "model": model}),
+                       422)
+        assert body["field"] == "model"
+        assert TEST_MODEL in body["hint"]
+    assert ada.get(generation_url(world)).json() == before
+
+
 # ---- sentence generation: export and import -------------------------------------------
 
 def test_export_leaves_the_secret_out_unless_asked(world):

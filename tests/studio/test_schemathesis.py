@@ -119,7 +119,8 @@ def refused_requests(w):
     yield "POST", f"/api/bots/{w.bot}/faqs", {"title": "a\x00b"}
     yield "GET", f"/api/bots/{w.bot}/faqs?q=a%00b", None
     yield "POST", "/api/auth/token", {"username": "a\x00da", "password": "x"}
-    # Then: an unknown local model was a 502 "Model provider failed", with no upstream.
+    # Then: an unknown local model was a 502 "Model provider failed", with no upstream;
+    # now the Studio takes catalogue names only (422 naming the field).
     yield "PUT", f"/api/bots/{w.bot}/settings/sentence-generation", {
         "enabled": True, "provider": "local", "model": "no-such-model"}
 

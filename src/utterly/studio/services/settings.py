@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy.orm import Session
 
+from ...catalogue import CATALOGUE
 from ...errors import ErrorCode, ProviderError, UtterlyError
 from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
 from ...generation import acheck_provider
@@ -90,7 +91,18 @@ def provider_config(provider: str, fields: dict, api_key: str | None) -> Provide
         azure_deployment=fields.get("azure_deployment"), api_version=fields.get("api_version"))
 
 
+def _check_local_model(provider: str, model: str | None) -> None:
+    """The Studio's local provider runs only the embedded catalogue's models. A path would let
+    anyone who can create a namespace (and so administer it) make the server open, and
+    report on, any file it can read; custom GGUF files are for the CLI and the library."""
+    if provider == "local" and model and model not in CATALOGUE:
+        raise Invalid(f"`{model}` is not one of the Studio's local models", field="model",
+                      hint="use one of: " + ", ".join(CATALOGUE)
+                           + " (leave it empty for the default)")
+
+
 def config_of(row: SentenceGenerationSettings, box: SecretBox) -> ProviderConfig:
+    _check_local_model(row.provider, row.model)
     api_key = box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None
     return provider_config(row.provider, {
         "model": row.model, "base_url": row.base_url, "azure_endpoint": row.azure_endpoint,
@@ -101,6 +113,7 @@ def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings
              box: SecretBox) -> tuple[dict, str | None]:
     """Validated fields and the API key they imply (new, kept or removed)."""
     fields = data.model_dump(exclude={"api_key"})
+    _check_local_model(data.provider, data.model)
     fields["base_url"] = _check_url(data.base_url, "base_url")
     fields["azure_endpoint"] = _check_url(data.azure_endpoint, "azure_endpoint")
     if data.api_key is None:
