@@ -36,7 +36,7 @@ async def test_the_model_is_loaded_once_per_process(local_config):
     a = create_provider(local_config)
     b = create_provider(local_config)
     assert a._llm() is b._llm()
-    assert len([k for k in local._models if k[0] == str(a.path)]) == 1
+    assert local._models[(str(a.path), local_config.n_ctx)] is a._llm()
 
 
 async def test_deadline_stops_a_long_generation(local_config):

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from ..errors import InvalidRequest
+from ..normalize import normalize
 from .classifier import Example, IntentClassifier
 
 
@@ -102,9 +103,9 @@ def compare(human: list[Example], generated: list[Example], *,
     pred_b: list[str] = []
     trained_a = trained_b = 0
     for train, held_out in runs:
-        held_texts = {e.text for e in held_out}
-        # a generated sentence identical to a test one would be a leak
-        extra = [g for g in generated if g.text not in held_texts]
+        held_keys = {normalize(e.text) for e in held_out}
+        # a generated sentence identical to a test one (same words) would be a leak
+        extra = [g for g in generated if normalize(g.text) not in held_keys]
         if len({e.intent for e in train}) < 2:
             continue
         a = IntentClassifier(features, seed=seed).fit(train)

@@ -65,9 +65,14 @@ def _serve(config, host: str, port: int, banner: str = "") -> None:
 @_storage_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-def serve(data_dir, database_url, host, port):
+@click.option("--no-jobs", is_flag=True,
+              help="Do not run bulk generation jobs in this process (also UTTERLY_RUN_JOBS=0).")
+def serve(data_dir, database_url, host, port, no_jobs):
     """Start the Studio (web pages and REST API). Migrations are applied on start."""
-    _serve(_config(data_dir, database_url), host, port)
+    from dataclasses import replace
+
+    config = _config(data_dir, database_url)
+    _serve(replace(config, run_jobs=False) if no_jobs else config, host, port)
 
 
 def _prepare_default_model() -> None:
@@ -181,3 +186,12 @@ def _more_commands():
 
 
 COMMANDS += _more_commands()
+
+
+def _transfer_commands():
+    from .cli_transfer import TRANSFER_COMMANDS
+
+    return TRANSFER_COMMANDS
+
+
+COMMANDS += _transfer_commands()

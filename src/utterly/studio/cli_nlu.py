@@ -34,10 +34,17 @@ def _run(func):
         sys.exit(2 if exc.status in (400, 422) else 1)
 
 
+# Ids are INTEGER columns: anything outside 1..2³¹−1 names no row.
+ID = click.IntRange(1, 2**31 - 1)
+# The bounds of JobIn (schemas.py), repeated here so that the CLI starts without pydantic;
+# tests/test_cli_nlu.py checks that they agree.
+MAX_BELOW, MAX_SENTENCES = 100_000, 50
+
+
 def _common(func):
     func = click.option("--as", "username", required=True,
                         help="Act as this Studio user (their roles apply).")(func)
-    func = click.option("--bot", "bot_id", type=int, required=True, help="Bot id.")(func)
+    func = click.option("--bot", "bot_id", type=ID, required=True, help="Bot id.")(func)
     return _storage_options(func)
 
 
@@ -96,8 +103,10 @@ def nlu_parse(bot_id, username, data_dir, database_url, text, locale, as_json):
 @_common
 @click.option("--locale", default=None)
 @click.option("-k", "--folds", "k", type=click.IntRange(2, 10), default=5, show_default=True)
+@click.option("--features", type=click.Choice(["tfidf", "embeddings"]), default="tfidf",
+              show_default=True, help="What both compared models learn from.")
 @click.option("--json", "as_json", is_flag=True)
-def nlu_eval(bot_id, username, data_dir, database_url, locale, k, as_json):
+def nlu_eval(bot_id, username, data_dir, database_url, locale, k, features, as_json):
     """Human sentences only vs human + generated, side by side (k-fold on human ones)."""
     from .services import nlu as service
 
@@ -106,7 +115,7 @@ def nlu_eval(bot_id, username, data_dir, database_url, locale, k, as_json):
 
     def work():
         with sessions() as session:
-            return service.evaluate(session, actor, bot_id, locale, k)
+            return service.evaluate(session, actor, bot_id, locale, k, features)
 
     result = _run(work)
     if as_json:
@@ -126,9 +135,9 @@ def nlu_eval(bot_id, username, data_dir, database_url, locale, k, as_json):
 
 @click.command("generate-all")
 @_common
-@click.option("--below", type=click.IntRange(min=1), default=None,
+@click.option("--below", type=click.IntRange(1, MAX_BELOW), default=None,
               help="Only FAQs with fewer sentences than this.")
-@click.option("-n", "--number", "n", type=click.IntRange(1, 50), default=None,
+@click.option("-n", "--number", "n", type=click.IntRange(1, MAX_SENTENCES), default=None,
               help="Sentences per FAQ (default: the bot's setting).")
 @click.option("--spelling-mistakes", is_flag=True)
 @click.option("--sms-language", is_flag=True)
@@ -136,13 +145,16 @@ def nlu_eval(bot_id, username, data_dir, database_url, locale, k, as_json):
 @click.option("--auto-import", is_flag=True,
               help="Import new, conflict-free candidates at once (default: keep for review).")
 @click.option("--min-score", type=click.FloatRange(0, 1), default=0.6, show_default=True,
-              help="With --auto-import: least meaning similarity to import.")
-@click.option("--resume", "resume_id", type=int, default=None,
-              help="Continue an interrupted job instead of starting one.")
+              help="With --auto-import: least meaning similarity to import. A candidate "
+                   "without a score (embedding filter skipped) is never imported.")
+@click.option("--resume", "resume_id", type=ID, default=None,
+              help="Continue an interrupted job instead of starting one (needs the "
+                   "bot_user role; the job keeps its own options).")
 def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mistakes,
                  sms_language, abbreviated_language, auto_import, min_score, resume_id):
     """Generate for every FAQ of a bot (or those with fewer than --below sentences).
     Interrupted? Run again with --resume JOB."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from .schemas import JobIn
@@ -157,7 +169,7 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
     def create():
         with sessions() as session, session.begin():
             if resume_id is not None:
-                return jobs.get_job(session, actor, bot_id, resume_id)
+                return jobs.resume_job(session, actor, bot_id, resume_id)
             job = jobs.create_job(session, actor, bot_id, JobIn(
                 below=below, n=n, auto_import=auto_import, min_score=min_score,
                 options={"spelling_mistakes": spelling_mistakes, "sms_language": sms_language,
@@ -166,16 +178,39 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
 
     job = _run(create)
     click.echo(f"job {job['id']}: {job['total']} FAQs ({job['pending']} to do)", err=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  transient=False) as progress:
-        task = progress.add_task("generating", total=job["total"],
-                                 completed=job["total"] - job["pending"])
-        final = _run(lambda: jobs.run_job(
-            sessions, job["id"], box,
-            on_progress=lambda event: progress.advance(task)))
+    told = []
+
+    def progressed(event):
+        if not event.get("waiting"):
+            progress.advance(task)
+            return
+        if not told:
+            told.append(True)
+            progress.console.print(
+                f"job {job['id']} is being run by another process (last heard of "
+                f"{event['silent_s']:.0f} s ago): following it; taken over if that process "
+                f"stays silent for {jobs.LEASE_S:.0f} s", style="yellow", highlight=False)
+        progress.update(task, completed=event["finished"])
+
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      transient=False, console=Console(stderr=True)) as progress:
+            task = progress.add_task("generating", total=job["total"],
+                                     completed=job["total"] - job["pending"])
+            final = _run(lambda: jobs.run_job(sessions, job["id"], box,
+                                              on_progress=progressed, wait=True))
+    except KeyboardInterrupt:
+        click.secho(f"interrupted: continue job {job['id']} with --resume {job['id']}",
+                    fg="yellow", err=True)
+        sys.exit(130)
     click.echo(f"job {final['id']} {final['status']}: {final['done']} done, "
                f"{final['failed']} failed, {final['imported']} sentences imported")
-    if final["failed"]:
+    if final["error"]:
+        click.secho(f"error [{final['error'].get('code')}]: {final['error'].get('detail')}",
+                    fg="red", err=True)
+        if final["error"].get("hint"):
+            click.secho(f"hint: {final['error']['hint']}", fg="yellow", err=True)
+    if final["failed"] or final["status"] != "done":
         sys.exit(1)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("utterly-data")
+OFF = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class StudioConfig:
     secure_cookies: bool = False
     session_hours: float = 12.0
     access_token_hours: float = 12.0
-    # run bulk generation jobs in this process (off for processes that only serve reads)
+    # run bulk generation jobs in this process (off for processes that only serve reads):
+    # UTTERLY_RUN_JOBS=0|false|no|off, or `utterly serve --no-jobs`
     run_jobs: bool = True
 
     @classmethod
@@ -31,6 +33,7 @@ class StudioConfig:
             "database_url": env.get("UTTERLY_DATABASE_URL") or None,
             "secret_key": env.get("UTTERLY_SECRET_KEY") or None,
             "secure_cookies": env.get("UTTERLY_SECURE_COOKIES", "") in ("1", "true", "yes"),
+            "run_jobs": env.get("UTTERLY_RUN_JOBS", "").strip().lower() not in OFF,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -301,7 +301,10 @@ class Candidate(BaseModel):
     variations: list[str] = Field(default_factory=list)
     conflict_risk: dict[str, Any] | None = Field(
         default=None, description="set when the sentence is closer to another FAQ than to its "
-        "own (classifier margin or meaning similarity): faq_id, faq_title, margin, similarity")
+        "own (classifier margin or meaning similarity): faq_id and faq_title (the other FAQ), "
+        "margin (p(other) − p(own), always set), similarity and own_similarity (to the "
+        "nearest sentence of the other FAQ and of its own; null without embeddings), reason "
+        "(classifier, similarity or both)")
 
 
 class GenerateOut(BaseModel):
@@ -400,4 +403,8 @@ class JobIn(Strict):
     temperature: float | None = Field(default=None, ge=0.0, le=1.0)
     auto_import: bool = False
     # with auto_import: the least meaning similarity to the FAQ's sentences to import
-    min_score: float = Field(default=0.6, ge=0.0, le=1.0)
+    min_score: float = Field(
+        default=0.6, ge=0.0, le=1.0,
+        description="with auto_import: the least `similarity` score (meaning similarity to "
+        "the FAQ's sentences) to import; a candidate without a score (the embedding filter "
+        "was skipped) is never auto-imported")

@@ -2,8 +2,32 @@
 
 The job and each FAQ's item live in the database, so a job survives a crash or a restart:
 running it again picks up the items not done. Nothing is imported without a person unless
-the job says `auto_import`, and then only new, conflict-free candidates scoring at least
-`min_score`.
+the job says `auto_import`, and then only new, conflict-free candidates whose similarity
+score is at least `min_score`; a candidate without a score (the embedding filter was
+skipped) is never auto-imported.
+
+A job whose every item failed ends `failed`, its `error` summing up the failures; a job
+with some failures ends `done`, its counts showing them.
+
+Several processes may work on one database: the Studio's worker and any number of
+`utterly generate-all`. This rule keeps them from generating an FAQ twice:
+
+- A job is run by one worker at a time, its owner. While it runs the job, the owner
+  touches the job's `updated_at` every HEARTBEAT_S seconds.
+- A worker becomes the owner with one conditional UPDATE, which only matches a `queued`
+  job or a `running` one not touched for LEASE_S seconds (its owner was killed, crashed or
+  lost the database). When two workers try at once, one UPDATE matches.
+- The new owner puts the items left `running` back to `pending`: the previous owner, if
+  any, is gone, so nobody works on them.
+- Each item is claimed with a conditional UPDATE too (`pending` → `running`; go on only if
+  it changed one row). Even two workers that both believe they own the job (an owner that
+  stalled for longer than the lease) never generate a pending FAQ twice. Only the item the
+  stalled owner was generating can be generated again.
+- A worker that stops cleanly (Studio shutdown, Ctrl-C in the CLI) lets its running items
+  finish and hands the job back as `queued`, so another can take it over at once.
+
+Clocks: `updated_at` is written with each process's clock, so processes sharing a database
+from several machines need clocks within a few seconds of each other.
 """
 
 from __future__ import annotations
@@ -11,13 +35,15 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..access import Actor, bot_for
 from ..errors import Conflict, Invalid, NotFound, StudioError
-from ..models import (Faq, GenerationJob, GenerationJobItem, TrainingSentence, User)
+from ..models import (Faq, GenerationJob, GenerationJobItem, TrainingSentence, User, utcnow)
 from ..schemas import GenerateIn, ImportIn, JobIn
 from ..secrets import SecretBox
 from . import generation
@@ -28,6 +54,13 @@ log = logging.getLogger("utterly.studio.jobs")
 # Concurrent generations per provider: the embedded model runs one at a time anyway;
 # servers take a few in parallel without tripping rate limits.
 CONCURRENCY = {"local": 1, "ollama": 2, "openai": 4, "openai-compatible": 4, "azure-openai": 4}
+
+# A running job's owner touches it this often (seconds) …
+HEARTBEAT_S = 5.0
+# … and is taken for gone when it has not for this long: another worker may take over.
+LEASE_S = 30.0
+
+ACTIVE = ("queued", "running")
 
 
 def create_job(session: Session, actor: Actor, bot_id: int, data: JobIn) -> GenerationJob:
@@ -94,6 +127,13 @@ def get_job(session: Session, actor: Actor, bot_id: int, job_id: int) -> dict:
     return job_view(session, _job(session, bot.id, job_id))
 
 
+def resume_job(session: Session, actor: Actor, bot_id: int, job_id: int) -> dict:
+    """The job, if `actor` may run it: bot_user on its bot, as for creating one. The job
+    still runs as its creator (`run_job`), whoever resumes it."""
+    bot = bot_for(session, actor, bot_id, "bot_user")
+    return job_view(session, _job(session, bot.id, job_id))
+
+
 def list_jobs(session: Session, actor: Actor, bot_id: int) -> list[dict]:
     bot = bot_for(session, actor, bot_id)
     jobs = session.scalars(select(GenerationJob).where(GenerationJob.bot_id == bot.id)
@@ -104,7 +144,7 @@ def list_jobs(session: Session, actor: Actor, bot_id: int) -> list[dict]:
 def cancel_job(session: Session, actor: Actor, bot_id: int, job_id: int) -> dict:
     bot = bot_for(session, actor, bot_id, "bot_user")
     job = _job(session, bot.id, job_id)
-    if job.status in ("queued", "running"):
+    if job.status in ACTIVE:
         job.status = "cancelled"
         session.execute(update(GenerationJobItem).where(
             GenerationJobItem.job_id == job.id, GenerationJobItem.status == "pending").values(
@@ -115,9 +155,12 @@ def cancel_job(session: Session, actor: Actor, bot_id: int, job_id: int) -> dict
 
 def _auto_import(sessions, actor: Actor, bot_id: int, faq_id: int, result, min_score: float,
                  box: SecretBox) -> int:
+    # A candidate without a similarity score (the embedding filter was skipped) was never
+    # checked for meaning drift: it waits for a person, whatever min_score is.
     texts = [c.text for c in result.candidates
              if c.status == "new" and c.conflict_risk is None
-             and c.scores.get("similarity", 1.0) >= min_score]
+             and c.scores.get("similarity") is not None
+             and c.scores["similarity"] >= min_score]
     if not texts:
         return 0
     with sessions() as session, session.begin():
@@ -131,44 +174,175 @@ def _status(sessions, job_id: int) -> str:
         return session.scalar(select(GenerationJob.status).where(GenerationJob.id == job_id))
 
 
-def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,
-            stop: threading.Event | None = None) -> dict:
-    """Process the job's pending items; resumable, cancellable between items."""
+def _item_counts(session: Session, job_id: int) -> dict[str, int]:
+    return dict(session.execute(select(GenerationJobItem.status, func.count()).where(
+        GenerationJobItem.job_id == job_id).group_by(GenerationJobItem.status)).all())
+
+
+def _take_over(session: Session, job_id: int, lease_s: float) -> bool:
+    """Become the job's owner, if it is queued or its owner is gone (see the module doc).
+    One conditional UPDATE: of two workers trying at once, only one matches."""
+    now = utcnow()
+    result = session.execute(
+        update(GenerationJob).where(
+            GenerationJob.id == job_id,
+            or_(GenerationJob.status == "queued",
+                and_(GenerationJob.status == "running",
+                     GenerationJob.updated_at < now - timedelta(seconds=lease_s))))
+        .values(status="running", updated_at=now)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _claim(sessions, item_id: int) -> bool:
+    """Take one pending item; False when another worker has it (or it was cancelled)."""
     with sessions() as session, session.begin():
+        result = session.execute(
+            update(GenerationJobItem).where(GenerationJobItem.id == item_id,
+                                            GenerationJobItem.status == "pending")
+            .values(status="running").execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+
+def _heartbeat(sessions, job_id: int, every_s: float, done: threading.Event) -> None:
+    while not done.wait(every_s):
+        try:
+            with sessions() as session, session.begin():
+                session.execute(update(GenerationJob).where(
+                    GenerationJob.id == job_id, GenerationJob.status == "running")
+                    .values(updated_at=utcnow()).execution_options(synchronize_session=False))
+        except Exception:  # a missed beat is not fatal; several in a row lose the lease
+            log.warning("job %s: heartbeat failed", job_id, exc_info=True)
+
+
+@dataclass
+class _Owned:
+    actor: Actor
+    bot_id: int
+    params: dict
+    provider: str
+    items: list[tuple[int, int | None]]
+
+
+def _start(sessions, job_id: int, lease_s: float) -> tuple[_Owned | None, dict]:
+    """Take the job over if it is free: what to run (None when not ours) and its state."""
+    with sessions() as session, session.begin():
+        # the conditional UPDATE comes first: SQLite takes its write lock there
+        owned = _take_over(session, job_id, lease_s)
         job = session.get(GenerationJob, job_id)
         if job is None:
             raise NotFound("generation job")
-        if job.status in ("done", "cancelled"):
-            return job_view(session, job)
-        user = session.get(User, job.user_id)
-        actor = Actor(user.id, user.username)
-        bot_id, params = job.bot_id, dict(job.params)
-        # items a crash left "running" start again
+        if not owned:
+            return None, job_view(session, job)
+        user = session.get(User, job.user_id) if job.user_id else None
+        if user is None:
+            job.status = "failed"
+            job.error = {"code": "creator_deleted",
+                         "detail": "the user who created this job no longer exists",
+                         "hint": "start a new job"}
+            session.execute(update(GenerationJobItem).where(
+                GenerationJobItem.job_id == job_id,
+                GenerationJobItem.status.in_(("pending", "running"))).values(status="skipped"))
+            session.flush()
+            return None, job_view(session, job)
+        # the previous owner, if any, is gone: nobody works on what it left running
         session.execute(update(GenerationJobItem).where(
             GenerationJobItem.job_id == job_id, GenerationJobItem.status == "running").values(
             status="pending"))
-        job.status = "running"
-        provider = generation_row(session, bot_id).provider
         items = [(i.id, i.faq_id) for i in session.scalars(select(GenerationJobItem).where(
             GenerationJobItem.job_id == job_id, GenerationJobItem.status == "pending")
             .order_by(GenerationJobItem.id))]
+        return _Owned(actor=Actor(user.id, user.username), bot_id=job.bot_id,
+                      params=dict(job.params),
+                      provider=generation_row(session, job.bot_id).provider,
+                      items=items), {}
+
+
+def _failure_summary(session: Session, job_id: int, failed: int) -> dict:
+    first = session.scalars(select(GenerationJobItem).where(
+        GenerationJobItem.job_id == job_id, GenerationJobItem.status == "failed")
+        .order_by(GenerationJobItem.id).limit(1)).first()
+    problem = first.error or {}
+    title = session.scalar(select(Faq.title).where(Faq.id == first.faq_id)) \
+        if first.faq_id else None
+    code, detail = problem.get("code", "internal_error"), problem.get("detail", "")
+    which = f"“{title}”" if title else "a deleted FAQ"
+    summary = {"code": "all_items_failed", "failed": failed,
+               "detail": f"all {failed} FAQ(s) failed; the first, {which}: [{code}] {detail}",
+               "first": {"faq_id": first.faq_id, "code": code, "detail": detail}}
+    if problem.get("hint"):
+        summary["hint"] = problem["hint"]
+    return summary
+
+
+def _finish(sessions, job_id: int, release: bool) -> dict:
+    """End the job when no item is left: `failed` if every item failed, else `done`. With
+    items left and `release` (a clean stop), hand the job back as `queued`."""
+    with sessions() as session, session.begin():
+        job = session.get(GenerationJob, job_id)
+        counts = _item_counts(session, job_id)
+        if job.status == "running":
+            if not counts.get("pending") and not counts.get("running"):
+                if counts.get("failed") and not counts.get("done"):
+                    job.status = "failed"
+                    job.error = _failure_summary(session, job_id, counts["failed"])
+                else:
+                    job.status = "done"
+            elif release and not counts.get("running"):
+                job.status = "queued"
+            session.flush()
+        return job_view(session, job)
+
+
+def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,
+            stop: threading.Event | None = None, wait: bool = False,
+            lease_s: float = LEASE_S, heartbeat_s: float = HEARTBEAT_S,
+            poll_s: float = 1.0) -> dict:
+    """Run the job's pending items as its owner; resumable, cancellable between items.
+
+    When another live worker owns the job, return its state at once; or, with `wait`,
+    follow it (`on_progress` gets `{"waiting": True, "finished", "total", "silent_s"}`
+    every `poll_s`) until it ends, or until its owner has been silent for `lease_s` and
+    this call takes the job over. Item events are `{"item_id", "faq_id", "status",
+    "run_id", "imported"}`."""
+    halt = threading.Event()  # ours: set on an error or an interrupt, never the caller's
+
+    def stopping() -> bool:
+        return halt.is_set() or (stop is not None and stop.is_set())
+
+    while True:
+        owned, view = _start(sessions, job_id, lease_s)
+        if owned is not None:
+            break
+        if not wait or view["status"] not in ACTIVE or stopping():
+            return view
+        if on_progress is not None:
+            silent = (utcnow() - view["updated_at"]).total_seconds()
+            on_progress({"waiting": True, "finished": view["total"] - view["pending"],
+                         "total": view["total"], "silent_s": max(0.0, silent)})
+        if stop is not None:
+            stop.wait(poll_s)
+        else:
+            halt.wait(poll_s)
+
+    params = owned.params
     request = GenerateIn(options=params.get("options") or {}, n=params.get("n"),
                          temperature=params.get("temperature"))
 
     def one(item_id: int, faq_id: int | None) -> None:
-        if (stop is not None and stop.is_set()) or _status(sessions, job_id) != "running":
+        if stopping() or _status(sessions, job_id) != "running":
             return
-        with sessions() as session, session.begin():
-            session.execute(update(GenerationJobItem).where(
-                GenerationJobItem.id == item_id).values(status="running"))
+        if not _claim(sessions, item_id):
+            return  # another worker has it, or the job was cancelled
         status, run_id, imported, error = "done", None, 0, None
         try:
             if faq_id is None:
                 raise NotFound("FAQ")
-            result = generation.generate(sessions, actor, bot_id, faq_id, request, box)
+            result = generation.generate(sessions, owned.actor, owned.bot_id, faq_id,
+                                         request, box)
             run_id = result.run_id
             if params.get("auto_import"):
-                imported = _auto_import(sessions, actor, bot_id, faq_id, result,
+                imported = _auto_import(sessions, owned.actor, owned.bot_id, faq_id, result,
                                         params.get("min_score", 0.0), box)
         except StudioError as exc:
             status, error = "failed", exc.to_problem()
@@ -178,34 +352,48 @@ def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,
             status, error = "failed", {"code": "internal_error", "detail": type(exc).__name__}
         with sessions() as session, session.begin():
             session.execute(update(GenerationJobItem).where(
-                GenerationJobItem.id == item_id).values(status=status, run_id=run_id,
-                                                        imported=imported, error=error))
+                GenerationJobItem.id == item_id,
+                GenerationJobItem.status.in_(("pending", "running"))).values(
+                status=status, run_id=run_id, imported=imported, error=error))
         if on_progress is not None:
             on_progress({"item_id": item_id, "faq_id": faq_id, "status": status,
                          "run_id": run_id, "imported": imported})
 
-    with ThreadPoolExecutor(max_workers=CONCURRENCY.get(provider, 2),
-                            thread_name_prefix=f"job-{job_id}") as pool:
-        for future in as_completed([pool.submit(one, i, f) for i, f in items]):
-            future.result()
-
-    with sessions() as session, session.begin():
-        job = session.get(GenerationJob, job_id)
-        left = session.scalar(select(func.count()).select_from(GenerationJobItem).where(
-            GenerationJobItem.job_id == job_id, GenerationJobItem.status.in_(
-                ("pending", "running"))))
-        if job.status == "running" and not left:
-            job.status = "done"
-        return job_view(session, job)
+    beat_done = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(sessions, job_id, heartbeat_s, beat_done),
+                            daemon=True, name=f"job-{job_id}-heartbeat")
+    beat.start()
+    try:
+        with ThreadPoolExecutor(max_workers=CONCURRENCY.get(owned.provider, 2),
+                                thread_name_prefix=f"job-{job_id}") as pool:
+            futures = [pool.submit(one, i, f) for i, f in owned.items]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+            except BaseException:
+                halt.set()  # the items not started stay pending; running ones finish
+                raise
+    except BaseException as exc:
+        beat_done.set()
+        try:  # interrupted (Ctrl-C): hand the job back; on an error, the lease decides
+            _finish(sessions, job_id, release=not isinstance(exc, Exception))
+        except Exception:
+            log.exception("job %s: could not record where the job stopped", job_id)
+        raise
+    beat_done.set()
+    return _finish(sessions, job_id, release=stopping())
 
 
 class JobWorker:
-    """Runs queued jobs in the Studio process, one at a time; resumes interrupted ones."""
+    """Runs queued jobs in the Studio process, one at a time; takes over the running jobs
+    whose owner is gone (silent for `lease_s`), e.g. after a crash or a restart."""
 
-    def __init__(self, sessions, box: SecretBox, poll_s: float = 1.0):
+    def __init__(self, sessions, box: SecretBox, poll_s: float = 1.0,
+                 lease_s: float = LEASE_S):
         self.sessions = sessions
         self.box = box
         self.poll_s = poll_s
+        self.lease_s = lease_s
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True, name="utterly-jobs")
 
@@ -213,10 +401,13 @@ class JobWorker:
         self.thread.start()
 
     def _next(self) -> int | None:
+        """The next job this worker may take over: abandoned running ones first."""
+        cutoff = utcnow() - timedelta(seconds=self.lease_s)
         with self.sessions() as session:
-            return session.scalar(select(GenerationJob.id).where(
-                GenerationJob.status.in_(("running", "queued"))).order_by(
-                (GenerationJob.status != "running"), GenerationJob.id).limit(1))
+            return session.scalar(select(GenerationJob.id).where(or_(
+                GenerationJob.status == "queued",
+                and_(GenerationJob.status == "running", GenerationJob.updated_at < cutoff)))
+                .order_by((GenerationJob.status != "running"), GenerationJob.id).limit(1))
 
     def _loop(self) -> None:
         while not self.stop.is_set():
@@ -225,7 +416,8 @@ class JobWorker:
                 if job_id is None:
                     self.stop.wait(self.poll_s)
                     continue
-                run_job(self.sessions, job_id, self.box, stop=self.stop)
+                # not ours if another worker took it meanwhile: run_job returns at once
+                run_job(self.sessions, job_id, self.box, stop=self.stop, lease_s=self.lease_s)
             except Exception:  # keep the worker alive; the job's state says what happened
                 log.exception("generation job worker error")
                 self.stop.wait(self.poll_s)
