@@ -17,6 +17,7 @@ WHAT_ROLE_DOES = {
     "bot_user": "manage FAQs and sentences, generate, import and undo",
     "admin": "change settings, providers, observability and members",
 }
+_ARTICLE = {"viewer": "a", "bot_user": "a", "admin": "an"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def require_namespace(session: Session, actor: Actor, namespace_id: int,
 def _require(have: str, need: str) -> None:
     if _RANK[have] < _RANK[need]:
         raise Forbidden(f"your role `{have}` cannot do this; it needs `{need}`",
-                        hint=f"ask an admin of this namespace: a {need} can "
+                        hint=f"ask an admin of this namespace: {_ARTICLE[need]} {need} can "
                              f"{WHAT_ROLE_DOES[need]}")
 
 

@@ -213,7 +213,9 @@ def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
                      data: ImportIn, box: SecretBox | None = None) -> ImportOut:
     """Import a selection of a run's candidates into the FAQ, all or nothing.
 
-    Repeating a request reports `already_present` for what it imported the first time.
+    Repeating a request reports `already_present` for what it imported the first time. A
+    refusal (409 `import_refused`) reports `would_import` for the acceptable texts, since
+    nothing was imported.
     """
     bot, faq = faq_for(session, actor, bot_id, faq_id, "bot_user")
     run = _run_of(session, bot.id, data.run_id, field="run_id")
@@ -239,11 +241,14 @@ def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
             report.append(ImportReport(text=text, status="imported"))
     refused = [r for r in report if r.status in ("conflict", "not_from_run")]
     if refused:
+        # Nothing is imported: what would have been is `would_import`, not `imported`.
         raise StudioError(
             f"{len(refused)} of {len(report)} sentences cannot be imported; nothing was "
             "imported", status=409, code="import_refused",
             hint="leave out the sentences marked conflict or not_from_run and try again",
-            report=[r.model_dump() for r in report])
+            report=[{**r.model_dump(),
+                     "status": "would_import" if r.status == "imported" else r.status}
+                    for r in report])
     rows = []
     for key, (index, text) in to_add.items():
         row = TrainingSentence(

@@ -266,7 +266,8 @@ function pageFaq() {
   }
 
   setupTabs();
-  form.addEventListener("input", () => { dirty = true; });
+  // The sentence box is not part of SAVE: + stores its sentence at once.
+  form.addEventListener("input", (event) => { if (event.target.id !== "new-sentence") dirty = true; });
   window.addEventListener("beforeunload", (event) => {
     if (dirty) { event.preventDefault(); event.returnValue = t("common.unsaved"); }
   });
@@ -412,36 +413,23 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
       + (result.rejected.length ? " · " + t("gen.rejected", { count: result.rejected.length }) : "")
       + (result.warnings.length ? " · " + result.warnings.join(" ") : "");
     $("#gen-summary").textContent = summary;
-    const list = $("#gen-candidates");
-    list.replaceChildren();
-    result.candidates.forEach((c, i) => {
-      const id = `gen-candidate-${i}`;
-      const selectable = c.status === "new";
-      // A conflict risk is a warning, not a refusal: the person decides.
-      const note = c.status === "present" ? t("gen.present")
-        : c.status === "conflict" ? t("gen.conflict", { title: c.conflict_faq_title })
-          : c.conflict_risk ? t("gen.conflict_risk", { title: c.conflict_risk.faq_title }) : "";
-      list.append(h("li", { class: "candidate " + c.status, "data-status": c.status },
-        h("input", { type: "checkbox", id, value: c.text, disabled: !selectable }),
-        h("label", { for: id, text: " " + c.text }),
-        note ? h("span", { class: "note", text: " (" + note + ")" }) : null));
-    });
+    renderCandidates($("#gen-candidates"), result.candidates, "gen-candidate");
     $("#gen-select-all").checked = false;
   }
 
   async function validate() {
-    const error = $("#gen-results-error");
-    clearError(error);
-    const texts = [...document.querySelectorAll("#gen-candidates input:checked")].map((n) => n.value);
-    if (!texts.length) return showError(error, t("gen.nothing_selected"));
+    const button = $("#gen-validate");
+    button.disabled = true;  // one import at a time
+    let report;
     try {
-      const report = await api("POST", botPath(`/faqs/${FAQ}/import`), { run_id: lastRun.run_id, texts });
-      dialog.close();
-      toast(t("gen.imported", { count: report.imported }));
-      await reloadSentences();
-    } catch (err) {
-      showError(error, err);
+      report = await importChecked($("#gen-candidates"), FAQ, lastRun.run_id, $("#gen-results-error"));
+    } finally {
+      button.disabled = false;
     }
+    if (!report) return;
+    dialog.close();
+    toast(t("gen.imported", { count: report.imported }));
+    await reloadSentences();
   }
 
   $("#open-generate").addEventListener("click", open);
@@ -450,14 +438,84 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   $("#gen-back").addEventListener("click", () => show("options"));
   $("#gen-validate").addEventListener("click", validate);
   $("#gen-temperature").addEventListener("input", (e) => { $("#gen-temperature-value").textContent = e.target.value; });
-  $("#gen-select-all").addEventListener("change", (event) => {
-    document.querySelectorAll("#gen-candidates input:not(:disabled)")
-      .forEach((box) => { box.checked = event.target.checked; });
-  });
+  selectAllOf($("#gen-select-all"), $("#gen-candidates"));
   $("#gen-sources").addEventListener("change", () => {
     const error = $("#gen-options-error");
     if (sources().length > 5) showError(error, t("gen.too_many")); else clearError(error);
   });
+}
+
+// ---- candidates of a run: the generate dialog's results and the history's review --------
+
+function candidateNote(c) {
+  // A conflict risk is a warning, not a refusal: the person decides.
+  return c.status === "present" ? t("gen.present")
+    : c.status === "conflict" ? t("gen.conflict", { title: c.conflict_faq_title })
+      : c.status === "not_from_run" ? t("gen.not_from_run")
+        : c.conflict_risk ? t("gen.conflict_risk", { title: c.conflict_risk.faq_title }) : "";
+}
+
+function candidateNoteNode(c) {
+  const note = candidateNote(c);
+  return note ? h("span", { class: "note", text: " (" + note + ")" }) : null;
+}
+
+// Fill `list` with one checkbox per candidate; only the `new` ones can be checked. Returns
+// how many can.
+function renderCandidates(list, candidates, idPrefix) {
+  list.replaceChildren();
+  candidates.forEach((c, i) => {
+    const id = `${idPrefix}-${i}`;
+    list.append(h("li", { class: "candidate " + c.status, "data-status": c.status },
+      h("input", { type: "checkbox", id, value: c.text, disabled: c.status !== "new" }),
+      h("label", { for: id, text: " " + c.text }),
+      candidateNoteNode(c)));
+  });
+  return candidates.filter((c) => c.status === "new").length;
+}
+
+function selectAllOf(box, list) {
+  box.addEventListener("change", () => {
+    list.querySelectorAll("input:not(:disabled)").forEach((item) => { item.checked = box.checked; });
+  });
+}
+
+// A text the import refused (or found already present) can no longer be selected: show why.
+function markCandidate(box, entry) {
+  const status = entry.status === "already_present" ? "present" : entry.status;
+  const item = box.closest("li");
+  item.className = "candidate " + status;
+  item.dataset.status = status;
+  box.checked = false;
+  box.disabled = true;
+  const old = item.querySelector(".note");
+  if (old) old.remove();
+  const note = candidateNoteNode({ status, conflict_faq_title: entry.conflict_faq_title });
+  if (note) item.append(note);
+}
+
+// Import the checked candidates of `list` into the FAQ: the import's report, or null after
+// showing why not in `error`. The import is all or nothing: when it is refused, the texts
+// that stopped it are marked and unchecked, and Validate again imports the others.
+async function importChecked(list, faqId, runId, error) {
+  clearError(error);
+  const boxes = [...list.querySelectorAll("input:checked")];
+  if (!boxes.length) { showError(error, t("gen.nothing_selected")); return null; }
+  try {
+    return await api("POST", botPath(`/faqs/${faqId}/import`),
+      { run_id: runId, texts: boxes.map((box) => box.value) });
+  } catch (err) {
+    const report = err.problem && err.problem.code === "import_refused" && err.problem.report;
+    if (!Array.isArray(report)) { showError(error, err); return null; }
+    let refused = 0;
+    report.forEach((entry, i) => {
+      if (entry.status === "would_import" || !boxes[i]) return;
+      if (entry.status !== "already_present") refused += 1;
+      markCandidate(boxes[i], entry);
+    });
+    showError(error, t("gen.refused", { count: refused }));
+    return null;
+  }
 }
 
 // ---- settings -------------------------------------------------------------------------
@@ -638,11 +696,23 @@ function pageHistory() {
   const tbody = $("#runs tbody");
   const when = new Intl.DateTimeFormat(document.documentElement.lang,
     { dateStyle: "short", timeStyle: "short" });
-  async function load() {
+  const review = CAN_EDIT ? setupReviewDialog(when, (runId) => load(runId)) : null;
+
+  // focusRun: after a change made from a row, put the focus back on that row's first button
+  async function load(focusRun) {
     const page = await api("GET", botPath("/generation-runs?limit=200"));
     tbody.replaceChildren();
     if (!page.items.length) tbody.append(h("tr", {}, h("td", { colspan: 12, text: t("history.none") })));
     for (const run of page.items) {
+      // A run holds candidates for review until they are imported (a bulk job without
+      // auto-import, or a dialog closed without Validate).
+      const reviewable = review && run.faq_id && run.status === "succeeded" && run.kept > run.imported;
+      const reviewButton = reviewable ? h("button", {
+        type: "button", class: "link", text: t("history.review"),
+        "aria-label": `${t("history.review")} #${run.id}`,
+        "aria-haspopup": "dialog",
+        onclick: () => review.open(run),
+      }) : null;
       const undo = CAN_EDIT && run.imported > 0 ? h("button", {
         type: "button", class: "link danger", text: t("history.undo"),
         "aria-label": `${t("history.undo")} #${run.id}`,
@@ -650,7 +720,7 @@ function pageHistory() {
           try {
             const done = await api("DELETE", botPath(`/generation-runs/${run.id}/sentences`));
             toast(t("history.undone", { count: done.deleted }));
-            load();
+            load(run.id);
           } catch (err) { toast(problemText(err)); }
         },
       }) : null;
@@ -669,10 +739,80 @@ function pageHistory() {
         h("td", { class: "num", text: `${run.input_tokens} + ${run.output_tokens}` }),
         h("td", { class: "num", text: run.cost === null ? "—" : `$${run.cost.toFixed(4)}` }),
         h("td", {}, run.trace_url ? h("a", { href: run.trace_url, target: "_blank", rel: "noopener", text: t("history.open_trace") }) : "—"),
-        h("td", {}, undo)));
+        h("td", { class: "actions" }, reviewButton, undo)));
+    }
+    if (focusRun !== undefined) {
+      const target = tbody.querySelector(`tr[data-run-id="${focusRun}"] button`);
+      if (target) target.focus(); else $("#main").focus();
     }
   }
   load().catch((err) => toast(problemText(err)));
+}
+
+// The history's Review dialog: a held run's candidates, with their statuses as of now (a
+// sentence imported meanwhile from elsewhere is present, or conflicts), to select and import.
+function setupReviewDialog(when, reload) {
+  const dialog = $("#review-dialog");
+  const list = $("#review-candidates");
+  const error = $("#review-error");
+  const selectAll = $("#review-select-all");
+  const validateButton = $("#review-validate");
+  let current = null;
+  let opened = 0;
+
+  async function open(summary) {
+    const mine = ++opened;
+    current = null;
+    $("#review-title").textContent = t("review.title", { id: summary.id });
+    $("#review-about").textContent = [t("review.faq", { title: summary.faq_title }),
+      `${summary.provider} · ${summary.model || ""}`, when.format(new Date(summary.created_at)),
+      summary.username].filter(Boolean).join(" · ");
+    $("#review-summary").textContent = "";
+    $("#review-nothing").hidden = true;
+    clearError(error);
+    selectAll.checked = false;
+    selectAll.disabled = validateButton.disabled = true;
+    list.replaceChildren(h("li", { text: t("common.loading") }));
+    dialog.showModal();
+    let run;
+    try {
+      run = await api("GET", botPath(`/generation-runs/${summary.id}`));
+    } catch (err) {
+      if (mine !== opened) return;
+      list.replaceChildren();
+      showError(error, err);
+      return;
+    }
+    if (mine !== opened || !dialog.open) return;  // closed, or another run opened since
+    current = run;
+    $("#review-summary").textContent = t("gen.results", { count: run.candidates.length })
+      + (run.rejected.length ? " · " + t("gen.rejected", { count: run.rejected.length }) : "")
+      + " · " + t("review.imported", { count: run.imported });
+    const selectable = renderCandidates(list, run.candidates, "review-candidate");
+    $("#review-nothing").hidden = selectable > 0;
+    selectAll.disabled = validateButton.disabled = selectable === 0;
+    (selectable ? selectAll : $("#review-cancel")).focus();
+  }
+
+  async function validate() {
+    if (!current) return;
+    validateButton.disabled = true;  // one import at a time
+    let report;
+    try {
+      report = await importChecked(list, current.faq_id, current.id, error);
+    } finally {
+      validateButton.disabled = false;
+    }
+    if (!report) return;
+    dialog.close();
+    toast(t("gen.imported", { count: report.imported }));
+    await reload(current.id);
+  }
+
+  selectAllOf(selectAll, list);
+  validateButton.addEventListener("click", validate);
+  $("#review-cancel").addEventListener("click", () => dialog.close());
+  return { open };
 }
 
 // ---- start ----------------------------------------------------------------------------
