@@ -13,7 +13,6 @@ checks aim at a closed port, so no model ever runs here.
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
