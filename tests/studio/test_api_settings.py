@@ -432,6 +432,7 @@ def test_langfuse_check_of_a_server_that_does_not_answer_times_out(world, langfu
     check = world.studio.api("ada").post(f"{observability_url(world)}/check", json={
         **LANGFUSE, "langfuse_host": langfuse.url}).json()
     assert (check["ok"], check["error"]["code"]) == (False, "timeout")
+    assert "within 0.5 s" in check["error"]["message"]
     assert check["error"]["hint"]
 
 

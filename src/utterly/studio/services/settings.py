@@ -302,7 +302,7 @@ CHECK_TIMEOUT_S = 5.0
 def _classify_http(target: str, exc: Exception) -> dict:
     if isinstance(exc, httpx.TimeoutException):
         return {"code": "timeout", "message": f"{target} did not answer within "
-                f"{CHECK_TIMEOUT_S:.0f} s", "hint": "check the host and your network"}
+                f"{CHECK_TIMEOUT_S:g} s", "hint": "check the host and your network"}
     return {"code": "unreachable", "message": f"cannot connect to {target}",
             "hint": "check the URL and that the server is running"}
 
