@@ -307,10 +307,14 @@ def test_refusal_is_not_a_sentence():
     '["' + "\\" * 100_000, "{a:" * 33_000, "Sentence 1: " * 8_000, "(1) " * 25_000,
     "\\u" * 50_000, '{"a' + ":" * 100_000, "**" * 50_000, "1. «" * 25_000,
 ], ids=lambda garbage: repr(garbage[:8]))
-def test_pathological_input_is_fast(garbage):
+def test_pathological_input_does_not_hang(garbage):
+    # A guard against catastrophic backtracking (which never finishes), not a speed test:
+    # parsing 100,000 characters takes about 0.5 s here, so 60 s only fails on a real hang,
+    # never on a busy machine. Speed belongs in bench/.
     start = time.perf_counter()
-    parse_sentences(garbage)
-    assert time.perf_counter() - start < 2.0
+    parsed = parse_sentences(garbage)
+    assert time.perf_counter() - start < 60.0
+    assert isinstance(parsed, ParsedOutput)
 
 
 def test_deep_nesting_does_not_recurse():
