@@ -8,9 +8,13 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import TEST_MODEL, generate, login
+from .conftest import generate, login
 
 QUESTION = "bonjour le bot"
+# The default embedded model. SmolLM2-135M (the other tests' model) keeps none of the
+# variants of a bare greeting most of the time: it copies the prompt's example, which the
+# filters rightly reject, so the codelab would fail for the model's sake, not the Studio's.
+CODELAB_MODEL = "qwen2.5-coder-1.5b"
 ANSWER = "Bonjour ! Je suis le bot d'Acme, posez-moi vos questions."
 
 
@@ -29,13 +33,13 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     expect(page.locator("#variables")).not_to_be_empty()  # the form is filled
     page.get_by_role("switch", name="Enabled").check()
     page.get_by_label("Provider").select_option("local")
-    page.get_by_label("Model").fill(TEST_MODEL)
+    page.get_by_label("Model").fill(CODELAB_MODEL)
     page.get_by_label("Number of sentences").fill("3")
     page.get_by_role("button", name="Test connection").click()
     result = page.locator("#check-result")
     expect(result).to_have_class(re.compile(r"\bok\b"), timeout=120_000)
     expect(result).to_contain_text("Connection OK")
-    expect(result).to_contain_text(TEST_MODEL)
+    expect(result).to_contain_text(CODELAB_MODEL)
     shot(page, "02-settings-checked")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#toast")).to_have_text("Saved.", timeout=120_000)
@@ -62,19 +66,14 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     expect(dialog.locator("#gen-warning")).to_contain_text(
-        f"Local (embedded model), model {TEST_MODEL}")
+        f"Local (embedded model), model {CODELAB_MODEL}")
     expect(dialog.get_by_role("checkbox", name=QUESTION)).to_be_checked()
     for option in ("Spelling mistakes", "SMS language", "Abbreviated language"):
         dialog.get_by_role("checkbox", name=option).check()
     expect(dialog.get_by_label("Number of sentences")).to_have_value("3")
-    # SmolLM2 (a 135M model, for speed) keeps none of 3 greetings about half the time: it
-    # copies the prompt's example, which the filters rightly reject. Ask for more, and
-    # Regenerate as a person would.
-    dialog.get_by_label("Number of sentences").fill("10")
     shot(page, "04-generate-options")
     # GENERATE streams its progress, then shows the results (Regenerate if none is new)
-    selectable = generate(dialog, tries=8,
-                          on_progress=lambda: shot(page, "05-generate-progress"))
+    selectable = generate(dialog, on_progress=lambda: shot(page, "05-generate-progress"))
     assert selectable >= 1, dialog.locator("#gen-results").inner_text()
     expect(dialog.locator("#gen-summary")).to_contain_text("sentences generated")
     new_candidates = dialog.locator('#gen-candidates li[data-status="new"] input')
@@ -118,7 +117,7 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     cells = imported_run.locator("td")
     expect(cells.nth(1)).to_have_text("ada")
     expect(cells.nth(2)).to_have_text("Salutations")
-    expect(cells.nth(3)).to_have_text(f"local · {TEST_MODEL}")
+    expect(cells.nth(3)).to_have_text(f"local · {CODELAB_MODEL}")
     expect(cells.nth(4)).to_have_text("succeeded")
     expect(cells.nth(6)).to_have_text(str(selectable))
     run_id = imported_run.get_attribute("data-run-id")
