@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import statistics
 import sys
 import tempfile
@@ -29,7 +28,6 @@ from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,21 +39,9 @@ from utterly.generation import agenerate  # noqa: E402
 from utterly.observability import Tracer, TracingConfig  # noqa: E402
 from utterly.providers import ProviderConfig  # noqa: E402
 
-SENTENCES = ["Where's my package?", "I can't find my parcel, where is it?",
-             "Can you tell me where my order is?", "Has my parcel shipped yet?",
-             "Any news about my delivery?"]
+from pipeline_overhead import SENTENCES, chat  # noqa: E402  (bench/ is on sys.path)
+
 PUBLIC_KEY, SECRET_KEY = "pk-lf-recorder-0123", "sk-lf-recorder-SECRET-4567"
-
-
-async def chat(request):
-    body = await request.json()
-    return JSONResponse({
-        "id": "chatcmpl-bench", "object": "chat.completion", "created": int(time.time()),
-        "model": body.get("model", "bench"),
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {
-            "role": "assistant", "content": json.dumps({"sentences": SENTENCES})}}],
-        "usage": {"prompt_tokens": 200, "completion_tokens": 60, "total_tokens": 260},
-    })
 
 
 @contextlib.contextmanager

@@ -204,3 +204,15 @@ def generation_enabled(world) -> World:
         row = session.get(SentenceGenerationSettings, world.bot)
         row.enabled, row.provider, row.model, row.nb_sentences = True, "local", TEST_MODEL, 3
     return world
+
+
+PROBLEM = "application/problem+json"
+
+
+def problem(response, status: int) -> dict:
+    """The problem+json body of an error response, after checking its status and type."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status and body["type"] == f"urn:utterly:problem:{body['code']}"
+    return body

@@ -18,19 +18,10 @@ from tests.servers.run import free_port
 from utterly.prompt import default_template, template_version
 from utterly.studio.models import SentenceGenerationSettings
 
-from .conftest import TEST_MODEL
+from .conftest import TEST_MODEL, problem
 
-PROBLEM = "application/problem+json"
 RESET_PASSWORD = "Comment réinitialiser mon mot de passe ?"
 PARCEL, TRACK = "where is my parcel", "track my order"  # what the fake vendor answers
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status and body["type"] == f"urn:utterly:problem:{body['code']}"
-    return body
 
 
 def use_provider(world, **fields) -> None:

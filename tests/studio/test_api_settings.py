@@ -15,22 +15,13 @@ from tests.servers.run import ASGIServer, free_port
 from utterly.prompt import default_template, template_version
 from utterly.studio.services import settings as settings_service
 
-from .conftest import TEST_MODEL
+from .conftest import TEST_MODEL, problem
 
-PROBLEM = "application/problem+json"
 OPENAI_KEY = "sk-test-abcdef1234"
 PUBLIC_KEY = "pk-lf-0123456789abcdef"
 SECRET_KEY = "sk-lf-fedcba9876543210"
 CUSTOM_TEMPLATE = ("Write {{ nb_sentences }} new ways to ask, in {{ language_name }}:\n"
                    "{% for s in sentences %}- {{ s }}\n{% endfor %}")
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status and body["type"] == f"urn:utterly:problem:{body['code']}"
-    return body
 
 
 def generation_url(world) -> str:
