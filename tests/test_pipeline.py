@@ -192,3 +192,16 @@ async def test_a_sentence_extending_another_is_a_near_duplicate():
         first, first + " I tried the app and the website but nothing works for me at all."])
     assert [r.reason for r in rejected] == [RejectReason.NEAR_DUPLICATE]
     assert [s.text for s in cleaner.kept] == [first]
+
+
+async def test_a_reply_or_the_bot_speaking_is_rejected_as_bot_voice(local_embeddings):
+    provider = ScriptedProvider(answer(
+        "Je veux changer mon mot de passe",
+        "Bien sûr, cliquez sur « Mot de passe oublié ».",
+        "Avez-vous réinitialisé votre mot de passe ?"))
+    result = await run_generation(request(n=1), provider, local_embeddings,
+                                  settings=PipelineSettings(max_attempts=1))
+    assert [s.text for s in result.sentences] == ["Je veux changer mon mot de passe"]
+    why = reasons(result)
+    assert why["Bien sûr, cliquez sur « Mot de passe oublié »."] == RejectReason.BOT_VOICE
+    assert why["Avez-vous réinitialisé votre mot de passe ?"] == RejectReason.BOT_VOICE

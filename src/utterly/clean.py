@@ -15,6 +15,7 @@ from .embeddings.base import EmbeddingProvider
 from .language import is_wrong_language
 from .normalize import normalize, tidy
 from .result import Origin, RejectReason, Rejection, Sentence
+from .voice import bot_voice
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ class Cleaner:
             shorter, longer = sorted((key, other), key=len)
             if len(shorter.split()) >= 4 and longer.startswith(shorter + " "):
                 return RejectReason.NEAR_DUPLICATE, "another sentence with words added"
+        reply = bot_voice(text, self.inputs, self.locale)
+        if reply:
+            return RejectReason.BOT_VOICE, reply
         if self.check_language:
             wrong, detail = is_wrong_language(text, self.locale)
             if wrong:

@@ -18,6 +18,7 @@ class RejectReason(StrEnum):
     DUPLICATE = "duplicate"
     NEAR_DUPLICATE = "near_duplicate"
     WRONG_LANGUAGE = "wrong_language"
+    BOT_VOICE = "bot_voice"    # a reply, or the bot speaking to the user, not a user's message
     DRIFTED_MEANING = "drifted_meaning"
     SURPLUS = "surplus"        # valid, but more than were asked for
 
