@@ -142,3 +142,10 @@ def test_import_refuses_conflicts_roles_foreign_bots_and_unknown_users(studio_db
     assert foreign.returncode == 1 and "bot not found" in foreign.stderr
     nobody = utterly("export", "--bot", "1", "--format", "csv", "--as", "eve", *studio_db)
     assert nobody.returncode == 1 and "no Studio user is named `eve`" in nobody.stderr
+
+
+@pytest.mark.parametrize("bot", ["0", "-1", str(2**31), "99999999999999999999"])
+def test_a_bot_id_outside_the_id_range_is_a_usage_error(studio_db, bot):
+    done = utterly("export", "--bot", bot, "--format", "csv", "--as", "bob", *studio_db)
+    assert done.returncode == 2
+    assert "Invalid value for '--bot'" in done.stderr and "Traceback" not in done.stderr

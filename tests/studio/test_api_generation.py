@@ -17,6 +17,7 @@ import pytest
 from tests.servers.run import free_port
 from utterly.prompt import default_template, template_version
 from utterly.studio.models import SentenceGenerationSettings
+from utterly.studio.schemas import ImportRefused
 
 from .conftest import TEST_MODEL, problem
 
@@ -256,6 +257,17 @@ def test_import_refuses_everything_when_one_text_is_not_from_the_run(shop):
     assert "imported" not in [r["status"] for r in body["report"]]
     assert shop.sentences(shop.orders, origin="generated") == []
     assert shop.run(run_id)["imported"] == 0
+    # the refusal is the shape the OpenAPI document promises for a 409
+    ImportRefused.model_validate(body)
+
+
+def test_openapi_documents_the_refused_import(shop):
+    schema = shop.world.studio.anonymous().get("/api/openapi.json").json()
+    refused = schema["paths"]["/api/bots/{bot_id}/faqs/{faq_id}/import"]["post"]["responses"]["409"]
+    ref = refused["content"]["application/problem+json"]["schema"]["$ref"]
+    report = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["report"]
+    item = schema["components"]["schemas"][report["items"]["$ref"].rsplit("/", 1)[1]]
+    assert "would_import" in item["properties"]["status"]["enum"]
 
 
 def test_import_refuses_everything_when_one_text_trains_another_faq(shop):

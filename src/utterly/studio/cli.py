@@ -21,6 +21,10 @@ def _config(data_dir, database_url):
                                  database_url=database_url)
 
 
+# Ids are INTEGER columns: anything outside 1..2³¹−1 names no row.
+ID = click.IntRange(1, 2**31 - 1)
+
+
 def _storage_options(func):
     func = click.option("--database-url", default=None, envvar="UTTERLY_DATABASE_URL",
                         help="SQLAlchemy URL; default a SQLite file in the data directory.")(func)

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from .cli import _config, _fail, _sessions, _storage_options
+from .cli import ID, _config, _fail, _sessions, _storage_options
 
 
 def _actor(sessions, username: str):
@@ -34,8 +34,6 @@ def _run(func):
         sys.exit(2 if exc.status in (400, 422) else 1)
 
 
-# Ids are INTEGER columns: anything outside 1..2³¹−1 names no row.
-ID = click.IntRange(1, 2**31 - 1)
 # The bounds of JobIn (schemas.py), repeated here so that the CLI starts without pydantic;
 # tests/test_cli_nlu.py checks that they agree.
 MAX_BELOW, MAX_SENTENCES = 100_000, 50

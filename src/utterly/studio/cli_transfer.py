@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import UtterlyError
-from .cli import _fail, _storage_options
+from .cli import ID, _fail, _storage_options
 
 FORMAT_NAMES = ["tock", "rasa", "csv", "jsonl"]
 
@@ -95,7 +95,7 @@ def _run(action):
 
 
 @click.command("export")
-@click.option("--bot", "bot_id", type=int, required=True, help="The bot's id.")
+@click.option("--bot", "bot_id", type=ID, required=True, help="The bot's id.")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default=None,
               help="The file's format [default: from the output file's extension].")
 @click.option("-o", "--output", default="-", show_default=True,
@@ -122,7 +122,7 @@ def export_command(bot_id, fmt, output, username, data_dir, database_url):
 
 @click.command("import")
 @click.argument("file")
-@click.option("--bot", "bot_id", type=int, required=True, help="The bot's id.")
+@click.option("--bot", "bot_id", type=ID, required=True, help="The bot's id.")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default=None,
               help="The file's format [default: from its extension, else its content].")
 @click.option("--locale", default=None,

@@ -341,6 +341,22 @@ class ImportOut(BaseModel):
     report: list[ImportReport]
 
 
+class RefusedReport(ImportReport):
+    # Nothing was imported, so what would have been says so.
+    status: Literal["would_import", "already_present", "conflict", "not_from_run"]
+
+
+class ImportRefused(BaseModel):
+    """The 409 problem of an import that was refused as a whole."""
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: Literal["import_refused"]
+    hint: str
+    report: list[RefusedReport]
+
+
 class RunOut(BaseModel):
     id: int
     bot_id: int

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ..access import Actor
 from ..errors import StudioError
-from ..schemas import GenerateIn, GenerateOut, ImportIn, ImportOut, Page, RunDetail, RunOut
+from ..schemas import (GenerateIn, GenerateOut, ImportIn, ImportOut, ImportRefused, Page,
+                       RunDetail, RunOut)
 from ..services import generation
 from .deps import actor, state, transaction
 
@@ -70,7 +71,11 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request,
                              headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/faqs/{faq_id}/import", response_model=ImportOut)
+@router.post("/faqs/{faq_id}/import", response_model=ImportOut, responses={
+    409: {"model": ImportRefused, "content": {"application/problem+json": {
+        "schema": {"$ref": "#/components/schemas/ImportRefused"}}},
+          "description": "a selected sentence conflicts with another FAQ or is not from the "
+                         "run: nothing was imported"}})
 def import_sentences(bot_id: int, faq_id: int, body: ImportIn, request: Request,
                      who: Actor = Depends(actor)):
     """Import candidates of a run into the FAQ: all or nothing, idempotent."""
