@@ -185,6 +185,11 @@ def login(page: Page, username: str, password: str = PASSWORD, next_path: str = 
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def switch(page: Page, code: str) -> None:
+    """Click the language link (EN / FR) in the top bar."""
+    page.locator("nav.lang").get_by_role("link", name=code.upper(), exact=True).click()
+
+
 def generate(dialog, *, tries: int = 3, need_new: bool = True, on_progress=None) -> int:
     """Click GENERATE in the open dialog, see the progress, wait for the results and return
     how many new (selectable) candidates came back. The small local model sometimes keeps

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from utterly.studio.web.i18n import MESSAGES
 
-from .conftest import PASSWORD, login
+from .conftest import PASSWORD, login, switch
 
 EN, FR = MESSAGES["en"], MESSAGES["fr"]
 
@@ -45,11 +45,6 @@ def loaded(page, page_name: str) -> None:
         expect(page.locator("#variables")).not_to_be_empty()
     elif page_name == "history":
         expect(page.locator("#runs tbody td").first).not_to_have_text(EN["common.loading"])
-
-
-def switch(page, code: str) -> None:
-    """Click the language link (EN / FR) in the top bar."""
-    page.locator("nav.lang").get_by_role("link", name=code.upper(), exact=True).click()
 
 
 def assert_texts(page, table: dict, keys: list[str]) -> None:

@@ -125,11 +125,17 @@ function pageNlu() {
     const jobs = await api("GET", botPath("/generation-jobs"));
     list.replaceChildren(...jobs.slice(0, 5).map((job) => {
       const active = job.status === "queued" || job.status === "running";
+      // A failed job says why, with the fix when there is one (job.error is a problem).
+      const why = job.error && job.error.detail
+        ? h("p", { class: "job-error", role: "alert",
+          text: job.error.hint ? `${job.error.detail} (${job.error.hint})` : job.error.detail })
+        : null;
       return h("li", { "data-job-id": job.id, "data-status": job.status },
-        h("span", { class: "text", text: t("bulk.progress", job) }),
+        h("span", { class: "text", text: t("bulk.progress", { ...job, status: t(`bulk.status.${job.status}`) }) }),
         h("progress", { max: job.total, value: job.done + job.failed }),
         active ? h("button", { type: "button", class: "link danger", text: t("bulk.cancel"),
-          onclick: async () => { await api("POST", botPath(`/generation-jobs/${job.id}/cancel`)); refresh(); } }) : null);
+          onclick: async () => { await api("POST", botPath(`/generation-jobs/${job.id}/cancel`)); refresh(); } }) : null,
+        why);
     }));
     const running = jobs.some((j) => j.status === "queued" || j.status === "running");
     clearTimeout(timer);
