@@ -18,8 +18,9 @@ generation yield (kept / requested) and generation time. Progress goes to stderr
 
 Generated sentences are cached in <cache>/fewshot/ (cache = $UTTERLY_CACHE_DIR, else
 ~/.cache/utterly), keyed by dataset, intent, seed sentences, provider, model, base URL, n,
-temperature, generation seed and prompt template version, so re-runs that only change the
-classifier regenerate nothing; `--no-cache` regenerates (and overwrites the entries).
+temperature, generation seed, prompt template version and the source of the filters and the
+retry loop (utterly.clean, utterly.voice, utterly.pipeline), so re-runs that only change the classifier
+regenerate nothing; `--no-cache` regenerates (and overwrites the entries).
 Never asserts: the figures go in docs/nlu.md.
 """
 
@@ -29,6 +30,7 @@ import argparse
 import asyncio
 import csv
 import hashlib
+import inspect
 import json
 import platform
 import random
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from utterly import clean, pipeline, voice
 from utterly.catalogue import cache_dir
 from utterly.embeddings import create_embeddings
 from utterly.errors import UtterlyError
@@ -52,6 +55,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "datasets"
 DATASETS = ("clinc150", "banking77")
 CACHE_VERSION = 1
+# What decides which candidates survive: a change to the filters or the retry loop must not
+# reuse sentences kept by the old code.
+PIPELINE_VERSION = hashlib.sha256(
+    "".join(inspect.getsource(m) for m in (clean, pipeline, voice)).encode()).hexdigest()[:12]
 
 
 def log(message: str) -> None:
@@ -98,6 +105,9 @@ class Generated:
     attempts: int = 0
     cached: bool = False
     error: str | None = None
+    # per kept sentence, its similarity to the closest seed (None without embeddings), so a
+    # stricter drift threshold can be tried on cached runs (--drift-sweep)
+    similarity: list[float | None] = field(default_factory=list)
 
 
 @dataclass
@@ -117,7 +127,7 @@ class Generator:
                 "seeds_sha256": hashlib.sha256("\n".join(seeds).encode()).hexdigest(),
                 "provider": a.provider, "model": a.model, "base_url": a.base_url,
                 "n": a.n, "temperature": a.temperature, "seed": gen_seed,
-                "template": self.template_version}
+                "template": self.template_version, "pipeline": PIPELINE_VERSION}
 
     def path(self, key: dict) -> Path:
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
@@ -133,7 +143,8 @@ class Generator:
             if entry.get("key") == key:
                 self.cached += 1
                 return Generated(entry["sentences"], entry["requested"], entry["latency_s"],
-                                 entry.get("attempts", 0), cached=True)
+                                 entry.get("attempts", 0), cached=True,
+                                 similarity=entry.get("similarity", []))
         if self._provider is None:
             a = self.args
             self._provider = create_provider(ProviderConfig(
@@ -155,11 +166,13 @@ class Generator:
         seconds = time.perf_counter() - started
         self.fresh_seconds += seconds
         generated = Generated([s.text for s in result.sentences], self.args.n, seconds,
-                              result.attempts)
+                              result.attempts,
+                              similarity=[s.scores.get("similarity") for s in result.sentences])
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({
             "key": key, "intent": intent, "seeds": seeds, "sentences": generated.sentences,
+            "similarity": generated.similarity,
             "requested": generated.requested, "latency_s": round(seconds, 3),
             "attempts": result.attempts, "model": result.model,
             "rejected": [{"text": r.text, "reason": str(r.reason)} for r in result.rejected],
@@ -184,6 +197,8 @@ class SeedRun:
     requested: int
     gen_seconds: float                    # recorded time of the calls (cached ones included)
     errors: list[str] = field(default_factory=list)
+    # --drift-sweep: threshold -> (accuracy, macro-F1, generated sentences kept)
+    sweep: dict[float, tuple[float, float, int]] = field(default_factory=dict)
 
 
 async def run_dataset(name: str, args: argparse.Namespace, generator: Generator) -> dict:
@@ -206,12 +221,15 @@ async def run_dataset(name: str, args: argparse.Namespace, generator: Generator)
         seeds = sample_seeds(by_intent, intents, args.k, seed)
         human = [Example(t, i) for i in intents for t in seeds[i]]
         generated: list[Example] = []
+        similarity: list[float | None] = []
         requested = 0
         seconds = 0.0
         errors = []
         for j, intent in enumerate(intents):
             result = await generator.generate(name, intent, seeds[intent], seed)
             generated += [Example(t, intent, origin="generated") for t in result.sentences]
+            similarity += (result.similarity if len(result.similarity) == len(result.sentences)
+                           else [None] * len(result.sentences))
             requested += result.requested
             seconds += result.latency_s
             if result.error:
@@ -230,6 +248,14 @@ async def run_dataset(name: str, args: argparse.Namespace, generator: Generator)
         a, b = comparison.human_only, comparison.human_plus_generated
         runs.append(SeedRun(seed, (a.accuracy, a.macro_f1), (b.accuracy, b.macro_f1),
                             len(generated), requested, seconds, errors))
+        for threshold in args.drift_sweep:
+            # Post hoc: drops kept sentences less similar to their seeds than the threshold,
+            # without the re-asks the pipeline would make; an estimate to choose a threshold.
+            stricter = [g for g, sim in zip(generated, similarity)
+                        if sim is None or sim >= threshold]
+            swept = compare(human, stricter, test=test_examples, seed=seed,
+                            features=args.features).human_plus_generated
+            runs[-1].sweep[threshold] = (swept.accuracy, swept.macro_f1, len(stricter))
         log(f"[{name} seed {seed}] seeds only {a.accuracy:.4f}/{a.macro_f1:.4f}, "
             f"+ generated {b.accuracy:.4f}/{b.macro_f1:.4f} (accuracy/macro-F1), "
             f"{len(generated)}/{requested} generated")
@@ -271,6 +297,13 @@ def table(result: dict, args: argparse.Namespace) -> str:
         f"| full training set | {full_per_intent:.0f} | {result['full'][0]:.3f} | "
         f"{result['full'][1]:.3f} |",
     ]
+    for threshold in args.drift_sweep:
+        swept = [r.sweep[threshold] for r in runs]
+        kept_per_intent = statistics.mean(c for _, _, c in swept) / intents
+        lines.append(
+            f"| seeds + generated with similarity ≥ {threshold:g} (post hoc) | "
+            f"{k} + {kept_per_intent:.1f} | {fmt([x[0] for x in swept])} | "
+            f"{fmt([x[1] for x in swept])} |")
     closed = []
     for i in range(2):
         seeds_m = statistics.mean(r.seeds_only[i] for r in runs)
@@ -315,6 +348,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="seconds per model request (generous: a busy 2-core machine is slow)")
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--features", choices=("tfidf", "embeddings"), default="tfidf")
+    parser.add_argument("--drift-sweep", default="",
+                        help="comma-separated similarity thresholds: also score seeds + the "
+                             "generated sentences at least this similar to their seeds "
+                             "(post hoc, on the same generations)")
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="default: <utterly cache>/fewshot")
@@ -333,6 +370,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.model = "qwen2.5-coder-1.5b"
     args.seeds = [int(s) for s in str(args.seeds).split(",") if s.strip()]
     args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    args.drift_sweep = [float(t) for t in args.drift_sweep.split(",") if t.strip()]
     args.cache_dir = args.cache_dir or cache_dir() / "fewshot"
     return args
 
