@@ -58,8 +58,8 @@ async def main() -> None:
     args = parser.parse_args()
     rows = [await bench_model(m, args.n, args.limit) for m in args.models]
     print()
-    print(f"| model | requests | median s/request | valid/requested | mean attempts | "
-          f"rejections by reason |")
+    print("| model | requests | median s/request | valid/requested | mean attempts | "
+          "rejections by reason |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         reasons = ", ".join(f"{k} {v}" for k, v in r["reasons"].most_common()) or "none"

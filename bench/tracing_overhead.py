@@ -39,7 +39,7 @@ from utterly.generation import agenerate  # noqa: E402
 from utterly.observability import Tracer, TracingConfig  # noqa: E402
 from utterly.providers import ProviderConfig  # noqa: E402
 
-from pipeline_overhead import SENTENCES, chat  # noqa: E402  (bench/ is on sys.path)
+from pipeline_overhead import chat  # noqa: E402  (bench/ is on sys.path)
 
 PUBLIC_KEY, SECRET_KEY = "pk-lf-recorder-0123", "sk-lf-recorder-SECRET-4567"
 

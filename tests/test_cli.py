@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 UTTERLY = [sys.executable, "-m", "utterly.cli"]
 

@@ -1,7 +1,5 @@
 """End to end on the real embedded model (SmolLM2 through llama.cpp): structure, not words."""
 
-import asyncio
-
 import pytest
 
 import utterly

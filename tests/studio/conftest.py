@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -112,9 +113,9 @@ class Studio:
             client.close()
 
 
-@pytest.fixture
-def studio(database_url, tmp_path):
-    config = StudioConfig(data_dir=tmp_path / "data", database_url=database_url)
+@contextmanager
+def running_studio(config: StudioConfig) -> Iterator[Studio]:
+    """The Studio app on `config`, served on a free port; an emptied database on PostgreSQL."""
     app = create_app(config)
     if app.state.engine.dialect.name == "postgresql":
         _truncate(app)
@@ -127,6 +128,13 @@ def studio(database_url, tmp_path):
         st.close()
         server.stop()
         app.state.engine.dispose()
+
+
+@pytest.fixture
+def studio(database_url, tmp_path):
+    with running_studio(StudioConfig(data_dir=tmp_path / "data",
+                                     database_url=database_url)) as st:
+        yield st
 
 
 @dataclass
@@ -215,4 +223,5 @@ def problem(response, status: int) -> dict:
     assert response.headers["content-type"] == PROBLEM
     body = response.json()
     assert body["status"] == status and body["type"] == f"urn:utterly:problem:{body['code']}"
+    assert body["title"] and body["detail"]
     return body

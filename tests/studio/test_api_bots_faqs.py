@@ -13,19 +13,9 @@ from utterly.normalize import normalize
 from utterly.studio.models import (Faq, ObservabilitySettings, SentenceGenerationSettings,
                                    TrainingSentence)
 
-PROBLEM = "application/problem+json"
+from .conftest import problem
+
 RESET_PASSWORD = "Comment réinitialiser mon mot de passe ?"
-
-
-def problem(response, status: int) -> dict:
-    """The problem+json body of an error response, after checking its status and shape."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status
-    assert body["type"] == f"urn:utterly:problem:{body['code']}"
-    assert body["title"] and body["detail"]
-    return body
 
 
 def faqs_url(world) -> str:

@@ -24,19 +24,16 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.servers.run import ASGIServer
 from utterly.embeddings.local import LocalEmbeddings
 from utterly.studio.access import Actor
-from utterly.studio.app import create_app
 from utterly.studio.config import StudioConfig
 from utterly.studio.models import (GenerationJob, GenerationJobItem, GenerationRun,
                                    SentenceGenerationSettings, utcnow)
 from utterly.studio.schemas import JobIn
 from utterly.studio.services import jobs
 
-from .conftest import Studio, _truncate
+from .conftest import problem, running_studio
 
-PROBLEM = "application/problem+json"
 PARCEL, TRACK = "where is my parcel", "track my order"  # what the fake vendor answers
 
 
@@ -55,24 +52,8 @@ def studio(database_url, tmp_path, run_jobs, monkeypatch):
     else:
         config = StudioConfig(data_dir=tmp_path / "data", database_url=database_url,
                               run_jobs=run_jobs)
-    app = create_app(config)
-    if app.state.engine.dialect.name == "postgresql":
-        _truncate(app)
-    server = ASGIServer(app)
-    server.start()
-    st = Studio(url=server.url, app=app, config=config)
-    try:
+    with running_studio(config) as st:
         yield st
-    finally:
-        st.close()
-        server.stop()
-        app.state.engine.dispose()
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return response.json()
 
 
 def create(world, user: str = "bob", **body):

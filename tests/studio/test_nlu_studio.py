@@ -17,7 +17,8 @@ from utterly.normalize import normalize
 from utterly.studio.models import NluModel, TrainingSentence
 from utterly.studio.services import nlu
 
-PROBLEM = "application/problem+json"
+from .conftest import problem
+
 
 PASSWORD_MORE = ["J'ai oublié mon mot de passe", "Changer mon mot de passe",
                  "Mon mot de passe ne fonctionne plus",
@@ -26,12 +27,6 @@ PARCEL_MORE = ["Mon colis n'est pas arrivé", "Suivre la livraison de mon colis"
                "Quand vais-je recevoir mon colis ?", "Le livreur n'a pas déposé mon colis"]
 REFUND = ["Je veux être remboursé", "Comment obtenir un remboursement ?",
           "Rembourser ma commande", "Quand serai-je remboursé ?", "Demande de remboursement"]
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return response.json()
 
 
 @dataclass

@@ -195,7 +195,7 @@ def generate(dialog, *, tries: int = 3, need_new: bool = True, on_progress=None)
     how many new (selectable) candidates came back. The small local model sometimes keeps
     nothing, or a busy machine makes it time out: like a person would, click Regenerate (or
     GENERATE again after the error) up to `tries` times."""
-    results, error = dialog.locator("#gen-results"), dialog.locator("#gen-options-error")
+    results = dialog.locator("#gen-results")
     fresh = dialog.locator('#gen-candidates li[data-status="new"]')
     for attempt in range(tries):
         if results.is_visible():

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace as otel_trace
 from opentelemetry.trace import Status, StatusCode
 
 from .pricing import cost_of
