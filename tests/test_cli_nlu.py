@@ -160,7 +160,7 @@ def test_roles_and_bad_input_fail_with_a_message(place):
     refused = place.run("nlu", "train", user="victor")
     assert refused.returncode == 1 and "forbidden" in refused.stderr
     nobody = place.run("nlu", "train", user="nobody")
-    assert nobody.returncode == 1 and "no user `nobody`" in nobody.stderr
+    assert nobody.returncode == 1 and "no Studio user is named `nobody`" in nobody.stderr
     english = place.run("nlu", "train", "--locale", "en")  # no English sentence
     assert english.returncode == 2
     assert "at least 2 intents" in english.stderr and "hint:" in english.stderr

@@ -50,6 +50,38 @@ def _fail(message: str, hint: str = "") -> None:
     sys.exit(1)
 
 
+def _acting_user(sessions, username: str):
+    """The Actor behind `--as USERNAME`, whose roles then apply; exit 1 if there is none."""
+    from .access import Actor, user_by_name
+
+    with sessions() as session:
+        user = user_by_name(session, username)
+        if user is None:
+            _fail(f"no Studio user is named `{username}`",
+                  "create one with `utterly users create NAME --role bot_user`")
+        return Actor(user.id, user.username)
+
+
+def _run_service(action):
+    """Run a Studio service call. What people can fix becomes a message and exit code 2 for
+    invalid input (400, 422), 1 for the rest (not found, forbidden, conflicts...)."""
+    from .errors import StudioError
+
+    try:
+        return action()
+    except UtterlyError as exc:
+        _fail(exc.message, exc.hint)
+    except StudioError as exc:
+        for conflict in exc.extra.get("conflicts", []):
+            click.echo(f"conflict: `{conflict['text']}` ({conflict['locale']}) trains "
+                       f"`{conflict['faq']}`, the file puts it in "
+                       f"`{conflict['requested_faq']}`", err=True)
+        click.secho(f"error [{exc.code}]: {exc.detail}", fg="red", err=True)
+        if exc.hint:
+            click.secho(f"hint: {exc.hint}", fg="yellow", err=True)
+        sys.exit(2 if exc.status in (400, 422) else 1)
+
+
 def _serve(config, host: str, port: int, banner: str = "") -> None:
     import uvicorn
 

@@ -8,30 +8,7 @@ import sys
 
 import click
 
-from .cli import ID, _config, _fail, _sessions, _storage_options
-
-
-def _actor(sessions, username: str):
-    from .access import Actor, user_by_name
-
-    with sessions() as session:
-        user = user_by_name(session, username)
-        if user is None:
-            _fail(f"no user `{username}`", "create one with `utterly users create`")
-        return Actor(user.id, user.username)
-
-
-def _run(func):
-    """Run a service call, turning Studio errors into a message and exit code 1 or 2."""
-    from .errors import StudioError
-
-    try:
-        return func()
-    except StudioError as exc:
-        click.secho(f"error [{exc.code}]: {exc.detail}", fg="red", err=True)
-        if exc.hint:
-            click.secho(f"hint: {exc.hint}", fg="yellow", err=True)
-        sys.exit(2 if exc.status in (400, 422) else 1)
+from .cli import ID, _acting_user, _config, _run_service, _sessions, _storage_options
 
 
 # The bounds of JobIn (schemas.py), repeated here so that the CLI starts without pydantic;
@@ -61,13 +38,13 @@ def nlu_train(bot_id, username, data_dir, database_url, locale, features):
     from .services import nlu as service
 
     _, sessions = _sessions(_config(data_dir, database_url))
-    actor = _actor(sessions, username)
+    actor = _acting_user(sessions, username)
 
     def work():
         with sessions() as session, session.begin():
             return service.train(session, actor, bot_id, locale, features)
 
-    info = _run(work)
+    info = _run_service(work)
     click.echo(f"trained {info['locale']} on {info['trained_on']} sentences "
                f"({info['generated_used']} generated), {info['intents']} FAQs")
 
@@ -82,13 +59,13 @@ def nlu_parse(bot_id, username, data_dir, database_url, text, locale, as_json):
     from .services import nlu as service
 
     _, sessions = _sessions(_config(data_dir, database_url))
-    actor = _actor(sessions, username)
+    actor = _acting_user(sessions, username)
 
     def work():
         with sessions() as session:
             return service.parse(session, actor, bot_id, text, locale)
 
-    result = _run(work)
+    result = _run_service(work)
     if as_json:
         click.echo(json.dumps(result, default=str, ensure_ascii=False))
         return
@@ -109,13 +86,13 @@ def nlu_eval(bot_id, username, data_dir, database_url, locale, k, features, as_j
     from .services import nlu as service
 
     _, sessions = _sessions(_config(data_dir, database_url))
-    actor = _actor(sessions, username)
+    actor = _acting_user(sessions, username)
 
     def work():
         with sessions() as session:
             return service.evaluate(session, actor, bot_id, locale, k, features)
 
-    result = _run(work)
+    result = _run_service(work)
     if as_json:
         click.echo(json.dumps(result, default=str, ensure_ascii=False))
         return
@@ -161,7 +138,7 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
 
     config = _config(data_dir, database_url)
     _, sessions = _sessions(config)
-    actor = _actor(sessions, username)
+    actor = _acting_user(sessions, username)
     box = SecretBox.load(config.secret_key, config.key_file)
 
     def create():
@@ -174,7 +151,7 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
                          "abbreviated_language": abbreviated_language}))
             return jobs.job_view(session, job)
 
-    job = _run(create)
+    job = _run_service(create)
     click.echo(f"job {job['id']}: {job['total']} FAQs ({job['pending']} to do)", err=True)
     told = []
 
@@ -195,7 +172,7 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
                       transient=False, console=Console(stderr=True)) as progress:
             task = progress.add_task("generating", total=job["total"],
                                      completed=job["total"] - job["pending"])
-            final = _run(lambda: jobs.run_job(sessions, job["id"], box,
+            final = _run_service(lambda: jobs.run_job(sessions, job["id"], box,
                                               on_progress=progressed, wait=True))
     except KeyboardInterrupt:
         click.secho(f"interrupted: continue job {job['id']} with --resume {job['id']}",

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import UtterlyError
-from .cli import ID, _fail, _storage_options
+from .cli import ID, _acting_user, _config, _fail, _run_service, _sessions, _storage_options
 
 FORMAT_NAMES = ["tock", "rasa", "csv", "jsonl"]
 
@@ -64,36 +63,6 @@ def _warn(warnings: list[str]) -> None:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
 
 
-def _studio(data_dir, database_url, username):
-    """Sessions on the Studio's database, and the actor behind `username`."""
-    from .access import Actor, user_by_name
-    from .cli import _config, _sessions
-
-    _, sessions = _sessions(_config(data_dir, database_url))
-    with sessions() as session:
-        user = user_by_name(session, username)
-        if user is None:
-            _fail(f"no Studio user is named `{username}`",
-                  "create one with `utterly users create NAME --role bot_user`")
-        return sessions, Actor(user.id, user.username)
-
-
-def _run(action):
-    """Runs `action`, turning the errors people can fix into a sentence and exit code 1."""
-    from .errors import StudioError
-
-    try:
-        return action()
-    except UtterlyError as exc:
-        _fail(exc.message, exc.hint)
-    except StudioError as exc:
-        for conflict in exc.extra.get("conflicts", []):
-            click.echo(f"conflict: `{conflict['text']}` ({conflict['locale']}) trains "
-                       f"`{conflict['faq']}`, the file puts it in "
-                       f"`{conflict['requested_faq']}`", err=True)
-        _fail(exc.detail, exc.hint)
-
-
 @click.command("export")
 @click.option("--bot", "bot_id", type=ID, required=True, help="The bot's id.")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default=None,
@@ -108,13 +77,14 @@ def export_command(bot_id, fmt, output, username, data_dir, database_url):
     from .services import transfer
 
     name = _format_for_output(fmt, output)
-    sessions, who = _studio(data_dir, database_url, username)
+    _, sessions = _sessions(_config(data_dir, database_url))
+    who = _acting_user(sessions, username)
 
     def export():
         with sessions() as session:
             return transfer.export_bot(session, who, bot_id)
 
-    data = _run(export)
+    data = _run_service(export)
     _write(output, FORMATS[name].dump(data))
     click.echo(f"exported {len(data.faqs)} FAQ(s), {data.sentence_count()} sentence(s) "
                f"as {name}" + ("" if output == "-" else f" to {output}"), err=True)
@@ -136,7 +106,8 @@ def import_command(file, bot_id, fmt, locale, as_json, username, data_dir, datab
     from .services import transfer
 
     raw = _read(file)
-    sessions, who = _studio(data_dir, database_url, username)
+    _, sessions = _sessions(_config(data_dir, database_url))
+    who = _acting_user(sessions, username)
 
     def merge():
         with sessions() as session, session.begin():
@@ -144,7 +115,7 @@ def import_command(file, bot_id, fmt, locale, as_json, username, data_dir, datab
             name, data = _load(raw, file, fmt, locale or bot.locales[0])
             return name, transfer.import_bot(session, who, bot_id, data)
 
-    name, report = _run(merge)
+    name, report = _run_service(merge)
     if as_json:
         click.echo(json.dumps({"format": name, **report}, ensure_ascii=False, indent=2))
         return
@@ -172,7 +143,7 @@ def convert_command(source, target, from_fmt, to_fmt, locale):
 
     out_name = _format_for_output(to_fmt, target)
     raw = _read(source)
-    in_name, data = _run(lambda: _load(raw, source, from_fmt, locale))
+    in_name, data = _run_service(lambda: _load(raw, source, from_fmt, locale))
     _warn(data.warnings)
     _write(target, FORMATS[out_name].dump(data))
     click.echo(f"converted {len(data.faqs)} FAQ(s), {data.sentence_count()} sentence(s) "
