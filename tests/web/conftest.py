@@ -113,16 +113,23 @@ def bot(studio_server) -> int:
     return created.json()["id"]
 
 
+def enable_generation(api: httpx.Client, bot: int, **settings) -> None:
+    """Turn generation on for `bot` with these settings; the rest stays as it is (the
+    default prompt template, temperature...). The Studio checks the provider first."""
+    url = f"/api/bots/{bot}/settings/sentence-generation"
+    current = api.get(url).json()
+    body = {"enabled": True, "temperature": current["temperature"],
+            "nb_sentences": current["nb_sentences"],
+            "prompt_template": current["prompt_template"], **settings}
+    saved = api.put(url, json=body)
+    assert saved.status_code == 200, saved.text
+
+
 @pytest.fixture
 def generation_enabled(studio_server, bot) -> int:
     """The fresh bot generates with the real local SmolLM2 model, 3 sentences."""
-    ada = studio_server.users.api("ada")
-    current = ada.get(f"/api/bots/{bot}/settings/sentence-generation").json()
-    saved = ada.put(f"/api/bots/{bot}/settings/sentence-generation", json={
-        "enabled": True, "provider": "local", "model": TEST_MODEL,
-        "temperature": current["temperature"], "nb_sentences": 3,
-        "prompt_template": current["prompt_template"]})
-    assert saved.status_code == 200, saved.text
+    enable_generation(studio_server.users.api("ada"), bot, provider="local", model=TEST_MODEL,
+                      nb_sentences=3)
     return bot
 
 

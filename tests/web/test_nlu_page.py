@@ -13,7 +13,7 @@ from tests.servers.run import ASGIServer
 
 from utterly.studio.web.i18n import MESSAGES
 
-from .conftest import login, switch
+from .conftest import enable_generation, login, switch
 
 EN, FR = MESSAGES["en"], MESSAGES["fr"]
 FAQS = {
@@ -89,12 +89,8 @@ def test_a_failed_bulk_job_says_so_and_why_in_french(page, studio_server, bot, s
     add_faqs(ada, bot)
     # The vendor answers when the settings are saved (they are checked), then goes away.
     with ASGIServer(create_vendor()) as vendor:
-        current = ada.get(f"/api/bots/{bot}/settings/sentence-generation").json()
-        saved = ada.put(f"/api/bots/{bot}/settings/sentence-generation", json={
-            "enabled": True, "provider": "openai-compatible", "model": "gpt-4o-mini",
-            "base_url": f"{vendor}/ok/v1", "temperature": 0.5, "nb_sentences": 2,
-            "prompt_template": current["prompt_template"]})
-        assert saved.status_code == 200, saved.text
+        enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
+                          base_url=f"{vendor}/ok/v1", nb_sentences=2)
 
     login(page, "bob", next_path=f"/bots/{bot}/nlu")
     switch(page, "fr")

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from utterly.studio.web.i18n import MESSAGES
 
-from .conftest import login
+from .conftest import enable_generation, login
 
 PARCEL, TRACK = "where is my parcel", "track my order"  # what the fake vendor answers
 EN, FR = MESSAGES["en"], MESSAGES["fr"]
@@ -63,12 +63,8 @@ def held_run(studio_server, faulty_server) -> HeldRun:
                                           "locales": ["en"]})
     assert created.status_code == 201, created.text
     bot = created.json()["id"]
-    current = ada.get(f"/api/bots/{bot}/settings/sentence-generation").json()
-    saved = ada.put(f"/api/bots/{bot}/settings/sentence-generation", json={
-        "enabled": True, "provider": "openai-compatible", "model": "gpt-4o-mini",
-        "base_url": f"{faulty_server.url}/ok/v1", "temperature": 0.5, "nb_sentences": 2,
-        "prompt_template": current["prompt_template"]})
-    assert saved.status_code == 200, saved.text
+    enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
+                      base_url=f"{faulty_server.url}/ok/v1", temperature=0.5, nb_sentences=2)
     faqs = []
     for title, sentence in (("Orders", "Where is my order?"),
                             ("Delivery", "When will it arrive?")):
