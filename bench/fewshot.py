@@ -37,28 +37,32 @@ import random
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from utterly import clean, pipeline, voice
+from utterly.providers import local, local_engine
 from utterly.catalogue import cache_dir
 from utterly.embeddings import create_embeddings
 from utterly.errors import UtterlyError
 from utterly.generation import agenerate
 from utterly.nlu import Example, compare
-from utterly.prompt import default_template, template_version
+from utterly.parse import parse_sentences
+from utterly.prompt import default_template, render_request, template_version
+from utterly.request import GenerationRequest
 from utterly.providers import ProviderConfig, create_provider
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "datasets"
 DATASETS = ("clinc150", "banking77")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # What decides which candidates survive: a change to the filters or the retry loop must not
 # reuse sentences kept by the old code.
 PIPELINE_VERSION = hashlib.sha256(
-    "".join(inspect.getsource(m) for m in (clean, pipeline, voice)).encode()).hexdigest()[:12]
+    "".join(inspect.getsource(m) for m in (clean, pipeline, voice, local, local_engine)
+            ).encode()).hexdigest()[:12]
 
 
 def log(message: str) -> None:
@@ -95,6 +99,29 @@ def sample_seeds(by_intent: dict[str, list[str]], intents: list[str], k: int,
     return {intent: rng.sample(by_intent[intent], k) for intent in intents}
 
 
+# -- variants --------------------------------------------------------------------------------
+
+# What each variant changes. `baseline` is the simple prompt a bot builder could write
+# (Tock's own feature has this shape): one call, a numbered list, no filter, no retry, the
+# same model. The others go through Utterly's pipeline.
+VARIANTS: dict[str, dict] = {
+    "baseline": {"kind": "baseline"},
+    # what the product does: the FAQ's title (the intent's name) and the bot's other FAQs
+    # (the other intents' seed sentences) are passed, as the Studio passes them
+    "default": {"kind": "utterly", "context": True},
+    "no-context": {"kind": "utterly", "context": False},
+}
+
+BASELINE_PROMPT = ("Generate {n} sentences in {language} that mean the same thing as these "
+                   "sentences:\n{examples}\nAnswer with a numbered list.")
+
+
+def humanize(intent: str) -> str:
+    """An intent name as a bot builder would title its FAQ: bill_balance -> Bill balance."""
+    words = intent.replace("_", " ").replace("-", " ").split()
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
 # -- generation, cached ----------------------------------------------------------------------
 
 @dataclass
@@ -105,80 +132,118 @@ class Generated:
     attempts: int = 0
     cached: bool = False
     error: str | None = None
-    # per kept sentence, its similarity to the closest seed (None without embeddings), so a
-    # stricter drift threshold can be tried on cached runs (--drift-sweep)
-    similarity: list[float | None] = field(default_factory=list)
 
 
 @dataclass
 class Generator:
     args: argparse.Namespace
     template_version: str
-    calls: int = 0
-    cached: int = 0
-    failed: int = 0
-    fresh_seconds: float = 0.0
+    calls: Counter = field(default_factory=Counter)
+    cached: Counter = field(default_factory=Counter)
+    failed: Counter = field(default_factory=Counter)
+    fresh_seconds: Counter = field(default_factory=Counter)
     _provider: object = None
     _embeddings: object = None
 
-    def key(self, dataset: str, intent: str, seeds: list[str], gen_seed: int) -> dict:
+    def key(self, variant: str, dataset: str, intent: str, seeds: list[str], others: list,
+            gen_seed: int) -> dict:
         a = self.args
-        return {"v": CACHE_VERSION, "dataset": dataset, "intent": intent,
-                "seeds_sha256": hashlib.sha256("\n".join(seeds).encode()).hexdigest(),
-                "provider": a.provider, "model": a.model, "base_url": a.base_url,
-                "n": a.n, "temperature": a.temperature, "seed": gen_seed,
-                "template": self.template_version, "pipeline": PIPELINE_VERSION}
+        config = VARIANTS[variant]
+        key = {"v": CACHE_VERSION, "variant": variant, "config": config, "dataset": dataset,
+               "intent": intent,
+               "seeds_sha256": hashlib.sha256("\n".join(seeds).encode()).hexdigest(),
+               "provider": a.provider, "model": a.model, "base_url": a.base_url,
+               "n": a.n, "temperature": a.temperature, "seed": gen_seed}
+        if config["kind"] == "utterly":
+            # What the model reads (the first round's prompts), not the template's text: an
+            # edit that does not change these prompts keeps the cache.
+            request = GenerationRequest.build(sentences=seeds, locale="en", n=a.n,
+                                              **self.context(variant, intent, others))
+            prompts = [render_request(request, nb_sentences=a.n, stream=i, streams=4).messages
+                       for i in range(4)]
+            key["prompts_sha256"] = hashlib.sha256(
+                json.dumps(prompts, sort_keys=True).encode()).hexdigest()
+            key["pipeline"] = PIPELINE_VERSION
+            if config.get("context"):
+                key["others_sha256"] = hashlib.sha256(
+                    json.dumps(others, sort_keys=True).encode()).hexdigest()
+        else:
+            key["prompt"] = BASELINE_PROMPT
+        return key
+
+    @staticmethod
+    def context(variant: str, intent: str, others: list[dict]) -> dict:
+        if VARIANTS[variant].get("context"):
+            return {"title": humanize(intent), "other_intents": others}
+        return {}
 
     def path(self, key: dict) -> Path:
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
         return self.args.cache_dir / f"{key['dataset']}-{digest}.json"
 
-    async def generate(self, dataset: str, intent: str, seeds: list[str],
-                       gen_seed: int) -> Generated:
-        self.calls += 1
-        key = self.key(dataset, intent, seeds, gen_seed)
-        path = self.path(key)
-        if not self.args.no_cache and path.is_file():
-            entry = json.loads(path.read_text("utf-8"))
-            if entry.get("key") == key:
-                self.cached += 1
-                return Generated(entry["sentences"], entry["requested"], entry["latency_s"],
-                                 entry.get("attempts", 0), cached=True,
-                                 similarity=entry.get("similarity", []))
+    async def _open(self) -> None:
         if self._provider is None:
             a = self.args
             self._provider = create_provider(ProviderConfig(
                 provider=a.provider, model=a.model, base_url=a.base_url, api_key=a.api_key,
                 timeout_s=a.timeout))
             self._embeddings = create_embeddings("local")
+            # Loaded before the clock starts, as in the Studio and `generate-all`.
+            await self._provider.check()
+            await self._embeddings.embed(["warm up"])
+
+    async def generate(self, variant: str, dataset: str, intent: str, seeds: list[str],
+                       others: list[dict], gen_seed: int) -> Generated:
+        self.calls[variant] += 1
+        key = self.key(variant, dataset, intent, seeds, others, gen_seed)
+        path = self.path(key)
+        if not self.args.no_cache and path.is_file():
+            entry = json.loads(path.read_text("utf-8"))
+            if entry.get("key") == key:
+                self.cached[variant] += 1
+                return Generated(entry["sentences"], entry["requested"], entry["latency_s"],
+                                 entry.get("attempts", 0), cached=True)
+        await self._open()
+        config = VARIANTS[variant]
         started = time.perf_counter()
+        rejected: list[dict] = []
         try:
-            result = await agenerate(seeds, locale="en", n=self.args.n,
-                                     temperature=self.args.temperature, seed=gen_seed,
-                                     provider=self._provider, embeddings=self._embeddings,
-                                     tracing=None)
+            if config["kind"] == "baseline":
+                sentences, attempts = await self._baseline(seeds, gen_seed), 1
+            else:
+                context = self.context(variant, intent, others)
+                result = await agenerate(seeds, locale="en", n=self.args.n,
+                                         temperature=self.args.temperature, seed=gen_seed,
+                                         provider=self._provider, embeddings=self._embeddings,
+                                         tracing=None, **context)
+                sentences, attempts = [s.text for s in result.sentences], result.attempts
+                rejected = [{"text": r.text, "reason": str(r.reason), "detail": r.detail}
+                            for r in result.rejected]
         except UtterlyError as exc:
             # Counted as 0 kept and reported; never cached, so a re-run tries again.
-            self.failed += 1
+            self.failed[variant] += 1
             seconds = time.perf_counter() - started
-            self.fresh_seconds += seconds
+            self.fresh_seconds[variant] += seconds
             return Generated([], self.args.n, seconds, error=f"{type(exc).__name__}: {exc}")
         seconds = time.perf_counter() - started
-        self.fresh_seconds += seconds
-        generated = Generated([s.text for s in result.sentences], self.args.n, seconds,
-                              result.attempts,
-                              similarity=[s.scores.get("similarity") for s in result.sentences])
+        self.fresh_seconds[variant] += seconds
+        generated = Generated(sentences, self.args.n, seconds, attempts)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({
-            "key": key, "intent": intent, "seeds": seeds, "sentences": generated.sentences,
-            "similarity": generated.similarity,
-            "requested": generated.requested, "latency_s": round(seconds, 3),
-            "attempts": result.attempts, "model": result.model,
-            "rejected": [{"text": r.text, "reason": str(r.reason)} for r in result.rejected],
-        }, ensure_ascii=False, indent=1), "utf-8")
+            "key": key, "intent": intent, "seeds": seeds, "sentences": sentences,
+            "requested": self.args.n, "latency_s": round(seconds, 3), "attempts": attempts,
+            "rejected": rejected}, ensure_ascii=False, indent=1), "utf-8")
         tmp.replace(path)
         return generated
+
+    async def _baseline(self, seeds: list[str], gen_seed: int) -> list[str]:
+        prompt = BASELINE_PROMPT.format(n=self.args.n, language="English",
+                                        examples="\n".join(f"- {s}" for s in seeds))
+        completion = await self._provider.complete(
+            [{"role": "user", "content": prompt}], temperature=self.args.temperature,
+            max_tokens=self.args.n * 40 + 40, seed=gen_seed)
+        return parse_sentences(completion.text).sentences
 
     async def aclose(self) -> None:
         for thing in (self._provider, self._embeddings):
@@ -189,16 +254,19 @@ class Generator:
 # -- one dataset -----------------------------------------------------------------------------
 
 @dataclass
+class VariantRun:
+    with_generated: tuple[float, float]   # accuracy, macro-F1
+    generated: int
+    requested: int
+    seconds: list[float]                  # per call, recorded (cached ones included)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
 class SeedRun:
     seed: int
     seeds_only: tuple[float, float]       # accuracy, macro-F1
-    with_generated: tuple[float, float]
-    generated: int
-    requested: int
-    gen_seconds: float                    # recorded time of the calls (cached ones included)
-    errors: list[str] = field(default_factory=list)
-    # --drift-sweep: threshold -> (accuracy, macro-F1, generated sentences kept)
-    sweep: dict[float, tuple[float, float, int]] = field(default_factory=dict)
+    variants: dict[str, VariantRun] = field(default_factory=dict)
 
 
 async def run_dataset(name: str, args: argparse.Namespace, generator: Generator) -> dict:
@@ -220,45 +288,38 @@ async def run_dataset(name: str, args: argparse.Namespace, generator: Generator)
     for seed in args.seeds:
         seeds = sample_seeds(by_intent, intents, args.k, seed)
         human = [Example(t, i) for i in intents for t in seeds[i]]
-        generated: list[Example] = []
-        similarity: list[float | None] = []
-        requested = 0
-        seconds = 0.0
-        errors = []
-        for j, intent in enumerate(intents):
-            result = await generator.generate(name, intent, seeds[intent], seed)
-            generated += [Example(t, intent, origin="generated") for t in result.sentences]
-            similarity += (result.similarity if len(result.similarity) == len(result.sentences)
-                           else [None] * len(result.sentences))
-            requested += result.requested
-            seconds += result.latency_s
-            if result.error:
-                errors.append(f"{intent}: {result.error}")
-            source = "cache" if result.cached else f"{result.latency_s:.1f}s"
-            log(f"[{name} seed {seed}] {j + 1}/{len(intents)} {intent}: "
-                f"{len(result.sentences)}/{result.requested} ({source})"
-                + (f" ERROR {result.error}" if result.error else ""))
-            if args.verbose:
-                for text in seeds[intent]:
-                    log(f"      seed: {text}")
-                for text in result.sentences:
-                    log(f"       gen: {text}")
-        comparison = compare(human, generated, test=test_examples, seed=seed,
-                             features=args.features)
-        a, b = comparison.human_only, comparison.human_plus_generated
-        runs.append(SeedRun(seed, (a.accuracy, a.macro_f1), (b.accuracy, b.macro_f1),
-                            len(generated), requested, seconds, errors))
-        for threshold in args.drift_sweep:
-            # Post hoc: drops kept sentences less similar to their seeds than the threshold,
-            # without the re-asks the pipeline would make; an estimate to choose a threshold.
-            stricter = [g for g, sim in zip(generated, similarity)
-                        if sim is None or sim >= threshold]
-            swept = compare(human, stricter, test=test_examples, seed=seed,
-                            features=args.features).human_plus_generated
-            runs[-1].sweep[threshold] = (swept.accuracy, swept.macro_f1, len(stricter))
-        log(f"[{name} seed {seed}] seeds only {a.accuracy:.4f}/{a.macro_f1:.4f}, "
-            f"+ generated {b.accuracy:.4f}/{b.macro_f1:.4f} (accuracy/macro-F1), "
-            f"{len(generated)}/{requested} generated")
+        base = compare(human, [], test=test_examples, seed=seed,
+                       features=args.features).human_only
+        run = SeedRun(seed, (base.accuracy, base.macro_f1))
+        for variant in args.variants:
+            generated: list[Example] = []
+            requested, seconds, errors = 0, [], []
+            for j, intent in enumerate(intents):
+                others = [{"name": humanize(o), "sentences": seeds[o]}
+                          for o in intents if o != intent]
+                result = await generator.generate(variant, name, intent, seeds[intent],
+                                                  others, seed)
+                generated += [Example(t, intent, origin="generated") for t in result.sentences]
+                requested += result.requested
+                seconds.append(result.latency_s)
+                if result.error:
+                    errors.append(f"{intent}: {result.error}")
+                source = "cache" if result.cached else f"{result.latency_s:.1f}s"
+                log(f"[{name} seed {seed} {variant}] {j + 1}/{len(intents)} {intent}: "
+                    f"{len(result.sentences)}/{result.requested} ({source})"
+                    + (f" ERROR {result.error}" if result.error else ""))
+                if args.verbose:
+                    for text in seeds[intent]:
+                        log(f"      seed: {text}")
+                    for text in result.sentences:
+                        log(f"       gen: {text}")
+            scores = compare(human, generated, test=test_examples, seed=seed,
+                             features=args.features).human_plus_generated
+            run.variants[variant] = VariantRun((scores.accuracy, scores.macro_f1),
+                                               len(generated), requested, seconds, errors)
+            log(f"[{name} seed {seed} {variant}] seeds only {base.accuracy:.4f}, "
+                f"+ generated {scores.accuracy:.4f} (accuracy), {len(generated)}/{requested}")
+        runs.append(run)
     return {"dataset": name, "intents": intents, "test": len(test_examples),
             "full_train": len(full), "full": (full_scores.accuracy, full_scores.macro_f1),
             "runs": runs}
@@ -270,59 +331,48 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def fmt(values: list[float]) -> str:
-    m, s = mean_std(values)
-    return f"{m:.3f} ± {s:.3f}" if len(values) > 1 else f"{m:.3f}"
+def fmt(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
+    m, s = mean_std([v * scale for v in values])
+    return f"{m:.{digits}f} ± {s:.{digits}f}" if len(values) > 1 else f"{m:.{digits}f}"
 
 
 def table(result: dict, args: argparse.Namespace) -> str:
     runs: list[SeedRun] = result["runs"]
     k, intents = args.k, len(result["intents"])
-    gen_per_intent = statistics.mean(r.generated for r in runs) / intents
     full_per_intent = result["full_train"] / intents
     lines = [
         f"### {result['dataset']}: {intents} intents ({'first by sorted name' if args.subset == 'first' else f'random subset, seed {args.subset_seed}'}), "
-        f"k = {k}, seeds {','.join(map(str, args.seeds))}, test {result['test']} sentences",
+        f"k = {k}, n = {args.n}, seeds {','.join(map(str, args.seeds))}, "
+        f"test {result['test']} sentences",
         "",
-        "| training set | sentences per intent | accuracy | macro-F1 |",
-        "|---|---|---|---|",
-        f"| seeds only | {k} | {fmt([r.seeds_only[0] for r in runs])} | "
-        f"{fmt([r.seeds_only[1] for r in runs])} |",
-        f"| seeds + generated | {k} + {gen_per_intent:.1f} | "
-        f"{fmt([r.with_generated[0] for r in runs])} | "
-        f"{fmt([r.with_generated[1] for r in runs])} |",
-        f"| gain (paired, per seed) | | "
-        f"{fmt([r.with_generated[0] - r.seeds_only[0] for r in runs])} | "
-        f"{fmt([r.with_generated[1] - r.seeds_only[1] for r in runs])} |",
-        f"| full training set | {full_per_intent:.0f} | {result['full'][0]:.3f} | "
-        f"{result['full'][1]:.3f} |",
+        "| training set | sentences per intent | accuracy | Δ accuracy, points (per seed) "
+        "| macro-F1 | median s per intent |",
+        "|---|---|---|---|---|---|",
+        f"| seeds only | {k} | {fmt([r.seeds_only[0] for r in runs])} | | "
+        f"{fmt([r.seeds_only[1] for r in runs])} | |",
     ]
-    for threshold in args.drift_sweep:
-        swept = [r.sweep[threshold] for r in runs]
-        kept_per_intent = statistics.mean(c for _, _, c in swept) / intents
+    for variant in args.variants:
+        v = [r.variants[variant] for r in runs]
+        per_intent = statistics.mean(x.generated for x in v) / intents
+        deltas = [x.with_generated[0] - r.seeds_only[0] for x, r in zip(v, runs)]
+        per_seed = ", ".join(f"{d * 100:+.1f}" for d in deltas)
+        seconds = statistics.median(s for x in v for s in x.seconds)
         lines.append(
-            f"| seeds + generated with similarity ≥ {threshold:g} (post hoc) | "
-            f"{k} + {kept_per_intent:.1f} | {fmt([x[0] for x in swept])} | "
-            f"{fmt([x[1] for x in swept])} |")
-    closed = []
-    for i in range(2):
-        seeds_m = statistics.mean(r.seeds_only[i] for r in runs)
-        gen_m = statistics.mean(r.with_generated[i] for r in runs)
-        gap = result["full"][i] - seeds_m
-        closed.append(f"{(gen_m - seeds_m) / gap:.0%}" if gap > 0 else "n/a")
-    kept = sum(r.generated for r in runs)
-    requested = sum(r.requested for r in runs)
-    seconds = sum(r.gen_seconds for r in runs)
-    calls = intents * len(runs)
-    errors = [e for r in runs for e in r.errors]
-    lines += [
-        "",
-        f"Gap closed (gen − seeds) / (full − seeds): accuracy {closed[0]}, macro-F1 {closed[1]}. "
-        f"Generation yield {kept}/{requested} = {kept / requested:.0%}; generation time "
-        f"{seconds / 60:.1f} min for {calls} calls ({seconds / calls:.1f} s per call).",
-    ]
-    if errors:
-        lines.append(f"Failed generate calls: {len(errors)} ({errors[0]}{' …' if len(errors) > 1 else ''}).")
+            f"| seeds + {variant} | {k} + {per_intent:.1f} | "
+            f"{fmt([x.with_generated[0] for x in v])} | "
+            f"{fmt(deltas, 100, 1)} ({per_seed}) | {fmt([x.with_generated[1] for x in v])} | "
+            f"{seconds:.1f} |")
+    lines.append(f"| full training set | {full_per_intent:.0f} | {result['full'][0]:.3f} | "
+                 f"{(result['full'][0] - statistics.mean(r.seeds_only[0] for r in runs)) * 100:+.1f} "
+                 f"| {result['full'][1]:.3f} | |")
+    notes = []
+    for variant in args.variants:
+        v = [r.variants[variant] for r in runs]
+        kept, asked = sum(x.generated for x in v), sum(x.requested for x in v)
+        errors = [e for x in v for e in x.errors]
+        notes.append(f"{variant}: yield {kept}/{asked} = {kept / asked:.0%}"
+                     + (f", {len(errors)} failed calls ({errors[0]})" if errors else ""))
+    lines += ["", "; ".join(notes) + "."]
     return "\n".join(lines)
 
 
@@ -348,10 +398,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="seconds per model request (generous: a busy 2-core machine is slow)")
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--features", choices=("tfidf", "embeddings"), default="tfidf")
-    parser.add_argument("--drift-sweep", default="",
-                        help="comma-separated similarity thresholds: also score seeds + the "
-                             "generated sentences at least this similar to their seeds "
-                             "(post hoc, on the same generations)")
+    parser.add_argument("--variants", default="baseline,default",
+                        help="comma-separated, compared in one run: " + ", ".join(VARIANTS))
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="default: <utterly cache>/fewshot")
@@ -370,7 +418,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.model = "qwen2.5-coder-1.5b"
     args.seeds = [int(s) for s in str(args.seeds).split(",") if s.strip()]
     args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
-    args.drift_sweep = [float(t) for t in args.drift_sweep.split(",") if t.strip()]
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}: use {', '.join(VARIANTS)}")
     args.cache_dir = args.cache_dir or cache_dir() / "fewshot"
     return args
 
@@ -393,15 +444,18 @@ async def main(argv=None) -> None:
     for result in results:
         print(table(result, args))
         print()
-    print(f"Generate calls: {generator.calls} ({generator.cached} from cache, "
-          f"{generator.failed} failed); fresh generation this run "
-          f"{generator.fresh_seconds / 60:.1f} min; wall time {wall / 60:.1f} min. "
-          f"Cache: {args.cache_dir}")
+    for variant in args.variants:
+        print(f"- {variant}: {generator.calls[variant]} generate calls "
+              f"({generator.cached[variant]} from cache, {generator.failed[variant]} failed), "
+              f"fresh generation {generator.fresh_seconds[variant] / 60:.1f} min")
+    print(f"\nWall time {wall / 60:.1f} min. Cache: {args.cache_dir}")
     if args.json:
         args.json.write_text(json.dumps({
             "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                      if k != "api_key"},
-            "results": [{**r, "runs": [vars(x) for x in r["runs"]]} for r in results],
+            "results": [{**r, "runs": [{"seed": x.seed, "seeds_only": x.seeds_only,
+                                        "variants": {k: vars(v) for k, v in x.variants.items()}}
+                                       for x in r["runs"]]} for r in results],
         }, indent=1), "utf-8")
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from utterly.normalize import normalize, tidy
-from utterly.parse import ParsedOutput, parse_sentences
+from utterly.parse import ItemReader, ParsedOutput, parse_sentences
 
 
 def sentences(text: str, **kwargs) -> list[str]:
@@ -420,3 +420,31 @@ def test_never_invents(text):
     for sentence in sentences(text):
         if "\\" not in text:  # without escapes, JSON strings are verbatim too
             assert sentence in haystack
+
+
+# ---- reading an answer while it is written ---------------------------------------------
+
+def test_item_reader_gives_each_list_item_when_its_line_ends():
+    reader = ItemReader("1.")  # the start of the answer the model was given
+    pieces = [" Comment", " faire ?\n2", ". Mot de passe", " perdu\n3. Ou", "blié"]
+    assert [reader.feed(p) for p in pieces] == [
+        [], ["Comment faire ?"], [], ["Mot de passe perdu"], []]
+    # cut by the token limit, the unfinished line is not a sentence
+    assert reader.finish(complete=False).sentences == []
+    assert ItemReader("1. a b\n2. Ou").finish(complete=True).sentences == ["a b", "Ou"]
+
+
+def test_item_reader_leaves_json_and_plain_lines_to_the_whole_answer():
+    reader = ItemReader()
+    assert reader.feed('{"sentences": ["Where is it?",\n "Lost parcel"]}\n') == []
+    finished = reader.finish()
+    assert finished.sentences == ["Where is it?", "Lost parcel"] and finished.format == "json"
+    reader = ItemReader()
+    assert reader.feed("Here are some:\nWhere is my parcel?\nMy parcel is lost\n") == []
+    assert reader.finish().sentences == ["Where is my parcel?", "My parcel is lost"]
+
+
+def test_item_reader_never_gives_a_sentence_twice():
+    reader = ItemReader()
+    assert reader.feed("1. Where is it?\n2. Where is it?\n") == ["Where is it?"]
+    assert reader.finish().sentences == []

@@ -12,7 +12,7 @@ import pytest
 from utterly.errors import ErrorCode, ProviderError
 from utterly.normalize import normalize
 from utterly.pipeline import PipelineSettings, run_generation
-from utterly.providers.base import Completion
+from utterly.providers.base import Completion, Piece, TextStream
 from utterly.request import GenerationRequest
 from utterly.result import Origin, RejectReason
 from utterly.variations import shows_variation
@@ -100,7 +100,7 @@ async def test_output_without_sentences_is_an_invalid_response_not_a_success():
     with pytest.raises(ProviderError) as caught:
         await run_generation(request(n=2), provider, None)
     assert caught.value.code == ErrorCode.INVALID_RESPONSE
-    assert len(provider.calls) == 4  # the default number of attempts
+    assert len(provider.calls) == PipelineSettings().max_attempts
 
 
 async def test_extra_valid_sentences_are_set_aside_as_surplus(local_embeddings):
@@ -180,7 +180,7 @@ async def test_the_cleaner_rejects_empty_and_wordless_candidates():
 async def test_each_retry_is_a_little_warmer_and_capped(local_embeddings):
     provider = ScriptedProvider(answer("Je veux changer mon mot de passe"))
     await run_generation(request(n=4, temperature=0.8), provider, local_embeddings)
-    assert provider.temperatures == pytest.approx([0.8, 0.95, 1.0, 1.0])
+    assert provider.temperatures == pytest.approx([0.8, 0.95, 1.0])
 
 
 async def test_a_sentence_extending_another_is_a_near_duplicate():
@@ -205,3 +205,113 @@ async def test_a_reply_or_the_bot_speaking_is_rejected_as_bot_voice(local_embedd
     why = reasons(result)
     assert why["Bien sûr, cliquez sur « Mot de passe oublié »."] == RejectReason.BOT_VOICE
     assert why["Avez-vous réinitialisé votre mot de passe ?"] == RejectReason.BOT_VOICE
+
+
+# ---- answers written side by side, read as they come -------------------------------------
+
+class StreamingProvider:
+    """Writes each answer a line at a time, round-robin over the streams, like the local
+    model; records what the pipeline stopped."""
+
+    name = "streaming"
+    model = "stream-1"
+    max_streams = 3
+
+    def __init__(self, *answers: list[str]):
+        self.answers = answers  # one list of lines per stream
+        self.prompts: list[list[dict]] = []
+        self.streams: list[TextStream] = []
+
+    def stream(self, prompts, *, temperature, max_tokens, seed):
+        provider = self
+
+        class Scripted(TextStream):
+            prefilled = True
+
+            async def _pieces(self):
+                lines = [list(provider.answers[i % len(provider.answers)])
+                         for i in range(len(self.prompts))]
+                self.closed_early = False
+                while any(lines):
+                    for i, todo in enumerate(lines):
+                        if todo and i not in self.stopped:
+                            yield Piece(i, todo.pop(0) + "\n")
+                        elif todo:
+                            todo.clear()
+                            self.finish_reasons[i] = "cancelled"
+                for i in range(len(self.prompts)):
+                    self.finish_reasons[i] = self.finish_reasons[i] or "stop"
+
+        provider.prompts.extend(prompts)
+        stream = Scripted(prompts)
+        self.streams.append(stream)
+        return stream
+
+    async def check(self):  # pragma: no cover - not used here
+        raise NotImplementedError
+
+    async def aclose(self):
+        pass
+
+
+async def test_streams_are_judged_as_they_come_and_stop_at_n(local_embeddings):
+    provider = StreamingProvider(
+        [" Je veux changer mon mot de passe", "2. J'ai oublié mon mot de passe, que faire ?",
+         "3. Mot de passe perdu, comment le retrouver ?"],
+        [" Comment faire pour changer de mot de passe ?", "2. Je veux changer mon mot de passe",
+         "3. Aidez-moi à réinitialiser mon mot de passe"],
+        [" Je n'arrive plus à me connecter, mot de passe oublié",
+         "2. Réinitialisation du mot de passe, svp"])
+    events = []
+    result = await run_generation(request(n=4), provider, local_embeddings,
+                                  on_progress=events.append)
+    assert result.attempts == 1 and len(result.sentences) == 4
+    # three prompts, one per stream, each asking for another kind of message
+    assert len(provider.prompts) == 3 and len({p[1]["content"] for p in provider.prompts}) == 3
+    assert all(p[-1] == {"role": "assistant", "content": "1."} for p in provider.prompts)
+    # the first round-robin line of each stream came first: stream order is kept
+    assert [s.text for s in result.sentences][:3] == [
+        "Je veux changer mon mot de passe", "Comment faire pour changer de mot de passe ?",
+        "Je n'arrive plus à me connecter, mot de passe oublié"]
+    # counts never exceed the request, and every kept sentence was shown as it came
+    kept_events = [e for e in events if e["event"] == "sentences"]
+    assert [e["kept"] for e in kept_events] == [1, 2, 3, 4]
+    assert all(e["kept"] <= e["requested"] == 4 for e in events if "kept" in e)
+    assert kept_events[-1]["sentences"] == [s.text for s in result.sentences]
+    assert result.first_sentence_s is not None and result.first_sentence_s <= result.latency_s
+    # what was written after the fourth was not read: the stream was left at once
+    assert not any(r.reason == RejectReason.SURPLUS for r in result.rejected)
+    written = sum(len(t.splitlines()) for t in provider.streams[0].texts)
+    assert written < sum(len(a) for a in provider.answers)
+
+
+async def test_a_variation_is_applied_when_the_sentence_is_kept(local_embeddings):
+    provider = StreamingProvider(
+        [" Je veux changer mon mot de passe", "2. J'ai oublié mon mot de passe, que faire ?"],
+        [" Comment faire pour changer de mot de passe ?",
+         "2. Pouvez-vous m'aider à réinitialiser mon mot de passe ?"])
+    events = []
+    result = await run_generation(request(n=4, options={"sms_language": True}), provider,
+                                  local_embeddings, on_progress=events.append)
+    shown = [e["sentences"] for e in events if e["event"] == "sentences"]
+    # what was shown while writing is what the result holds: no late rewrite
+    for i, sentences in enumerate(shown):
+        assert sentences == [s.text for s in result.sentences][:i + 1]
+    assert sum(1 for s in result.sentences if shows_variation(s.text, "fr", "sms_language")) >= 2
+
+
+async def test_a_candidate_of_another_faq_is_rejected_naming_it(local_embeddings):
+    provider = ScriptedProvider(answer(
+        "Je veux changer mon mot de passe", "Où en est ma commande ?",
+        "Quand vais-je recevoir mon colis ?"))
+    others = [{"name": "Suivi de commande",
+               "sentences": ["Où est ma commande ?", "Quand arrive mon colis ?"]}]
+    result = await run_generation(request(n=1, other_intents=others, title="Mot de passe"),
+                                  provider, local_embeddings,
+                                  settings=PipelineSettings(max_attempts=1))
+    assert [s.text for s in result.sentences] == ["Je veux changer mon mot de passe"]
+    rejected = {r.text: r for r in result.rejected}
+    for text in ("Où en est ma commande ?", "Quand vais-je recevoir mon colis ?"):
+        assert rejected[text].reason in (RejectReason.OTHER_INTENT, RejectReason.SURPLUS)
+    assert rejected["Où en est ma commande ?"].reason == RejectReason.OTHER_INTENT
+    assert "Suivi de commande" in rejected["Où en est ma commande ?"].detail

@@ -13,11 +13,13 @@ def request(**options):
 
 def test_default_template_splits_system_and_user_and_carries_the_request():
     prompt = render_request(request(sms_language=True), existing=["Il est où mon colis"])
-    assert [m["role"] for m in prompt.messages] == ["system", "user"]
+    # the answer starts as a numbered list: the local model continues "1."
+    assert [m["role"] for m in prompt.messages] == ["system", "user", "assistant"]
+    assert prompt.messages[2]["content"] == "1."
     user = prompt.messages[1]["content"]
     assert "French" in prompt.messages[0]["content"]
     assert "Où est mon colis ?" in user and "Mon colis est perdu" in user
-    assert "7 new sentences" in user
+    assert "Write 7 new ways" in user
     assert "SMS" in user and "slt" in user
     assert "Il est où mon colis" in user  # what earlier attempts kept
     assert "spelling mistakes" not in user

@@ -27,6 +27,9 @@ class Thresholds:
     near_duplicate: float = 0.97
     # cosine similarity to the closest input under which the meaning drifted
     drift: float = 0.80
+    # a candidate this much closer to another intent's sentences than to its own examples
+    # belongs to that intent
+    other_intent_margin: float = 0.0
 
 
 # Per embedding model, because similarity scales differ (e5 packs everything above 0.7).
@@ -41,20 +44,35 @@ def thresholds_for(embedding_model: str | None) -> Thresholds:
     return THRESHOLDS.get(embedding_model or "", Thresholds())
 
 
+# Sentences of each other intent compared with a candidate: the first ones (a bot's FAQs are
+# listed with their human sentences first), so a big bot costs a bounded embedding time.
+OTHER_INTENT_SENTENCES = 5
+
+
 @dataclass
 class Cleaner:
-    """Filters one request's candidates; remembers inputs and what was kept across attempts."""
+    """Filters one request's candidates; remembers inputs and what was kept across attempts.
+
+    `title` (the FAQ's) counts as one more example for meaning checks; `other_intents`
+    (the bot's other FAQs, objects with `name` and `sentences`) catch candidates that ask
+    another FAQ's question.
+    """
 
     inputs: list[str]
     locale: str
     embeddings: EmbeddingProvider | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     check_language: bool = True
+    title: str | None = None
+    other_intents: list = field(default_factory=list)
     kept: list[Sentence] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     _input_keys: set[str] = field(default_factory=set)
     _kept_keys: set[str] = field(default_factory=set)
     _input_vectors: np.ndarray | None = None
+    _own_vectors: np.ndarray | None = None
+    _other_vectors: np.ndarray | None = None
+    _other_owner: list[int] = field(default_factory=list)
     _kept_vectors: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -84,6 +102,14 @@ class Cleaner:
                 vec = vectors[i]
                 similarity = float(np.max(self._input_vectors @ vec))
                 scores["similarity"] = round(similarity, 4)
+                other = self._closest_other(vec)
+                if other is not None:
+                    name, other_similarity, own = other
+                    rejected.append(Rejection(
+                        text, RejectReason.OTHER_INTENT,
+                        f"closer to “{name}” ({other_similarity:.2f}) than to its own "
+                        f"examples ({own:.2f})"))
+                    continue
                 if similarity < self.thresholds.drift:
                     rejected.append(Rejection(
                         text, RejectReason.DRIFTED_MEANING,
@@ -135,12 +161,34 @@ class Cleaner:
                 return RejectReason.WRONG_LANGUAGE, detail
         return None
 
+    def _closest_other(self, vec: np.ndarray) -> tuple[str, float, float] | None:
+        """(name, similarity, own similarity) of the other intent the candidate is closer
+        to than to its own examples and title, or None."""
+        if self._other_vectors is None or not len(self._other_vectors):
+            return None
+        own = float(np.max(self._own_vectors @ vec))
+        similarities = self._other_vectors @ vec
+        best = int(np.argmax(similarities))
+        if float(similarities[best]) > own + self.thresholds.other_intent_margin:
+            return (self.other_intents[self._other_owner[best]].name,
+                    float(similarities[best]), own)
+        return None
+
     async def _embed(self, texts: list[str]) -> np.ndarray | None:
         if self.embeddings is None:
             return None
         try:
             if self._input_vectors is None:
-                self._input_vectors = await self.embeddings.embed(self.inputs)
+                own = list(self.inputs) + ([self.title] if self.title else [])
+                others: list[str] = []
+                for j, intent in enumerate(self.other_intents):
+                    for text in [intent.name, *intent.sentences[:OTHER_INTENT_SENTENCES]]:
+                        others.append(text)
+                        self._other_owner.append(j)
+                vectors = await self.embeddings.embed(own + others)
+                self._input_vectors = vectors[:len(self.inputs)]
+                self._own_vectors = vectors[:len(own)]
+                self._other_vectors = vectors[len(own):]
             return await self.embeddings.embed(texts)
         except Exception as exc:  # noqa: BLE001 - a broken embedder must not lose sentences
             message = getattr(exc, "message", None) or str(exc)
@@ -149,6 +197,14 @@ class Cleaner:
                 "near-duplicates were not checked")
             self.embeddings = None
             return None
+
+    def pop_last(self) -> Sentence:
+        """Take back the last kept sentence (it was valid, but one too many)."""
+        sentence = self.kept.pop()
+        self._kept_keys.discard(normalize(sentence.text))
+        if self._kept_vectors and len(self._kept_vectors) > len(self.kept):
+            self._kept_vectors.pop()
+        return sentence
 
     def is_taken(self, text: str) -> bool:
         """Would this text duplicate an input or a kept sentence (after normalising)?"""

@@ -81,15 +81,23 @@ def main() -> None:
 @click.option("--embeddings", default="local", show_default=True,
               type=click.Choice(["local", "ollama", "openai", "azure-openai", "none"]),
               help="Embedder for the meaning and near-duplicate filters.")
+@click.option("--title", default=None,
+              help="The FAQ's title: tells the model what the question is about.")
+@click.option("--answer", default=None,
+              help="The FAQ's answer, as context (its start is put in the prompt).")
+@click.option("--other-intents", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None,
+              help="The bot's other FAQs (a Tock, Rasa, CSV or JSONL file, see "
+                   "docs/formats.md): a sentence closer to one of them is rejected.")
 @click.option("--seed", type=int, default=None, help="Seed, for reproducible runs.")
-@click.option("--attempts", type=click.IntRange(1, 10), default=4, show_default=True,
+@click.option("--attempts", type=click.IntRange(1, 10), default=3, show_default=True,
               help="Model calls allowed to reach the number asked.")
 @click.option("--show-rejected", is_flag=True, help="List rejected sentences and reasons.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_provider_options
 def generate(sentences, locale, n, temperature, spelling_mistakes, sms_language,
-             abbreviated_language, prompt_template, embeddings, seed, attempts, show_rejected,
-             as_json, **provider_fields) -> None:
+             abbreviated_language, prompt_template, title, answer, other_intents, embeddings,
+             seed, attempts, show_rejected, as_json, **provider_fields) -> None:
     """Generate new sentences that ask what SENTENCES ask."""
     from .generation import agenerate
     from .pipeline import PipelineSettings
@@ -107,12 +115,14 @@ def generate(sentences, locale, n, temperature, spelling_mistakes, sms_language,
 
     try:
         template = prompt_template.read_text("utf-8") if prompt_template else None
+        others = _other_intents(other_intents, locale, title) if other_intents else None
         with status:
             result = asyncio.run(agenerate(
                 list(sentences), locale=locale, n=n, temperature=temperature,
                 spelling_mistakes=spelling_mistakes, sms_language=sms_language,
                 abbreviated_language=abbreviated_language, prompt_template=template,
-                seed=seed, provider=config, embeddings=embedder,
+                seed=seed, title=title, answer=answer, other_intents=others,
+                provider=config, embeddings=embedder,
                 settings=PipelineSettings(max_attempts=attempts), on_progress=progress))
     except UtterlyError as error:
         _fail(error, as_json)
@@ -123,6 +133,26 @@ def generate(sentences, locale, n, temperature, spelling_mistakes, sms_language,
         _print_result(result, show_rejected)
     if not result.sentences:
         sys.exit(1)
+
+
+def _other_intents(path: Path, locale: str, title: str | None) -> list[dict]:
+    """The FAQs of a bot file, but the one being generated for (same title), as the
+    library's `other_intents`; sentences of other locales are left out."""
+    from .formats import FORMATS, detect
+    from .request import MAX_OTHER_INTENTS, MAX_OTHER_SENTENCES, normalize_locale
+
+    data = path.read_bytes()
+    bot = FORMATS[detect(path.name, data)].load(data, locale=locale)
+    language = normalize_locale(locale).split("-")[0]
+    others = []
+    for faq in bot.faqs:
+        if title and faq.title.strip().casefold() == title.strip().casefold():
+            continue
+        texts = [s.text for s in faq.sentences
+                 if normalize_locale(s.locale).split("-")[0] == language]
+        if texts:
+            others.append({"name": faq.title, "sentences": texts[:MAX_OTHER_SENTENCES]})
+    return others[:MAX_OTHER_INTENTS]
 
 
 def _print_result(result, show_rejected: bool) -> None:

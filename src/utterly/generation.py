@@ -28,7 +28,8 @@ async def agenerate(
     sentences: str | Sequence[str], *, locale: str = "en", n: int = 10,
     temperature: float = 0.7, spelling_mistakes: bool = False, sms_language: bool = False,
     abbreviated_language: bool = False, prompt_template: str | None = None,
-    seed: int | None = None,
+    seed: int | None = None, title: str | None = None, answer: str | None = None,
+    other_intents: Sequence[dict] | None = None,
     provider: str | ProviderConfig | ChatProvider = "local", model: str | None = None,
     base_url: str | None = None, api_key: str | None = None,
     azure_endpoint: str | None = None, azure_deployment: str | None = None,
@@ -39,6 +40,9 @@ async def agenerate(
 ) -> GenerationResult:
     """Generate `n` new sentences that ask what `sentences` ask. See docs/library.md.
 
+    `title` and `answer`: the FAQ's, so the prompt knows what the question is about.
+    `other_intents`: the bot's other FAQs, `{"name": ..., "sentences": [...]}` each; a
+    candidate closer to one of them than to `sentences` is rejected as `other_intent`.
     `tracing`: "env" (LANGFUSE_* / OTEL_EXPORTER_OTLP_ENDPOINT, nothing when unset), a
     TracingConfig or Tracer, or None. `trace_context`: user_id, session_id, tags, metadata.
     """
@@ -47,7 +51,8 @@ async def agenerate(
         locale=locale, n=n, temperature=temperature,
         options={"spelling_mistakes": spelling_mistakes, "sms_language": sms_language,
                  "abbreviated_language": abbreviated_language},
-        prompt_template=prompt_template, seed=seed)
+        prompt_template=prompt_template, seed=seed, title=title, answer=answer,
+        other_intents=list(other_intents or []))
     owned = []
     if isinstance(provider, str):
         provider = ProviderConfig(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from .normalize import _LABEL_WORDS, _PAIRS, normalize, tidy
 
-__all__ = ["ParsedOutput", "parse_sentences"]
+__all__ = ["ItemReader", "ParsedOutput", "parse_sentences"]
 
 
 @dataclass
@@ -625,3 +625,48 @@ def _from_json(useful: list[tuple[_JsonValue, list[str], int]]) -> ParsedOutput:
         problems.append(f"dropped {dropped} item(s) without any word")
     fmt = "json" if statuses == {"complete"} and not lenient else "json_fragment"
     return ParsedOutput(sentences, fmt, problems)
+
+
+class ItemReader:
+    """The sentences of one answer while it is being written.
+
+    A list item is a sentence as soon as its line ends, so the pipeline can judge it while
+    the model goes on. What is not a list item (JSON, plain lines, a last line without its
+    newline) waits for `finish`, which reads the whole answer with `parse_sentences` and
+    returns what was not read already.
+    """
+
+    def __init__(self, start: str = ""):
+        # `start` is the beginning of the answer the model was given ("1."), not written
+        self.text = start
+        self._scanned = 0
+        self._read: set[str] = set()
+
+    def feed(self, piece: str) -> list[str]:
+        self.text += piece
+        end = self.text.rfind("\n")
+        if end < self._scanned:
+            return []
+        lines = self.text[self._scanned:end].split("\n")
+        self._scanned = end + 1
+        if self.text.lstrip()[:1] in ("{", "[", "`"):
+            return []  # JSON (or a fenced block): read whole at the end
+        out = []
+        for line in lines:
+            if not _MARKER.match(line):
+                continue
+            items, _ = _list_items(line)
+            for sentence in _keep(items)[0]:
+                if sentence not in self._read:
+                    self._read.add(sentence)
+                    out.append(sentence)
+        return out
+
+    def finish(self, complete: bool = True) -> ParsedOutput:
+        """Everything the answer held that `feed` did not return. `complete`: the model
+        ended its answer itself; otherwise a last unfinished line is dropped."""
+        text = self.text if complete else self.text[:self._scanned]
+        parsed = parse_sentences(text)
+        fresh = [s for s in parsed.sentences if s not in self._read]
+        self._read.update(fresh)
+        return ParsedOutput(fresh, parsed.format, parsed.problems)

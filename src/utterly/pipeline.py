@@ -1,7 +1,12 @@
-"""request → prompt → provider → parse → clean → vary → result.
+"""request → prompt → provider → parse → clean → vary → result, one sentence at a time.
 
-The pipeline owns the count: it asks again, telling the model what it already has, until
-enough valid sentences remain or the attempts run out. It knows nothing of HTTP or storage.
+A round asks the provider for several answers written side by side (the local model writes
+up to 4 at the cost of about 2), each prompt asking for another kind of message. Every
+sentence is judged as soon as its line is written; a kept one gets its variation at once,
+so what is shown while the model writes is what the result holds. A stream stops when it
+has given its share, the round when `n` are kept. Only when the answers end short does the
+pipeline ask again, telling the model what it already has. It knows nothing of HTTP or
+storage.
 """
 
 from __future__ import annotations
@@ -18,39 +23,51 @@ from .clean import Cleaner, thresholds_for
 from .embeddings.base import EmbeddingProvider
 from .observability import spans
 from .errors import ErrorCode, ProviderError
-from .parse import parse_sentences
-from .prompt import output_schema, render_request
-from .providers.base import ChatProvider
+from .parse import ItemReader
+from .prompt import render_request
+from .providers.base import ChatProvider, Completion, open_stream
 from .request import GenerationRequest
 from .result import GenerationResult, Origin, RejectReason, Rejection, Sentence, Usage
 
 ProgressCallback = Callable[[dict], None]
 
-# Tokens per sentence asked, generous: French is token-hungry and JSON adds quotes.
-_TOKENS_PER_SENTENCE = 48
-_TOKENS_OVERHEAD = 64
+# Tokens per sentence asked, generous: French is token-hungry.
+_TOKENS_PER_SENTENCE = 40
+_TOKENS_OVERHEAD = 16
 
 
 @dataclass
 class PipelineSettings:
-    max_attempts: int = 4
-    # ask for a few more than missing: small models repeat themselves
-    overask: float = 0.5
+    max_attempts: int = 3
+    # each stream is asked for its share plus this many, to make up for rejections
+    # without a second round
+    spare: int = 2
+    # answers written side by side; None: as many as the provider can (`max_streams`)
+    streams: int | None = None
     # share of the sentences that must show each variation the user asked for
     variation_share: float = 0.5
     check_language: bool = True
-    use_json_schema: bool = True
 
 
 @dataclass
 class _Run:
     request: GenerationRequest
+    cleaner: Cleaner
+    seed: int
+    notify: ProgressCallback
+    settings: PipelineSettings
     usage: Usage = field(default_factory=Usage)
     rejected: list[Rejection] = field(default_factory=list)
     attempts: int = 0
     model: str = ""
     parse_problems: list[str] = field(default_factory=list)
     parsed_any: bool = False
+    first_candidate_s: float | None = None
+    started: float = 0.0
+
+    @property
+    def done(self) -> bool:
+        return len(self.cleaner.kept) >= self.request.n
 
 
 async def run_generation(request: GenerationRequest, provider: ChatProvider,
@@ -63,18 +80,22 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
     cleaner = Cleaner(inputs=list(request.sentences), locale=request.locale,
                       embeddings=spans.traced_embeddings(embeddings),
                       thresholds=thresholds_for(getattr(embeddings, "model", None)),
-                      check_language=settings.check_language)
-    run = _Run(request=request, model=provider.model)
-    notify = on_progress or (lambda event: None)
+                      check_language=settings.check_language,
+                      title=request.title, other_intents=request.other_intents)
+    run = _Run(request=request, cleaner=cleaner, seed=seed, settings=settings,
+               notify=on_progress or (lambda event: None), model=provider.model,
+               started=started)
+    most = settings.streams or getattr(provider, "max_streams", 1)
 
-    while len(cleaner.kept) < request.n and run.attempts < settings.max_attempts:
-        missing = request.n - len(cleaner.kept)
-        ask = min(50, missing + math.ceil(missing * settings.overask))
+    while not run.done and run.attempts < settings.max_attempts:
         run.attempts += 1
+        missing = request.n - len(cleaner.kept)
+        streams = max(1, min(most, missing))
         with spans.span(f"attempt {run.attempts}", {"utterly.attempt": run.attempts,
-                                                    "utterly.asked": ask,
+                                                    "utterly.asked": missing,
+                                                    "utterly.streams": streams,
                                                     "utterly.kept_before": len(cleaner.kept)}):
-            await _attempt(run, cleaner, provider, settings, ask, seed, notify)
+            await _round(run, provider, missing, streams)
 
     if not run.parsed_any:
         raise ProviderError(
@@ -82,12 +103,6 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
             f"the model's answers held no sentences in {run.attempts} attempt(s)",
             hint="try a larger model or a simpler prompt template; "
                  + "; ".join(run.parse_problems[:3]), provider=provider.name)
-
-    surplus = cleaner.kept[request.n:]
-    del cleaner.kept[request.n:]
-    run.rejected.extend(Rejection(s.text, RejectReason.SURPLUS, "more than requested")
-                        for s in surplus)
-    _honour_variations(cleaner, request, seed, settings.variation_share)
 
     warnings = list(cleaner.warnings)
     if len(cleaner.kept) < request.n:
@@ -97,80 +112,115 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
         sentences=cleaner.kept, rejected=run.rejected, usage=run.usage,
         attempts=run.attempts, provider=provider.name, model=run.model,
         latency_s=time.perf_counter() - started, requested=request.n, warnings=warnings,
-        seed=seed)
+        seed=seed, first_sentence_s=run.first_candidate_s)
 
 
-async def _attempt(run: _Run, cleaner: Cleaner, provider: ChatProvider,
-                   settings: PipelineSettings, ask: int, seed: int, notify) -> None:
+async def _round(run: _Run, provider: ChatProvider, missing: int, streams: int) -> None:
+    """One call: `streams` answers side by side, each asked for its share of `missing`."""
     request = run.request
+    share = math.ceil(missing / streams)
+    asked = share + run.settings.spare
+    existing = [s.text for s in run.cleaner.kept]
     with spans.span("render prompt"):
-        prompt = render_request(request, existing=[s.text for s in cleaner.kept],
-                                nb_sentences=ask)
-    notify({"event": "attempt", "attempt": run.attempts, "asked": ask,
-            "kept": len(cleaner.kept), "requested": request.n})
-    temperature = _attempt_temperature(request.temperature, run.attempts)
-    max_tokens = ask * _TOKENS_PER_SENTENCE + _TOKENS_OVERHEAD
-    with spans.chat_span(provider.name, provider.model, prompt.messages,
-                         temperature=temperature, max_tokens=max_tokens,
-                         seed=seed + run.attempts - 1) as chat:
-        completion = await provider.complete(
-            prompt.messages, temperature=temperature, max_tokens=max_tokens,
-            json_schema=output_schema(ask) if settings.use_json_schema else None,
-            seed=seed + run.attempts - 1)
+        prompts = [render_request(request, existing=existing, nb_sentences=asked, stream=i,
+                                  streams=streams).messages for i in range(streams)]
+    run.notify({"event": "attempt", "attempt": run.attempts, "asked": missing,
+                "streams": streams, "kept": len(run.cleaner.kept), "requested": request.n})
+    temperature = min(1.0, request.temperature + 0.15 * (run.attempts - 1))
+    max_tokens = asked * _TOKENS_PER_SENTENCE + _TOKENS_OVERHEAD
+    seed = run.seed + 1000 * (run.attempts - 1)
+    quota = [share] * streams
+    kept_by = [0] * streams
+    written_by = [0] * streams
+    stream = open_stream(provider, prompts, temperature=temperature, max_tokens=max_tokens,
+                         seed=seed)
+    readers = [ItemReader(_prefill(p) if stream.prefilled else "") for p in prompts]
+    with spans.chat_span(provider.name, provider.model, prompts[0], temperature=temperature,
+                         max_tokens=max_tokens, seed=seed) as chat:
+        async with stream:
+            async for piece in stream:
+                for text in readers[piece.stream].feed(piece.text):
+                    written_by[piece.stream] += 1
+                    if await _judge(run, text):
+                        kept_by[piece.stream] += 1
+                    if run.done:
+                        break
+                    if kept_by[piece.stream] >= quota[piece.stream] \
+                            or written_by[piece.stream] >= asked:
+                        stream.stop(piece.stream)
+                if run.done:
+                    break
+        # What the answers held that was not read as they came (JSON, a last line).
+        for i, reader in enumerate(readers):
+            parsed = reader.finish(complete=stream.finish_reasons[i] == "stop")
+            run.parse_problems.extend(parsed.problems)
+            for text in parsed.sentences:
+                await _judge(run, text)
+        run.parsed_any = run.parsed_any or any(r._read for r in readers)
+        completion = Completion(text="\n\n".join(stream.texts), model=stream.model,
+                                input_tokens=stream.input_tokens,
+                                output_tokens=stream.output_tokens,
+                                finish_reason=stream.finish_reasons[0])
         if chat is not None:
             chat.record(completion)
-    run.usage.add(completion.input_tokens, completion.output_tokens)
-    run.model = completion.model or run.model
-    with spans.span("parse") as parse_span:
-        parsed = parse_sentences(completion.text)
-        parse_span.set_attribute("utterly.parsed", len(parsed.sentences))
-    run.parse_problems.extend(parsed.problems)
-    if parsed.sentences:
-        run.parsed_any = True
+    run.usage.add(stream.input_tokens, stream.output_tokens)
+    run.model = stream.model or run.model
+
+
+async def _judge(run: _Run, text: str) -> bool:
+    """Keep or reject one candidate; a kept one gets its variations now. True when kept."""
+    cleaner = run.cleaner
+    surplus = run.done
+    before = len(cleaner.kept)
     with spans.span("clean") as clean_span:
-        rejected = await cleaner.add(parsed.sentences)
-        clean_span.set_attribute("utterly.kept", len(cleaner.kept))
+        rejected = await cleaner.add([text])
         for reason, count in Counter(str(r.reason) for r in rejected).items():
             clean_span.set_attribute(f"utterly.rejected.{reason}", count)
+    if surplus and len(cleaner.kept) > before:
+        # Judged like the others, so that its reason is the true one; valid, but too many.
+        rejected.append(Rejection(cleaner.pop_last().text, RejectReason.SURPLUS,
+                                  "more than requested"))
     run.rejected.extend(rejected)
-    notify({"event": "sentences", "attempt": run.attempts, "kept": len(cleaner.kept),
-            "requested": request.n, "sentences": [s.text for s in cleaner.kept]})
+    if len(cleaner.kept) == before:
+        run.notify({"event": "rejected", "text": text,
+                    "reason": str(rejected[0].reason) if rejected else "",
+                    "kept": len(cleaner.kept), "requested": run.request.n})
+        return False
+    _vary(run, before)
+    if run.first_candidate_s is None:
+        run.first_candidate_s = time.perf_counter() - run.started
+    run.notify({"event": "sentences", "attempt": run.attempts, "kept": len(cleaner.kept),
+                "requested": run.request.n, "sentences": [s.text for s in cleaner.kept]})
+    return True
 
 
-def _attempt_temperature(base: float, attempt: int) -> float:
-    """Warm up each retry a little: a model that repeated itself at one temperature tends to
-    repeat itself again at the same one."""
-    return min(1.0, base + 0.15 * (attempt - 1))
-
-
-def _honour_variations(cleaner: Cleaner, request: GenerationRequest, seed: int,
-                       share: float) -> None:
-    """Make the requested share of sentences show each variation the user asked for.
+def _vary(run: _Run, index: int) -> None:
+    """Give sentence `index` the variations still owed: each variation asked for must show
+    in `variation_share` of the sentences, spread over them as they come.
 
     Small models mostly ignore "write in SMS language"; a deterministic transformation of a
     valid paraphrase keeps the promise, and the sentence says it was transformed.
     """
-    kept = cleaner.kept
-    if not kept:
-        return
-    kinds = [k for k in variations.KINDS if getattr(request.options, k)]
-    target = max(1, math.ceil(len(kept) * share))
-    for kind in kinds:
-        showing = sum(1 for s in kept if variations.shows_variation(s.text, request.locale, kind))
-        # Untransformed sentences first, so variations spread over the batch.
-        order = sorted(range(len(kept)), key=lambda i: (kept[i].origin == Origin.TRANSFORMED, i))
-        for i in order:
-            if showing >= target:
-                break
-            sentence = kept[i]
-            if variations.shows_variation(sentence.text, request.locale, kind):
-                continue
-            new_text = variations.apply_variation(sentence.text, request.locale, kind,
-                                                  seed=seed + i)
-            if not new_text or cleaner.is_taken(new_text):
-                continue
-            cleaner.replace(i, Sentence(
-                text=new_text, origin=Origin.TRANSFORMED, scores=dict(sentence.scores),
-                source_text=sentence.source_text or sentence.text,
-                variations=[*sentence.variations, kind]))
-            showing += 1
+    request, cleaner = run.request, run.cleaner
+    for kind in variations.KINDS:
+        if not getattr(request.options, kind):
+            continue
+        sentence = cleaner.kept[index]
+        if variations.shows_variation(sentence.text, request.locale, kind):
+            continue
+        showing = sum(1 for s in cleaner.kept[:index]
+                      if variations.shows_variation(s.text, request.locale, kind))
+        if showing >= math.ceil((index + 1) * run.settings.variation_share):
+            continue
+        new_text = variations.apply_variation(sentence.text, request.locale, kind,
+                                              seed=run.seed + index)
+        if not new_text or cleaner.is_taken(new_text):
+            continue
+        cleaner.replace(index, Sentence(
+            text=new_text, origin=Origin.TRANSFORMED, scores=dict(sentence.scores),
+            source_text=sentence.source_text or sentence.text,
+            variations=[*sentence.variations, kind]))
+
+
+def _prefill(messages: list[dict]) -> str:
+    return messages[-1]["content"] if messages and messages[-1]["role"] == "assistant" else ""

@@ -1,7 +1,9 @@
 """Prompt templates: the default one, and users' own, rendered safely.
 
 A template is Jinja2 text. Lines `### system` and `### user` split it into chat messages;
-without them the whole text is the user message. User templates run in Jinja2's sandbox with
+without them the whole text is the user message. A last `### assistant` section is the start
+of the answer (e.g. "1." for a numbered list): the local model continues it; remote APIs,
+which cannot, get the messages without it. User templates run in Jinja2's sandbox with
 strict undefined variables, so a typo in a variable name is an error, not an empty string.
 
 Variables available to a template (see `TEMPLATE_VARIABLES`):
@@ -12,6 +14,11 @@ Variables available to a template (see `TEMPLATE_VARIABLES`):
   language_name    the language in English, e.g. "French"
   options          spelling_mistakes, sms_language, abbreviated_language (booleans)
   existing         sentences already kept by earlier attempts (empty on the first)
+  title            the FAQ's title, or empty
+  answer           the start of the FAQ's answer (at most ~300 characters), or empty
+  stream, streams  this answer's number (from 0) among the answers written side by side
+                   in one call, and how many there are: a template may ask each for
+                   another kind of message
 """
 
 from __future__ import annotations
@@ -37,7 +44,13 @@ TEMPLATE_VARIABLES = {
     "language_name": "the language in English, e.g. French",
     "options": "options.spelling_mistakes, options.sms_language, options.abbreviated_language",
     "existing": "sentences already kept by earlier attempts (empty at first)",
+    "title": "the FAQ's title, or empty",
+    "answer": "the start of the FAQ's answer, or empty",
+    "stream": "this answer's number (from 0) among those written side by side",
+    "streams": "how many answers are written side by side",
 }
+# The answer is context, not text to paraphrase: its start says what the FAQ is about.
+ANSWER_CHARS = 300
 
 LANGUAGE_NAMES = {
     "fr": "French", "en": "English", "de": "German", "es": "Spanish", "it": "Italian",
@@ -50,7 +63,7 @@ LANGUAGE_NAMES = {
 
 DEFAULT_SYSTEM = "You rewrite chatbot questions. Reply with JSON only."
 MAX_SENTENCE_CHARS = 200
-_SECTION = re.compile(r"^###\s*(system|user)\s*$", re.IGNORECASE | re.MULTILINE)
+_SECTION = re.compile(r"^###\s*(system|user|assistant)\s*$", re.IGNORECASE | re.MULTILINE)
 _env = SandboxedEnvironment(undefined=StrictUndefined, trim_blocks=False, autoescape=False,
                             keep_trailing_newline=False)
 
@@ -71,7 +84,8 @@ class RenderedPrompt:
 
 
 def template_context(request: GenerationRequest, existing: list[str] | None = None,
-                     nb_sentences: int | None = None) -> dict:
+                     nb_sentences: int | None = None, stream: int = 0,
+                     streams: int = 1) -> dict:
     return {
         "sentences": list(request.sentences),
         "nb_sentences": nb_sentences or request.n,
@@ -80,7 +94,22 @@ def template_context(request: GenerationRequest, existing: list[str] | None = No
         "language_name": LANGUAGE_NAMES.get(request.language, request.locale),
         "options": request.options.model_dump(),
         "existing": list(existing or []),
+        "title": request.title or "",
+        "answer": _shorten(request.answer or "", ANSWER_CHARS),
+        "stream": stream,
+        "streams": streams,
     }
+
+
+def _shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut after a sentence or a word."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
+    if end >= limit // 2:
+        return cut[:end + 1]
+    return cut.rsplit(" ", 1)[0] + "…"
 
 
 @lru_cache(maxsize=64)
@@ -120,13 +149,20 @@ def split_messages(text: str) -> list[Message]:
     if not any(m["role"] == "user" for m in messages):
         raise InvalidRequest("prompt_template has no user message",
                              field="prompt_template", hint="add a '### user' section")
+    if any(m["role"] == "assistant" for m in messages[:-1]):
+        raise InvalidRequest("prompt_template has an '### assistant' section before the end",
+                             field="prompt_template",
+                             hint="only the last section may be '### assistant' (the start "
+                                  "of the answer)")
     return messages
 
 
 def render_request(request: GenerationRequest, existing: list[str] | None = None,
-                   nb_sentences: int | None = None) -> RenderedPrompt:
+                   nb_sentences: int | None = None, stream: int = 0,
+                   streams: int = 1) -> RenderedPrompt:
     template = request.prompt_template or default_template_cached()
-    return render(template, template_context(request, existing, nb_sentences))
+    return render(template, template_context(request, existing, nb_sentences, stream,
+                                             streams))
 
 
 def validate_template(template: str) -> RenderedPrompt:
@@ -134,8 +170,10 @@ def validate_template(template: str) -> RenderedPrompt:
     example = GenerationRequest(
         sentences=["How do I reset my password?"], locale="en", n=5,
         options=VariationOptions(spelling_mistakes=True, sms_language=True,
-                                 abbreviated_language=True))
-    rendered = render(template, template_context(example, existing=["Reset my password"]))
+                                 abbreviated_language=True),
+        title="Password reset", answer="Click 'Forgot password' on the login page.")
+    rendered = render(template, template_context(example, existing=["Reset my password"],
+                                                 stream=1, streams=4))
     if not any(m["content"] for m in rendered.messages if m["role"] == "user"):
         raise InvalidRequest("prompt_template renders an empty user message",
                              field="prompt_template", hint="write the instructions")

@@ -11,6 +11,10 @@ from .errors import InvalidRequest
 MAX_EXAMPLES = 20
 MAX_SENTENCES = 50
 MAX_EXAMPLE_CHARS = 500
+MAX_TITLE_CHARS = 200
+MAX_ANSWER_CHARS = 5000
+MAX_OTHER_INTENTS = 2000
+MAX_OTHER_SENTENCES = 50
 # BCP 47 as bot builders use it: a language subtag, optional script and region.
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$")
 
@@ -36,8 +40,25 @@ class VariationOptions(BaseModel):
         return self.spelling_mistakes or self.sms_language or self.abbreviated_language
 
 
+class OtherIntent(BaseModel):
+    """Another FAQ of the same bot: a candidate closer to it than to its own FAQ is
+    rejected (`other_intent`), naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
+    sentences: list[str] = Field(default_factory=list, max_length=MAX_OTHER_SENTENCES)
+
+    @field_validator("sentences")
+    @classmethod
+    def _clean(cls, value: list[str]) -> list[str]:
+        cleaned = [" ".join(s.split())[:MAX_EXAMPLE_CHARS] for s in value]
+        return [s for s in cleaned if s]
+
+
 class GenerationRequest(BaseModel):
-    """What to paraphrase, in which language, how many, and how."""
+    """What to paraphrase, in which language, how many, and how; and what the bot builder
+    already knows of the question (its FAQ's title and answer, the bot's other FAQs)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -48,6 +69,17 @@ class GenerationRequest(BaseModel):
     options: VariationOptions = Field(default_factory=VariationOptions)
     prompt_template: str | None = None
     seed: int | None = None
+    title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    answer: str | None = Field(default=None, max_length=MAX_ANSWER_CHARS)
+    other_intents: list[OtherIntent] = Field(default_factory=list,
+                                             max_length=MAX_OTHER_INTENTS)
+
+    @field_validator("title", "answer")
+    @classmethod
+    def _clean_text(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return " ".join(value.split()) or None
 
     @field_validator("sentences")
     @classmethod
@@ -87,6 +119,10 @@ def invalid_request_from(exc: ValidationError) -> InvalidRequest:
         "n": f"ask for 1 to {MAX_SENTENCES} sentences",
         "temperature": "use a temperature between 0 and 1",
         "locale": "use a BCP 47 tag such as 'fr' or 'en-GB'",
+        "title": f"give a title of at most {MAX_TITLE_CHARS} characters",
+        "answer": f"give an answer of at most {MAX_ANSWER_CHARS} characters",
+        "other_intents": (f"give at most {MAX_OTHER_INTENTS} other intents, each a name and "
+                          f"at most {MAX_OTHER_SENTENCES} sentences"),
     }
     top = str(first["loc"][0]) if first["loc"] else "request"
     return InvalidRequest(f"{field}: {message}", field=field, hint=hints.get(top, ""))

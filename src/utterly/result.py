@@ -20,6 +20,7 @@ class RejectReason(StrEnum):
     WRONG_LANGUAGE = "wrong_language"
     BOT_VOICE = "bot_voice"    # a reply, or the bot speaking to the user, not a user's message
     DRIFTED_MEANING = "drifted_meaning"
+    OTHER_INTENT = "other_intent"  # closer to another FAQ of the bot than to its own
     SURPLUS = "surplus"        # valid, but more than were asked for
 
 
@@ -68,6 +69,8 @@ class GenerationResult:
     quality: dict[str, float] = field(default_factory=dict)
     trace_id: str | None = None
     trace_url: str | None = None
+    # seconds from the start until the first sentence was kept (None: none was)
+    first_sentence_s: float | None = None
 
     @property
     def complete(self) -> bool:

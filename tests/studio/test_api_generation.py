@@ -199,6 +199,24 @@ def test_generate_needs_sentences_to_start_from(generation_enabled):
     assert body["field"] == "sentences"
 
 
+def test_the_prompt_knows_the_faq_and_the_bot_knows_its_other_faqs(shop):
+    """The FAQ's title and answer reach the model; a candidate that is another FAQ's
+    sentence (the vendor always answers `where is my parcel`) is rejected, naming it."""
+    bob = shop.world.studio.api("bob")
+    patched = bob.patch(shop.url(f"/faqs/{shop.orders}"),
+                        json={"answer": "Your orders are listed under My account › Orders."})
+    assert patched.status_code == 200, patched.text
+    bob.post(shop.url(f"/faqs/{shop.delivery}/sentences"), json={"text": "Where is my parcel?"})
+    out = shop.generate(shop.orders)
+    prompt = "\n".join(m["content"] for m in shop.vendor.app.state.last_openai_body["messages"])
+    assert "Subject: Orders" in prompt
+    assert "Your orders are listed under My account" in prompt
+    assert [c["text"] for c in out["candidates"]] == [TRACK]
+    parcel = [r for r in out["rejected"] if r["text"] == PARCEL]
+    assert parcel and {r["reason"] for r in parcel} == {"other_intent"}
+    assert all("Delivery" in r["detail"] for r in parcel)
+
+
 # ---- candidate statuses ---------------------------------------------------------------
 
 def test_candidate_status_follows_the_faqs_sentences(shop):
@@ -214,11 +232,14 @@ def test_candidate_status_follows_the_faqs_sentences(shop):
     expected = {PARCEL: ("conflict", shop.delivery, "Delivery"), TRACK: ("present", None, None)}
     assert shop.statuses(run_id) == expected
 
-    # a new run says the same from the start (given sources: the FAQ's own now include
-    # `track my order`, which the model would be told not to copy)
+    # a new run (given sources: the FAQ's own now include `track my order`, which the model
+    # would be told not to copy) knows the bot's other FAQs: the text that trains Delivery
+    # is rejected as belonging to it, before it counts; the other one is present
     again = shop.generate(shop.orders, sentences=["Where is my order?"])
     assert {c["text"]: (c["status"], c["conflict_faq_id"], c["conflict_faq_title"])
-            for c in again["candidates"]} == expected
+            for c in again["candidates"]} == {TRACK: ("present", None, None)}
+    other = [r for r in again["rejected"] if r["text"] == PARCEL]
+    assert other and other[0]["reason"] == "other_intent" and "Delivery" in other[0]["detail"]
 
 
 # ---- import ---------------------------------------------------------------------------

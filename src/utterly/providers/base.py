@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -53,8 +54,107 @@ class CheckResult:
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...}
 
 
+@dataclass
+class Piece:
+    """Text just written by the model for answer number `stream`."""
+
+    stream: int
+    text: str
+
+
+class TextStream:
+    """Answers being written, one per prompt: `async with` it, `async for piece in it`.
+
+    Leaving the `async with` block (at any time) stops the writing. Then `finish_reasons`
+    (per answer: "stop", "length" or "cancelled"), the token counts and `model` are set.
+    `prefilled`: the answers continue the prompts' last `assistant` message (their text
+    does not repeat it).
+    """
+
+    prefilled = False
+
+    def __init__(self, prompts: Sequence[list[Message]]):
+        self.prompts = list(prompts)
+        self.texts = [""] * len(self.prompts)
+        self.finish_reasons: list[str | None] = [None] * len(self.prompts)
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.model = ""
+        self.stopped: set[int] = set()
+
+    def stop(self, stream: int) -> None:
+        """Stop writing answer number `stream` (the others go on)."""
+        self.stopped.add(stream)
+
+    async def __aenter__(self) -> "TextStream":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> AsyncIterator[Piece]:
+        return self._pieces()
+
+    async def _pieces(self) -> AsyncIterator[Piece]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    async def aclose(self) -> None:
+        return None
+
+
+class CompletionStream(TextStream):
+    """The stream of a provider that only answers whole completions: one piece per prompt,
+    the prompts asked one after the other."""
+
+    def __init__(self, provider: "ChatProvider", prompts: Sequence[list[Message]], *,
+                 temperature: float, max_tokens: int, seed: int | None):
+        super().__init__(prompts)
+        self._provider = provider
+        self._options = {"temperature": temperature, "max_tokens": max_tokens}
+        self._seed = seed
+        self.model = provider.model
+
+    async def _pieces(self) -> AsyncIterator[Piece]:
+        for i, messages in enumerate(self.prompts):
+            if i in self.stopped:
+                self.finish_reasons[i] = "cancelled"
+                continue
+            seed = None if self._seed is None else self._seed + i
+            completion = await self._provider.complete(without_prefill(messages), seed=seed,
+                                                       **self._options)
+            self.input_tokens += completion.input_tokens or 0
+            self.output_tokens += completion.output_tokens or 0
+            self.model = completion.model or self.model
+            self.texts[i] = completion.text
+            self.finish_reasons[i] = completion.finish_reason or "stop"
+            yield Piece(i, completion.text)
+
+
+def without_prefill(messages: list[Message]) -> list[Message]:
+    """The messages without a last `assistant` one (the start of the answer that only the
+    local provider can continue): remote chat APIs would take it as a finished answer."""
+    if messages and messages[-1]["role"] == "assistant":
+        return messages[:-1]
+    return messages
+
+
+def open_stream(provider: "ChatProvider", prompts: Sequence[list[Message]], *,
+                temperature: float, max_tokens: int, seed: int | None) -> TextStream:
+    """The provider's own stream when it has one, else its completions as a stream."""
+    stream = getattr(provider, "stream", None)
+    if stream is not None:
+        return stream(prompts, temperature=temperature, max_tokens=max_tokens, seed=seed)
+    return CompletionStream(provider, prompts, temperature=temperature,
+                            max_tokens=max_tokens, seed=seed)
+
+
 @runtime_checkable
 class ChatProvider(Protocol):
+    """A model behind a wire protocol. A provider may also offer
+    `stream(prompts, *, temperature, max_tokens, seed) -> TextStream`, and say with
+    `max_streams` how many answers it writes side by side (1 when absent)."""
+
     name: str
     model: str
 

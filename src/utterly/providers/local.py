@@ -1,130 +1,110 @@
 """The embedded provider: llama.cpp on a GGUF model shipped in a PyPI package.
 
-No key, no server, no network. The model is loaded once per process and shared by every
-provider instance; llama.cpp contexts are not thread-safe, so calls are serialised.
+No key, no server, no network. Each model is loaded once per process and shared by every
+provider instance; its calls are serialised (one context, one KV cache). The decoding
+itself, with its cached prompt prefix and parallel streams, is in `local_engine`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import os
 import threading
 import time
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from ..catalogue import resolve_model_path
 from ..errors import ErrorCode, ProviderError
-from .base import CheckResult, Completion, Message, ProviderConfig
+from .base import CheckResult, Completion, Message, Piece, ProviderConfig, TextStream
 
-_models: dict[tuple[str, int], object] = {}
-_models_lock = threading.Lock()
-# One generation at a time per process: llama.cpp shares one KV cache per model.
-_generate_lock = threading.Lock()
+# Answers one call writes side by side: 4 tokens per step cost about twice one on 2 cores,
+# more buy little (measured in bench/generation_speed.py, see docs/quality.md).
+MAX_STREAMS = 4
+
+DRY_MULTIPLIER = 0.8
+
+_engines: dict[tuple[str, int, int], object] = {}
+_engines_lock = threading.Lock()
 
 
 @atexit.register
-def _close_models() -> None:
-    # Free llama.cpp models while the interpreter still works; left to garbage collection at
-    # exit, llama-cpp-python's destructor runs after its module is torn down and prints errors.
-    with _models_lock:
-        for llm in _models.values():
-            llm.close()
-        _models.clear()
+def _close_engines() -> None:
+    # Free llama.cpp models while the interpreter still works: left to garbage collection
+    # at exit, the destructors run after their module is torn down and print errors.
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.close()
+        _engines.clear()
 
 
 def _default_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def load_model(path: Path, n_ctx: int, n_threads: int | None = None):
-    """Load (or reuse) a llama.cpp model; raise ProviderError, not llama's ValueError."""
-    key = (str(path), n_ctx)
-    with _models_lock:
-        llm = _models.get(key)
-        if llm is None:
+def load_engine(path: Path, n_ctx: int, n_threads: int | None = None):
+    """Load (or reuse) a model; raise ProviderError, not llama.cpp's ValueError."""
+    threads = n_threads or _default_threads()
+    key = (str(path), n_ctx, threads)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
             try:
-                from llama_cpp import Llama
+                from .local_engine import Engine
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise ProviderError(
                     ErrorCode.CONFIGURATION, "llama-cpp-python is not installed",
                     hint="run `make install` (it builds a portable llama-cpp-python wheel)",
                     provider="local") from exc
             try:
-                llm = Llama(model_path=str(path), n_ctx=n_ctx,
-                            n_threads=n_threads or _default_threads(), verbose=False)
+                engine = Engine(str(path), n_ctx=n_ctx, n_threads=threads,
+                                max_streams=MAX_STREAMS)
             except (ValueError, RuntimeError) as exc:
                 raise ProviderError(
                     ErrorCode.MODEL_NOT_FOUND, f"llama.cpp could not load {path.name}: {exc}",
                     hint="check that the file is a GGUF model", provider="local") from exc
-            _models[key] = llm
-        return llm
+            _engines[key] = engine
+        return engine
 
 
 class LocalProvider:
     name = "local"
+    max_streams = MAX_STREAMS
 
     def __init__(self, config: ProviderConfig):
         self.config = config
         self.model, self.path = resolve_model_path(config.model)
 
-    def _llm(self):
-        return load_model(self.path, self.config.n_ctx, self.config.n_threads)
+    def _engine(self):
+        return load_engine(self.path, self.config.n_ctx, self.config.n_threads)
 
     async def complete(self, messages: list[Message], *, temperature: float, max_tokens: int,
                        json_schema: dict | None = None, seed: int | None = None) -> Completion:
-        deadline = time.monotonic() + self.config.timeout_s
-        return await asyncio.to_thread(self._complete_blocking, messages, temperature,
-                                       max_tokens, json_schema, seed, deadline)
-
-    def _complete_blocking(self, messages, temperature, max_tokens, json_schema, seed,
-                           deadline) -> Completion:
-        llm = self._llm()
-        kwargs = dict(messages=messages, temperature=temperature, max_tokens=max_tokens,
-                      stream=True, seed=seed if seed is not None else 0)
+        grammar = None
         if json_schema is not None:
             # llama.cpp compiles the schema into a grammar: the output is valid JSON even
             # from a 135M model.
-            kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
-        pieces: list[str] = []
-        finish_reason = None
-        output_tokens = 0
-        with _generate_lock:
-            # Start from an empty context: reusing the previous prompt's cache changes the
-            # numerics slightly, and the same seed must give the same sentences.
-            llm.reset()
-            try:
-                # Streaming lets us stop at the deadline: a local call has a timeout too.
-                for chunk in llm.create_chat_completion(**kwargs):
-                    choice = chunk["choices"][0]
-                    text = choice.get("delta", {}).get("content")
-                    if text:
-                        pieces.append(text)
-                        output_tokens += 1
-                    finish_reason = choice.get("finish_reason") or finish_reason
-                    if time.monotonic() > deadline:
-                        raise ProviderError(
-                            ErrorCode.TIMEOUT,
-                            f"the local model did not finish within {self.config.timeout_s:g} s",
-                            hint="raise the timeout (--timeout) or ask for fewer sentences",
-                            provider=self.name)
-            except ValueError as exc:
-                if "context window" in str(exc) or "exceed" in str(exc):
-                    raise ProviderError(
-                        ErrorCode.CONTEXT_TOO_LONG, f"the prompt does not fit the model: {exc}",
-                        hint="give fewer or shorter example sentences, or a shorter template",
-                        provider=self.name) from exc
-                raise ProviderError(ErrorCode.INVALID_RESPONSE, f"llama.cpp failed: {exc}",
-                                    provider=self.name) from exc
-            # n_tokens counts the context llama.cpp evaluated: the prompt plus what it wrote.
-            input_tokens = max(0, int(llm.n_tokens) - output_tokens)
-        return Completion(text="".join(pieces), model=self.model, input_tokens=input_tokens,
-                          output_tokens=output_tokens, structured=json_schema is not None,
-                          finish_reason=finish_reason)
+            grammar = json.dumps(json_schema)
+        stream = LocalStream(self, [messages], temperature=temperature, max_tokens=max_tokens,
+                             seed=seed, json_schema=grammar)
+        async with stream:
+            async for _ in stream:
+                pass
+        return Completion(text=stream.texts[0], model=self.model,
+                          input_tokens=stream.input_tokens, output_tokens=stream.output_tokens,
+                          structured=json_schema is not None,
+                          finish_reason=stream.finish_reasons[0])
+
+    def stream(self, prompts: Sequence[list[Message]], *, temperature: float, max_tokens: int,
+               seed: int | None) -> "LocalStream":
+        return LocalStream(self, prompts, temperature=temperature, max_tokens=max_tokens,
+                           seed=seed)
 
     async def check(self) -> CheckResult:
         started = time.monotonic()
-        await asyncio.to_thread(self._llm)
+        await asyncio.to_thread(self._engine)
         size_mb = self.path.stat().st_size / 1e6
         return CheckResult(
             ok=True, provider=self.name, model=self.model,
@@ -133,3 +113,91 @@ class LocalProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+class LocalStream(TextStream):
+    """Decodes in a worker thread; its pieces cross to the event loop through a queue."""
+
+    prefilled = True
+
+    def __init__(self, provider: LocalProvider, prompts: Sequence[list[Message]], *,
+                 temperature: float, max_tokens: int, seed: int | None,
+                 json_schema: str | None = None):
+        super().__init__(prompts)
+        if len(self.prompts) > MAX_STREAMS:
+            raise ValueError(f"at most {MAX_STREAMS} prompts per call")
+        self._provider = provider
+        self._temperature = temperature
+        self._max_tokens = max_tokens
+        self._seed = seed if seed is not None else 0
+        self._json_schema = json_schema
+        # A list's items repeat themselves on a small model; DRY discourages writing again
+        # a run of more than a few tokens of this answer (a whole sentence), not the words.
+        self._dry = 0.0 if json_schema is not None else DRY_MULTIPLIER
+        self._cancel = threading.Event()
+        self._task: asyncio.Task | None = None
+        self.model = provider.model
+        self.stats = None
+
+    async def _pieces(self) -> AsyncIterator[Piece]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        deadline = time.monotonic() + self._provider.config.timeout_s
+
+        def on_text(stream: int, text: str) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, Piece(stream, text))
+
+        self._task = asyncio.ensure_future(asyncio.to_thread(
+            self._run, on_text, deadline))
+        self._task.add_done_callback(lambda _: loop.call_soon_threadsafe(
+            queue.put_nowait, None))
+        while True:
+            piece = await queue.get()
+            if piece is None:
+                break
+            self.texts[piece.stream] += piece.text
+            yield piece
+        self._task.result()  # raises what the decoding raised
+
+    def _run(self, on_text, deadline: float) -> None:
+        from .local_engine import Cancelled, ContextTooLong, DeadlineReached, Sampling
+
+        engine = self._provider._engine()
+        try:
+            tokens = [engine.tokenize(engine.prompt_text(m)) for m in self.prompts]
+            stats = engine.run(
+                tokens, sampling=Sampling(temperature=self._temperature, seed=self._seed,
+                                          json_schema=self._json_schema,
+                                          dry_multiplier=self._dry),
+                max_tokens=self._max_tokens, on_text=on_text,
+                stop_stream=lambda s: s in self.stopped, stop_all=self._cancel.is_set,
+                deadline=deadline)
+        except Cancelled:
+            self.finish_reasons = ["cancelled"] * len(self.prompts)
+            return
+        except DeadlineReached:
+            raise ProviderError(
+                ErrorCode.TIMEOUT,
+                f"the local model did not finish within {self._provider.config.timeout_s:g} s",
+                hint="raise the timeout or ask for fewer sentences",
+                provider="local") from None
+        except ContextTooLong as exc:
+            raise ProviderError(
+                ErrorCode.CONTEXT_TOO_LONG, f"the prompt does not fit the model: {exc}",
+                hint="give fewer or shorter example sentences, or a shorter template",
+                provider="local") from None
+        except RuntimeError as exc:
+            raise ProviderError(ErrorCode.INVALID_RESPONSE, f"llama.cpp failed: {exc}",
+                                provider="local") from exc
+        self.stats = stats
+        self.input_tokens = sum(s.prompt_tokens for s in stats.streams)
+        self.output_tokens = sum(s.output_tokens for s in stats.streams)
+        self.finish_reasons = [s.finish_reason for s in stats.streams]
+
+    async def aclose(self) -> None:
+        self._cancel.set()
+        if self._task is not None:
+            try:
+                await self._task
+            except Exception:  # noqa: BLE001 - already raised to the reader, or abandoned
+                pass

@@ -16,7 +16,7 @@ from ...prompt import default_template, template_version
 from ...observability import TracingConfig, get_tracer
 from ...observability.spans import send_score
 from ...providers import ProviderConfig
-from ...request import GenerationRequest
+from ...request import MAX_ANSWER_CHARS, GenerationRequest
 from ...result import GenerationResult
 from ..access import Actor, bot_for, faq_for
 from ..errors import Conflict, Invalid, NotFound, StudioError, from_core
@@ -41,6 +41,36 @@ def _sources(session: Session, faq: Faq, data: GenerateIn) -> list[str]:
         return list(rows)
     raise Invalid("this FAQ has no sentence to start from", field="sentences",
                   hint="add the FAQ's question as a sentence, or give `sentences`")
+
+
+# Sentences of each other FAQ given to the core's other-intent check (human ones first),
+# and FAQs at most: a bounded query and a bounded embedding time whatever the bot's size.
+CONTEXT_SENTENCES = 5
+CONTEXT_FAQS = 2000
+
+
+def _context(session: Session, faq: Faq, locale: str) -> dict:
+    """What the bot builder already wrote about this question: the FAQ's title and answer,
+    and the bot's other FAQs with a few of their sentences in the run's locale."""
+    rank = func.row_number().over(
+        partition_by=TrainingSentence.faq_id,
+        order_by=((TrainingSentence.origin != "human"), TrainingSentence.id)).label("rank")
+    ranked = select(TrainingSentence.faq_id, TrainingSentence.text, rank).where(
+        TrainingSentence.bot_id == faq.bot_id, TrainingSentence.locale == locale,
+        TrainingSentence.faq_id != faq.id).subquery()
+    rows = session.execute(
+        select(ranked.c.faq_id, Faq.title, ranked.c.text)
+        .join(Faq, Faq.id == ranked.c.faq_id)
+        .where(ranked.c.rank <= CONTEXT_SENTENCES)
+        .order_by(ranked.c.faq_id, ranked.c.rank)).all()
+    others: dict[int, dict] = {}
+    for faq_id, title, text in rows:
+        if faq_id not in others and len(others) >= CONTEXT_FAQS:
+            break
+        others.setdefault(faq_id, {"name": title, "sentences": []})["sentences"].append(text)
+    # Only the answer's start reaches the prompt; a long one must not refuse the request.
+    return {"title": faq.title, "answer": (faq.answer or "")[:MAX_ANSWER_CHARS] or None,
+            "other_intents": list(others.values())}
 
 
 def classify(session: Session, bot_id: int, faq_id: int, locale: str,
@@ -88,6 +118,8 @@ class Plan:
     template: str | None
     prompt_version: str
     request: dict
+    # the FAQ's title and answer and the bot's other FAQs: given to the core, not stored
+    context: dict = field(default_factory=dict, repr=False)
     tracing: TracingConfig | None = field(default=None, repr=False)
     trace_context: dict = field(default_factory=dict)
 
@@ -117,6 +149,7 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
                      "temperature": (settings.temperature if data.temperature is None
                                      else data.temperature),
                      "options": data.options.model_dump(), "seed": data.seed},
+            context=_context(session, faq, locale),
             tracing=tracing_for(session, bot.id, box),
             trace_context={
                 "user_id": actor.username, "session_id": f"bot-{bot.id}-faq-{faq.id}",
@@ -125,8 +158,7 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
                              "namespace_id": bot.namespace_id}})
         session.commit()
     try:  # the core's own validation, so that a bad request fails before streaming starts
-        GenerationRequest.build(**{k: v for k, v in plan.request.items()},
-                                prompt_template=template)
+        GenerationRequest.build(**plan.request, **plan.context, prompt_template=template)
     except UtterlyError as exc:
         raise from_core(exc) from None
     return plan
@@ -147,7 +179,8 @@ def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
             request["sentences"], locale=request["locale"], n=request["n"],
             temperature=request["temperature"], seed=request["seed"],
             prompt_template=plan.template, provider=plan.config, on_progress=on_progress,
-            tracing=plan.tracing, trace_context=plan.trace_context, **request["options"]))
+            tracing=plan.tracing, trace_context=plan.trace_context, **plan.context,
+            **request["options"]))
     except ProviderError as exc:
         error = exc
     except UtterlyError as exc:  # the request itself was refused: nothing ran
