@@ -96,3 +96,36 @@ def test_models_lists_the_catalogue():
     assert rows["qwen2.5-coder-1.5b"]["default"] is True
     proc = run("models")
     assert "smollm2-135m" in proc.stdout and "installed" in proc.stdout
+
+
+def test_generate_knows_the_faq_and_the_bots_other_faqs(faulty_server, tmp_path):
+    """--title and --answer reach the prompt; --other-intents reads a bot file and a
+    candidate that another FAQ already has is rejected, naming it. The vendor is a real
+    OpenAI-compatible server that always answers `where is my parcel`, `track my order`."""
+    bot = tmp_path / "bot.csv"
+    bot.write_text("intent,text,locale\n"
+                   "Orders,Where is my order?,en\n"  # the FAQ itself: left out
+                   "Delivery,Where is my parcel?,en\n"
+                   "Livraison,Où est mon colis ?,fr\n", "utf-8")
+    proc = run("generate", "Where is my order?", "-n", "2", "--title", "Orders",
+               "--answer", "Orders are listed under My account.", "--other-intents", str(bot),
+               "--provider", "openai", "--model", "gpt-4o-mini", "--api-key", "sk-test",
+               "--base-url", f"{faulty_server.url}/ok/v1", "--attempts", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert [s["text"] for s in data["sentences"]] == ["track my order"]
+    rejected = {r["text"]: r for r in data["rejected"]}
+    assert rejected["where is my parcel"]["reason"] == "other_intent"
+    assert "Delivery" in rejected["where is my parcel"]["detail"]
+    prompt = "\n".join(m["content"] for m in faulty_server.state.last_openai_body["messages"])
+    assert "Subject: Orders" in prompt and "Orders are listed under My account." in prompt
+    assert faulty_server.state.last_openai_body["messages"][-1]["role"] == "user"
+
+
+def test_a_bad_other_intents_file_names_the_line(tmp_path):
+    bot = tmp_path / "bot.csv"
+    bot.write_text("intent,text\nDelivery\n", "utf-8")
+    proc = run("generate", "Where is my order?", "--other-intents", str(bot), "--json")
+    assert proc.returncode == 2
+    error = json.loads(proc.stdout)["error"]
+    assert "line 2" in error["message"]

@@ -25,7 +25,41 @@ async def test_generate_on_the_local_model(local_config, local_embeddings):
     assert result.usage.input_tokens > 0 and result.usage.output_tokens > 0
     assert result.provider == "local" and result.model == "smollm2-135m"
     assert result.latency_s > 0
-    assert events[0]["event"] == "attempt" and events[-1]["event"] == "sentences"
+    assert events[0]["event"] == "attempt"
+    shown = [e["sentences"] for e in events if e["event"] == "sentences"]
+    assert shown and shown[-1] == [s.text for s in result.sentences]
+    assert result.first_sentence_s is not None and result.first_sentence_s <= result.latency_s
+
+
+async def test_the_prompt_can_be_read_ahead_of_the_generation(local_config):
+    """What the Studio does when its generate dialog opens: the model reads the prompt,
+    and the generation of the same request then reads only its last few tokens."""
+    from utterly.pipeline import PipelineSettings, _plan
+    from utterly.providers import create_provider
+    from utterly.providers.local_engine import CHUNK
+    from utterly.request import GenerationRequest
+
+    request = GenerationRequest.build(sentences=["Où est mon colis ?", "Colis pas reçu"],
+                                      locale="fr", n=6, title="Suivi de colis")
+    provider = create_provider(local_config)
+    assert await utterly.aprepare(request, provider) is True
+    engine = provider._engine()
+    prompts = _plan(request, provider, PipelineSettings(), request.n, []).prompts
+    stats = engine.prepare([engine.tokenize(engine.prompt_text(p)) for p in prompts])
+    assert stats.prefix_tokens > CHUNK
+    assert stats.evaluated_tokens < CHUNK <= stats.cached_tokens
+
+
+async def test_remote_providers_are_not_called_to_read_ahead(faulty_server):
+    from utterly.providers import ProviderConfig
+    from utterly.request import GenerationRequest
+
+    before = faulty_server.state.hits["ok"]
+    config = ProviderConfig(provider="openai", model="gpt-4o-mini", api_key="sk-test",
+                            base_url=f"{faulty_server.url}/ok/v1")
+    request = GenerationRequest.build(sentences=["Where is my parcel?"], n=3)
+    assert await utterly.aprepare(request, config) is False
+    assert faulty_server.state.hits["ok"] == before
 
 
 async def test_same_seed_same_result(local_config, local_embeddings):

@@ -11,12 +11,12 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "generate": "generation", "agenerate": "generation",
+    "generate": "generation", "agenerate": "generation", "aprepare": "generation",
     "ErrorCode": "errors", "InvalidRequest": "errors", "ProviderError": "errors",
     "UtterlyError": "errors",
     "PipelineSettings": "pipeline",
     "ProviderConfig": "providers.base",
-    "GenerationRequest": "request", "VariationOptions": "request",
+    "GenerationRequest": "request", "OtherIntent": "request", "VariationOptions": "request",
     "GenerationResult": "result", "Origin": "result", "RejectReason": "result",
     "Rejection": "result", "Sentence": "result", "Usage": "result",
 }

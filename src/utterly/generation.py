@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from .embeddings.base import EmbeddingProvider
 from .observability import TracingConfig, Tracer, cost_of, get_tracer, spans
 from .observability.scores import quality_scores
-from .pipeline import PipelineSettings, ProgressCallback, run_generation
+from .pipeline import PipelineSettings, ProgressCallback, prepare_generation, run_generation
 from .providers import ChatProvider, ProviderConfig, create_provider
 from .providers.base import DEFAULT_TIMEOUT_S
 from .request import GenerationRequest
@@ -91,6 +91,21 @@ async def agenerate(
     finally:
         for thing in owned:
             await thing.aclose()
+
+
+async def aprepare(request: GenerationRequest,
+                   provider: ProviderConfig | ChatProvider) -> bool:
+    """Have the model read the prompt of `request` now (the local model keeps what it
+    read): an `agenerate` of the same request soon after shows its first sentence sooner.
+    True when the provider could; remote providers cannot, and nothing is sent to them."""
+    owned = isinstance(provider, ProviderConfig)
+    if owned:
+        provider = create_provider(provider)
+    try:
+        return await prepare_generation(request, provider)
+    finally:
+        if owned:
+            await provider.aclose()
 
 
 TRACE_NAME = "Sentence Generation"

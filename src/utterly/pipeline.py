@@ -85,17 +85,16 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
     run = _Run(request=request, cleaner=cleaner, seed=seed, settings=settings,
                notify=on_progress or (lambda event: None), model=provider.model,
                started=started)
-    most = settings.streams or getattr(provider, "max_streams", 1)
-
     while not run.done and run.attempts < settings.max_attempts:
         run.attempts += 1
         missing = request.n - len(cleaner.kept)
-        streams = max(1, min(most, missing))
         with spans.span(f"attempt {run.attempts}", {"utterly.attempt": run.attempts,
                                                     "utterly.asked": missing,
-                                                    "utterly.streams": streams,
-                                                    "utterly.kept_before": len(cleaner.kept)}):
-            await _round(run, provider, missing, streams)
+                                                    "utterly.kept_before": len(cleaner.kept)
+                                                    }) as attempt:
+            plan = _plan(request, provider, settings, missing, [s.text for s in cleaner.kept])
+            attempt.set_attribute("utterly.streams", len(plan.prompts))
+            await _round(run, provider, missing, plan)
 
     if not run.parsed_any:
         raise ProviderError(
@@ -115,15 +114,43 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
         seed=seed, first_sentence_s=run.first_candidate_s)
 
 
-async def _round(run: _Run, provider: ChatProvider, missing: int, streams: int) -> None:
-    """One call: `streams` answers side by side, each asked for its share of `missing`."""
-    request = run.request
+@dataclass
+class _Plan:
+    prompts: list[list[dict]]
+    share: int   # sentences each answer should give
+    asked: int   # sentences each prompt asks for: the share and some spare
+
+
+def _plan(request: GenerationRequest, provider: ChatProvider, settings: PipelineSettings,
+          missing: int, existing: list[str]) -> _Plan:
+    most = settings.streams or getattr(provider, "max_streams", 1)
+    streams = max(1, min(most, missing))
     share = math.ceil(missing / streams)
-    asked = share + run.settings.spare
-    existing = [s.text for s in run.cleaner.kept]
+    asked = share + settings.spare
     with spans.span("render prompt"):
         prompts = [render_request(request, existing=existing, nb_sentences=asked, stream=i,
                                   streams=streams).messages for i in range(streams)]
+    return _Plan(prompts, share, asked)
+
+
+async def prepare_generation(request: GenerationRequest, provider: ChatProvider, *,
+                             settings: PipelineSettings | None = None) -> bool:
+    """Have the provider read the first call's prompts now, when it can keep what it reads
+    (the local model): the generation of the same request soon after starts writing
+    sooner. True when the provider did."""
+    prepare = getattr(provider, "prepare", None)
+    if prepare is None:
+        return False
+    plan = _plan(request, provider, settings or PipelineSettings(), request.n, [])
+    await prepare(plan.prompts)
+    return True
+
+
+async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -> None:
+    """One call: answers side by side, each asked for its share of `missing`."""
+    request = run.request
+    prompts, share, asked = plan.prompts, plan.share, plan.asked
+    streams = len(prompts)
     run.notify({"event": "attempt", "attempt": run.attempts, "asked": missing,
                 "streams": streams, "kept": len(run.cleaner.kept), "requested": request.n})
     temperature = min(1.0, request.temperature + 0.15 * (run.attempts - 1))

@@ -217,6 +217,33 @@ def test_the_prompt_knows_the_faq_and_the_bot_knows_its_other_faqs(shop):
     assert all("Delivery" in r["detail"] for r in parcel)
 
 
+def test_warm_up_reads_the_prompt_ahead_and_stores_nothing(generation_enabled):
+    world = generation_enabled
+    base = f"/api/bots/{world.bot}"
+    url = f"{base}/faqs/{world.faq_password}/generate/warm-up"
+    response = world.studio.api("bob").post(url, json={"n": 4})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"warmed": True}
+    assert world.studio.api("bob").get(f"{base}/generation-runs").json()["total"] == 0
+    # refused like a generation: a viewer may not, and a bad body names its field
+    assert problem(world.studio.api("vic").post(url, json={}), 403)
+    assert problem(world.studio.api("bob").post(url, json={"n": 0}), 422)["field"] == "n"
+
+
+def test_warm_up_is_refused_while_generation_is_disabled(world):
+    url = f"/api/bots/{world.bot}/faqs/{world.faq_password}/generate/warm-up"
+    assert problem(world.studio.api("bob").post(url, json={}), 409)["code"] == \
+        "generation_disabled"
+
+
+def test_warm_up_sends_nothing_to_a_remote_provider(shop):
+    before = shop.vendor.state.hits["ok"]
+    response = shop.world.studio.api("bob").post(shop.url(f"/faqs/{shop.orders}/generate/warm-up"))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"warmed": False}
+    assert shop.vendor.state.hits["ok"] == before
+
+
 # ---- candidate statuses ---------------------------------------------------------------
 
 def test_candidate_status_follows_the_faqs_sentences(shop):

@@ -102,6 +102,14 @@ class LocalProvider:
         return LocalStream(self, prompts, temperature=temperature, max_tokens=max_tokens,
                            seed=seed)
 
+    async def prepare(self, prompts: Sequence[list[Message]]) -> None:
+        """Read these prompts ahead of the `stream` call that will send them."""
+        def read() -> None:
+            engine = self._engine()
+            engine.prepare([engine.tokenize(engine.prompt_text(m)) for m in prompts])
+
+        await asyncio.to_thread(read)
+
     async def check(self) -> CheckResult:
         started = time.monotonic()
         await asyncio.to_thread(self._engine)

@@ -153,14 +153,7 @@ class Engine:
             raise ContextTooLong(longest, self.n_ctx)
         with self.lock:
             started = time.perf_counter()
-            llama_cpp.llama_memory_clear(self._memory, True)
-            prefix = _common_prefix(prompts)
-            # Every stream must read at least its last token itself, to get its own logits.
-            prefix = prefix[:min(len(prefix), min(len(p) for p in prompts) - 1)]
-            stats.prefix_tokens = len(prefix)
-            stats.cached_tokens = self._restore(prefix)
-            stats.evaluated_tokens = len(prefix) - stats.cached_tokens
-            self._eval_prefix(prefix, stats.cached_tokens)
+            prefix = self._read_prefix(prompts, stats)
             for s in range(len(prompts)):
                 llama_cpp.llama_memory_seq_cp(self._memory, 0, s + 1, 0, len(prefix))
             # The suffixes, one batch per chunk of positions, every stream in it.
@@ -182,11 +175,43 @@ class Engine:
                 stats.decode_s = time.perf_counter() - started - stats.prompt_s
         return stats
 
+    def prepare(self, prompts: Sequence[list[int]]) -> RunStats:
+        """Read the prompts' common prefix now and keep it, so that a `run` of the same
+        prompts soon after starts writing sooner (its reading is the slow part)."""
+        stats = RunStats(streams=[StreamStats(prompt_tokens=len(p)) for p in prompts])
+        if not prompts or max(len(p) for p in prompts) >= self.n_ctx:
+            return stats
+        with self.lock:
+            started = time.perf_counter()
+            self._read_prefix(prompts, stats)
+            stats.prompt_s = time.perf_counter() - started
+        return stats
+
+    def _read_prefix(self, prompts: Sequence[list[int]], stats: RunStats) -> list[int]:
+        """An empty cache holding the prompts' common prefix (in sequence 0), restored from
+        a snapshot as far as one goes, read from there on."""
+        llama_cpp.llama_memory_clear(self._memory, True)
+        prefix = _common_prefix(prompts)
+        # Every stream must read at least its last token itself, to get its own logits.
+        prefix = prefix[:min(len(prefix), min(len(p) for p in prompts) - 1)]
+        stats.prefix_tokens = len(prefix)
+        stats.cached_tokens = self._restore(prefix)
+        stats.evaluated_tokens = len(prefix) - stats.cached_tokens
+        self._eval_prefix(prefix, stats.cached_tokens)
+        return prefix
+
     def _eval_prefix(self, prefix: list[int], start: int) -> None:
+        """Read the prefix from `start`, keeping two snapshots: at its last chunk boundary
+        (the same prompt again: a retry, another answer for the same FAQ) and at the last
+        boundary it shares with a prompt seen before (the template's fixed text, which the
+        next FAQ's prompt will share too)."""
+        keep = {len(prefix) // CHUNK * CHUNK}
+        shared = max((_shared(key, prefix) for key in self._snapshots), default=0)
+        keep.add(shared // CHUNK * CHUNK)
         for begin in range(start, len(prefix), CHUNK):
             end = min(begin + CHUNK, len(prefix))
             self._decode_batch([(prefix[i], i, 0, False) for i in range(begin, end)])
-            if end % CHUNK == 0:
+            if end in keep:
                 self._snapshot(tuple(prefix[:end]))
 
     def _eval_suffixes(self, prompts, offset: int, stats: RunStats, stop_all) -> list[int]:
@@ -334,6 +359,15 @@ class ContextTooLong(Exception):
 
 class DeadlineReached(Exception):
     pass
+
+
+def _shared(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many first tokens `a` and `b` have in common."""
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
 
 
 def _common_prefix(prompts: Sequence[list[int]]) -> list[int]:

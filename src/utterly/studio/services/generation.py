@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ...errors import ProviderError, UtterlyError
-from ...generation import agenerate
+from ...generation import agenerate, aprepare
 from ...normalize import normalize
 from ...prompt import default_template, template_version
 from ...observability import TracingConfig, get_tracer
@@ -162,6 +162,21 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
     except UtterlyError as exc:
         raise from_core(exc) from None
     return plan
+
+
+def warm_up(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
+            box: SecretBox) -> bool:
+    """Have the model read the prompt this generation would send, before the click: the
+    local model keeps what it read, so the generation shows its first sentence sooner.
+    Checked and refused like a generation; nothing is stored, nothing is sent to a remote
+    provider. True when the model read it."""
+    plan = prepare(session_factory, actor, bot_id, faq_id, data, box)
+    request = GenerationRequest.build(**plan.request, **plan.context,
+                                      prompt_template=plan.template)
+    try:
+        return asyncio.run(aprepare(request, plan.config))
+    except ProviderError as exc:
+        raise from_core(exc) from None
 
 
 def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:

@@ -328,6 +328,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     temperature.value = settings.temperature;
     $("#gen-temperature-value").textContent = settings.temperature;
     $("#gen-n").value = settings.nb_sentences;
+    warmUp();
     const list = $("#gen-sources");
     list.replaceChildren();
     currentSentences().forEach((s, i) => {
@@ -335,6 +336,19 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
       list.append(h("li", {}, h("input", { type: "checkbox", id, value: s.text, checked: i < 5 }),
         h("label", { for: id, text: " " + s.text })));
     });
+  }
+
+  // The embedded model reads the prompt while the user looks at the options: the click
+  // then shows the first sentence sooner. Best effort: a failure here says nothing.
+  let warmTimer = null;
+  function warmUp() {
+    clearTimeout(warmTimer);
+    warmTimer = setTimeout(() => {
+      if (!settings || !settings.enabled || !dialog.open) return;
+      const data = payload();
+      if (data.sentences.length === 0 || data.sentences.length > 5) return;
+      request("POST", botPath(`/faqs/${FAQ}/generate/warm-up`), data).catch(() => {});
+    }, 300);
   }
 
   function payload() {
@@ -443,6 +457,10 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     const error = $("#gen-options-error");
     if (sources().length > 5) showError(error, t("gen.too_many")); else clearError(error);
   });
+  // What changes the prompt: read it again.
+  for (const id of ["#gen-sources", "#opt-spelling", "#opt-sms", "#opt-abbrev", "#gen-n"]) {
+    $(id).addEventListener("change", warmUp);
+  }
 }
 
 // ---- candidates of a run: the generate dialog's results and the history's review --------
@@ -574,6 +592,19 @@ function pageGenerationSettings() {
     showFields();
   }
 
+  // The embedded model reads the prompt while the user looks at the options: the click
+  // then shows the first sentence sooner. Best effort: a failure here says nothing.
+  let warmTimer = null;
+  function warmUp() {
+    clearTimeout(warmTimer);
+    warmTimer = setTimeout(() => {
+      if (!settings || !settings.enabled || !dialog.open) return;
+      const data = payload();
+      if (data.sentences.length === 0 || data.sentences.length > 5) return;
+      request("POST", botPath(`/faqs/${FAQ}/generate/warm-up`), data).catch(() => {});
+    }, 300);
+  }
+
   function payload() {
     const data = {
       enabled: form.enabled.checked, provider: form.provider.value,
@@ -652,6 +683,19 @@ function pageObservabilitySettings() {
     form.langfuse_host.value = s.langfuse_host || "";
     form.otlp_endpoint.value = s.otlp_endpoint || "";
     form.capture_content.checked = s.capture_content;
+  }
+
+  // The embedded model reads the prompt while the user looks at the options: the click
+  // then shows the first sentence sooner. Best effort: a failure here says nothing.
+  let warmTimer = null;
+  function warmUp() {
+    clearTimeout(warmTimer);
+    warmTimer = setTimeout(() => {
+      if (!settings || !settings.enabled || !dialog.open) return;
+      const data = payload();
+      if (data.sentences.length === 0 || data.sentences.length > 5) return;
+      request("POST", botPath(`/faqs/${FAQ}/generate/warm-up`), data).catch(() => {});
+    }, 300);
   }
 
   function payload() {
