@@ -2,26 +2,33 @@
 human examples per intent? CLINC150 and BANKING77 (public; see ../shared/datasets/README.md).
 
     .venv/bin/python bench/fewshot.py                # 20 intents, k=3, seeds 0,1,2, Qwen, n=10
+    .venv/bin/python bench/fewshot.py --variants baseline,default,situations
     .venv/bin/python bench/fewshot.py --quick        # smoke run: 5 intents, 1 seed, smollm2
-    .venv/bin/python bench/fewshot.py --provider ollama --model tinyllama \\
-        --base-url http://127.0.0.1:11434
 
 Protocol, per dataset and per seed: take the first N intents by sorted name (or a fixed
 random subset, `--subset random`), sample k training sentences per intent (the seeds), give
 the k seeds of an intent to ONE generate call asking for n sentences, then train the built-in
-classifier (utterly.nlu) on seeds only, on seeds + generated, and on the full training set of
-those intents, and score all three on the official test split restricted to those intents.
+classifier (utterly.nlu) on seeds only, on seeds + each variant's sentences, and on the full
+training set of those intents, and score them all on the official test split restricted to
+those intents.
 
-Prints one table per dataset: accuracy and macro-F1 as mean ± sample std over the seeds, the
-paired gain, the share of the gap closed ((gen − seeds) / (full − seeds), on the means),
-generation yield (kept / requested) and generation time. Progress goes to stderr.
+Variants, compared in the same run on the same seeds (see VARIANTS): `baseline` is one call
+to the same model with a simple numbered-list prompt, no filter and no retry (the shape of
+Tock's own feature); `default` is Utterly as the Studio calls it, with the intent's name as
+the FAQ's title and the other intents' seed sentences as the bot's other FAQs; the others
+change one thing.
+
+Prints one table per dataset: accuracy (mean ± sample std over the seeds), the paired gain
+in points with its value per seed, macro-F1 and the median seconds per generate call, then
+each variant's yield. Progress goes to stderr.
 
 Generated sentences are cached in <cache>/fewshot/ (cache = $UTTERLY_CACHE_DIR, else
-~/.cache/utterly), keyed by dataset, intent, seed sentences, provider, model, base URL, n,
-temperature, generation seed, prompt template version and the source of the filters and the
-retry loop (utterly.clean, utterly.voice, utterly.pipeline), so re-runs that only change the classifier
-regenerate nothing; `--no-cache` regenerates (and overwrites the entries).
-Never asserts: the figures go in docs/nlu.md.
+~/.cache/utterly), keyed by variant, dataset, intent, seed sentences, provider, model, base
+URL, n, temperature, generation seed, the prompts the model reads and the source of the
+filters, the retry loop and the local engine, so re-runs that only change the classifier or
+the report regenerate nothing; `--no-cache` regenerates (and overwrites the entries).
+Timings of cached entries are those of the run that wrote them. Never asserts: the figures
+go in docs/nlu.md.
 """
 
 from __future__ import annotations
@@ -110,7 +117,23 @@ VARIANTS: dict[str, dict] = {
     # (the other intents' seed sentences) are passed, as the Studio passes them
     "default": {"kind": "utterly", "context": True},
     "no-context": {"kind": "utterly", "context": False},
+    # the four answers of a call asked for the same thing: diversity from sampling only
+    "same-prompts": {"kind": "utterly", "context": True, "kinds": [""]},
+    # real users describe their situation rather than ask the FAQ's question
+    "situations": {"kind": "utterly", "context": True,
+                   "kinds": ["", ", where the user first says what happened to them",
+                             ", where the user explains their situation", ", as questions"]},
 }
+
+
+def template_for(variant: str) -> str | None:
+    """The default template with the variant's kinds of message, or None (the default)."""
+    kinds = VARIANTS[variant].get("kinds")
+    if kinds is None:
+        return None
+    template = default_template()
+    line = next(x for x in template.splitlines() if x.startswith("{% set kinds = "))
+    return template.replace(line, "{% set kinds = " + json.dumps(kinds) + " %}")
 
 BASELINE_PROMPT = ("Generate {n} sentences in {language} that mean the same thing as these "
                    "sentences:\n{examples}\nAnswer with a numbered list.")
@@ -158,6 +181,7 @@ class Generator:
             # What the model reads (the first round's prompts), not the template's text: an
             # edit that does not change these prompts keeps the cache.
             request = GenerationRequest.build(sentences=seeds, locale="en", n=a.n,
+                                              prompt_template=template_for(variant),
                                               **self.context(variant, intent, others))
             prompts = [render_request(request, nb_sentences=a.n, stream=i, streams=4).messages
                        for i in range(4)]
@@ -213,6 +237,7 @@ class Generator:
             else:
                 context = self.context(variant, intent, others)
                 result = await agenerate(seeds, locale="en", n=self.args.n,
+                                         prompt_template=template_for(variant),
                                          temperature=self.args.temperature, seed=gen_seed,
                                          provider=self._provider, embeddings=self._embeddings,
                                          tracing=None, **context)

@@ -84,3 +84,27 @@ def test_bad_arguments_name_the_field():
     with pytest.raises(utterly.InvalidRequest) as caught:
         utterly.generate("Where is my parcel?", n=80)
     assert caught.value.field == "n"
+
+
+# Questions that have nothing to do with parcels or orders, the topic of the worked example
+# the template once had (its structure came back for unrelated questions).
+UNRELATED = [
+    ("Comment réinitialiser mon mot de passe ?", "fr"), ("Quels sont vos horaires ?", "fr"),
+    ("Je veux résilier mon abonnement", "fr"), ("Puis-je payer en trois fois ?", "fr"),
+    ("How do I reset my password?", "en"), ("What are your opening hours?", "en"),
+    ("I want to cancel my subscription", "en"), ("Can I pay in three instalments?", "en"),
+]
+# The template's own words that no user question about these topics would use.
+TEMPLATE_WORDS = ("parcel", "package", "colis", "commande", "rewrite", "chatbot", "numbered",
+                  "quotes", "comments", "subject")
+
+
+async def test_the_prompt_never_leaks_into_the_sentences(local_config, local_embeddings):
+    leaks = []
+    for seed, (question, locale) in enumerate(UNRELATED):
+        result = await utterly.agenerate(question, locale=locale, n=3, seed=seed,
+                                         provider=local_config, embeddings=local_embeddings)
+        for s in result.sentences:
+            words = set(normalize(s.text).split())
+            leaks += [(s.text, w) for w in TEMPLATE_WORDS if w in words]
+    assert leaks == []

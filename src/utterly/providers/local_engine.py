@@ -148,9 +148,11 @@ class Engine:
         if not prompts or len(prompts) > self.max_streams:
             raise ValueError(f"1 to {self.max_streams} prompts, not {len(prompts)}")
         stats = RunStats(streams=[StreamStats(prompt_tokens=len(p)) for p in prompts])
-        longest = max(len(p) for p in prompts)
-        if longest >= self.n_ctx:
-            raise ContextTooLong(longest, self.n_ctx)
+        # The prefix is stored once, each stream's own part once per stream.
+        shared = len(_common_prefix(prompts))
+        needed = shared + sum(len(p) - shared for p in prompts) + len(prompts)
+        if needed >= self.n_ctx:
+            raise ContextTooLong(needed, self.n_ctx)
         with self.lock:
             started = time.perf_counter()
             prefix = self._read_prefix(prompts, stats)
@@ -273,7 +275,12 @@ class Engine:
             active = still
             if not entries:
                 return
-            self._decode_batch(entries)
+            try:
+                self._decode_batch(entries)
+            except NoRoom:
+                for s in active:
+                    stats.streams[s].finish_reason = "length"
+                return
             index_of = {s: i for i, s in enumerate(active)}
             stats.steps += 1
 
@@ -298,6 +305,10 @@ class Engine:
             batch.seq_id[i][0] = seq
             batch.logits[i] = logits
         code = llama_cpp.llama_decode(self.ctx.ctx, batch)
+        if code == 1:
+            # llama.h: "could not find a KV slot for the batch": the streams filled the
+            # context the prompt left them.
+            raise NoRoom()
         if code != 0:
             raise RuntimeError(f"llama_decode returned {code}")
 
@@ -359,6 +370,10 @@ class ContextTooLong(Exception):
 
 class DeadlineReached(Exception):
     pass
+
+
+class NoRoom(Exception):
+    """The context has no room left for the next tokens."""
 
 
 def _shared(a: Sequence[int], b: Sequence[int]) -> int:
