@@ -315,3 +315,44 @@ async def test_a_candidate_of_another_faq_is_rejected_naming_it(local_embeddings
         assert rejected[text].reason in (RejectReason.OTHER_INTENT, RejectReason.SURPLUS)
     assert rejected["Où en est ma commande ?"].reason == RejectReason.OTHER_INTENT
     assert "Suivi de commande" in rejected["Où en est ma commande ?"].detail
+
+
+async def test_stopping_on_request_keeps_what_was_kept(local_embeddings):
+    provider = StreamingProvider(
+        [" Je veux changer mon mot de passe", "2. J'ai oublié mon mot de passe, que faire ?",
+         "3. Mot de passe perdu, comment le retrouver ?"])
+    kept = []
+    result = await run_generation(
+        request(n=3), provider, local_embeddings,
+        on_progress=lambda e: kept.append(e) if e["event"] == "sentences" else None,
+        should_stop=lambda: len(kept) >= 1)
+    assert result.stopped == "cancelled" and result.attempts == 1
+    assert [s.text for s in result.sentences] == ["Je veux changer mon mot de passe"]
+    assert any("stopped on request" in w for w in result.warnings)
+
+
+class TimingOut(StreamingProvider):
+    """Writes its lines, then the model runs out of time."""
+
+    def stream(self, prompts, **kwargs):
+        inner = super().stream(prompts, **kwargs)
+        pieces = inner._pieces
+
+        async def then_timeout():
+            async for piece in pieces():
+                yield piece
+            raise ProviderError(ErrorCode.TIMEOUT, "the local model did not finish")
+
+        inner._pieces = then_timeout
+        return inner
+
+
+async def test_a_timeout_keeps_the_sentences_ready_by_then(local_embeddings):
+    provider = TimingOut([" Je veux changer mon mot de passe",
+                          "2. J'ai oublié mon mot de passe, que faire ?"])
+    result = await run_generation(request(n=5), provider, local_embeddings)
+    assert result.stopped == "timeout" and len(result.sentences) == 2
+    assert any("did not finish in time" in w for w in result.warnings)
+    with pytest.raises(ProviderError) as caught:
+        await run_generation(request(n=5), TimingOut([]), local_embeddings)
+    assert caught.value.code == ErrorCode.TIMEOUT

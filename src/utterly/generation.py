@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .embeddings.base import EmbeddingProvider
 from .observability import TracingConfig, Tracer, cost_of, get_tracer, spans
@@ -36,6 +36,7 @@ async def agenerate(
     api_version: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
     embeddings: str | EmbeddingProvider | None = "local", embedding_model: str | None = None,
     settings: PipelineSettings | None = None, on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
     tracing: TracingConfig | Tracer | str | None = "env", trace_context: dict | None = None,
 ) -> GenerationResult:
     """Generate `n` new sentences that ask what `sentences` ask. See docs/library.md.
@@ -43,6 +44,9 @@ async def agenerate(
     `title` and `answer`: the FAQ's, so the prompt knows what the question is about.
     `other_intents`: the bot's other FAQs, `{"name": ..., "sentences": [...]}` each; a
     candidate closer to one of them than to `sentences` is rejected as `other_intent`.
+    `on_progress(event)` hears of each attempt and each judged sentence; `should_stop()`,
+    asked as the model writes, ends the generation early with what is kept
+    (`result.stopped`).
     `tracing`: "env" (LANGFUSE_* / OTEL_EXPORTER_OTLP_ENDPOINT, nothing when unset), a
     TracingConfig or Tracer, or None. `trace_context`: user_id, session_id, tags, metadata.
     """
@@ -71,7 +75,7 @@ async def agenerate(
     try:
         if tracer is None:
             result = await run_generation(request, provider, embeddings, settings=settings,
-                                          on_progress=on_progress)
+                                          on_progress=on_progress, should_stop=should_stop)
             return _finish(result, None)
         context = trace_context or {}
         with spans.start_trace(
@@ -86,7 +90,7 @@ async def agenerate(
                 input={"sentences": request.sentences, "locale": request.locale},
                 capture_content=_capture(tracing, context)) as handle:
             result = await run_generation(request, provider, embeddings, settings=settings,
-                                          on_progress=on_progress)
+                                          on_progress=on_progress, should_stop=should_stop)
             return _finish(result, handle)
     finally:
         for thing in owned:

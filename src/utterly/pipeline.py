@@ -64,6 +64,8 @@ class _Run:
     parsed_any: bool = False
     first_candidate_s: float | None = None
     started: float = 0.0
+    should_stop: Callable[[], bool] = lambda: False
+    stopped: str | None = None
 
     @property
     def done(self) -> bool:
@@ -73,7 +75,12 @@ class _Run:
 async def run_generation(request: GenerationRequest, provider: ChatProvider,
                          embeddings: EmbeddingProvider | None = None, *,
                          settings: PipelineSettings | None = None,
-                         on_progress: ProgressCallback | None = None) -> GenerationResult:
+                         on_progress: ProgressCallback | None = None,
+                         should_stop: Callable[[], bool] | None = None) -> GenerationResult:
+    """Generate for `request`. `should_stop()` is asked as the model writes: when it says
+    True (a client left, a Cancel button), the model stops and the sentences kept so far
+    are the result (`stopped="cancelled"`). A model that times out after some sentences
+    were kept gives them too (`stopped="timeout"`); before any, the timeout is raised."""
     settings = settings or PipelineSettings()
     started = time.perf_counter()
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
@@ -84,8 +91,8 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
                       title=request.title, other_intents=request.other_intents)
     run = _Run(request=request, cleaner=cleaner, seed=seed, settings=settings,
                notify=on_progress or (lambda event: None), model=provider.model,
-               started=started)
-    while not run.done and run.attempts < settings.max_attempts:
+               started=started, should_stop=should_stop or (lambda: False))
+    while not run.done and run.attempts < settings.max_attempts and not run.stopped:
         run.attempts += 1
         missing = request.n - len(cleaner.kept)
         with spans.span(f"attempt {run.attempts}", {"utterly.attempt": run.attempts,
@@ -94,9 +101,17 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
                                                     }) as attempt:
             plan = _plan(request, provider, settings, missing, [s.text for s in cleaner.kept])
             attempt.set_attribute("utterly.streams", len(plan.prompts))
-            await _round(run, provider, missing, plan)
+            try:
+                await _round(run, provider, missing, plan)
+            except ProviderError as exc:
+                if exc.code != ErrorCode.TIMEOUT or not cleaner.kept:
+                    raise
+                run.stopped = "timeout"
+                run.parsed_any = True
+        if run.should_stop():
+            run.stopped = run.stopped or "cancelled"
 
-    if not run.parsed_any:
+    if not run.parsed_any and not run.stopped:
         raise ProviderError(
             ErrorCode.INVALID_RESPONSE,
             f"the model's answers held no sentences in {run.attempts} attempt(s)",
@@ -104,14 +119,19 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
                  + "; ".join(run.parse_problems[:3]), provider=provider.name)
 
     warnings = list(cleaner.warnings)
-    if len(cleaner.kept) < request.n:
+    if run.stopped == "timeout":
+        warnings.append(f"the model did not finish in time; kept the {len(cleaner.kept)} "
+                        f"sentence(s) ready by then")
+    elif run.stopped == "cancelled":
+        warnings.append(f"stopped on request after {len(cleaner.kept)} sentence(s)")
+    elif len(cleaner.kept) < request.n:
         warnings.append(f"only {len(cleaner.kept)} of {request.n} sentences passed the "
                         f"filters after {run.attempts} attempt(s); see the rejected ones")
     return GenerationResult(
         sentences=cleaner.kept, rejected=run.rejected, usage=run.usage,
         attempts=run.attempts, provider=provider.name, model=run.model,
         latency_s=time.perf_counter() - started, requested=request.n, warnings=warnings,
-        seed=seed, first_sentence_s=run.first_candidate_s)
+        seed=seed, first_sentence_s=run.first_candidate_s, stopped=run.stopped)
 
 
 @dataclass
@@ -166,6 +186,9 @@ async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -
                          max_tokens=max_tokens, seed=seed) as chat:
         async with stream:
             async for piece in stream:
+                if run.should_stop():
+                    run.stopped = "cancelled"
+                    break
                 for text in readers[piece.stream].feed(piece.text):
                     written_by[piece.stream] += 1
                     if await _judge(run, text):

@@ -71,6 +71,9 @@ class GenerationResult:
     trace_url: str | None = None
     # seconds from the start until the first sentence was kept (None: none was)
     first_sentence_s: float | None = None
+    # why the generation ended before trying for all `requested`: "cancelled" (the caller
+    # asked) or "timeout" (the model did not finish in time); None when it did not
+    stopped: str | None = None
 
     @property
     def complete(self) -> bool:
