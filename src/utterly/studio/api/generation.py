@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -53,13 +54,16 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request,
                                    body or GenerateIn(), st.box)
     loop = asyncio.get_running_loop()
     events: asyncio.Queue = asyncio.Queue()
+    # A client that leaves stops the model: what was kept is stored as a partial run.
+    left = threading.Event()
 
     def progress(event: dict) -> None:
         loop.call_soon_threadsafe(events.put_nowait, ("progress", event))
 
     async def work() -> None:
         try:
-            result = await run_in_threadpool(generation.execute, st.sessions, plan, progress)
+            result = await run_in_threadpool(generation.execute, st.sessions, plan, progress,
+                                             left.is_set)
             events.put_nowait(("result", result.model_dump(mode="json")))
         except StudioError as exc:
             events.put_nowait(("error", exc.to_problem()))
@@ -77,6 +81,7 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request,
                 if kind != "progress":
                     break
         finally:
+            left.set()
             await task
 
     return StreamingResponse(stream(), media_type="text/event-stream",

@@ -179,7 +179,7 @@ def warm_up(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
         raise from_core(exc) from None
 
 
-def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
+def execute(session_factory, plan: Plan, on_progress=None, should_stop=None) -> GenerateOut:
     """Run the core generation and store the run, failed or not.
 
     The model call happens outside any database transaction: it can take a minute, and a
@@ -195,7 +195,7 @@ def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
             temperature=request["temperature"], seed=request["seed"],
             prompt_template=plan.template, provider=plan.config, on_progress=on_progress,
             tracing=plan.tracing, trace_context=plan.trace_context, **plan.context,
-            **request["options"]))
+            should_stop=should_stop, **request["options"]))
     except ProviderError as exc:
         error = exc
     except UtterlyError as exc:  # the request itself was refused: nothing ran
@@ -205,7 +205,7 @@ def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
     with session_factory() as session, session.begin():
         run = GenerationRun(
             bot_id=plan.bot_id, faq_id=plan.faq_id, user_id=plan.actor.user_id,
-            request=request, status="succeeded" if result else "failed",
+            request=request, status=_status(result),
             provider=plan.provider_name,
             model=(result.model if result else None) or plan.config.model,
             prompt_version=plan.prompt_version, temperature=request["temperature"],
@@ -234,6 +234,14 @@ def execute(session_factory, plan: Plan, on_progress=None) -> GenerateOut:
         latency_s=run.latency_s, requested=request["n"], warnings=result.warnings,
         provider=run.provider, model=run.model, prompt_version=plan.prompt_version,
         trace_id=run.trace_id, trace_url=run.trace_url)
+
+
+def _status(result: GenerationResult | None) -> str:
+    """failed (nothing came back), partial (stopped early, by a client who left or by the
+    model's time limit: what was kept is there to review), or succeeded."""
+    if result is None:
+        return "failed"
+    return "partial" if result.stopped else "succeeded"
 
 
 def _candidates(session: Session, plan: Plan, result: GenerationResult) -> list[dict]:

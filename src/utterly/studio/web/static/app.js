@@ -750,7 +750,7 @@ function pageHistory() {
     for (const run of page.items) {
       // A run holds candidates for review until they are imported (a bulk job without
       // auto-import, or a dialog closed without Validate).
-      const reviewable = review && run.faq_id && run.status === "succeeded" && run.kept > run.imported;
+      const reviewable = review && run.faq_id && run.status !== "failed" && run.kept > run.imported;
       const reviewButton = reviewable ? h("button", {
         type: "button", class: "link", text: t("history.review"),
         "aria-label": `${t("history.review")} #${run.id}`,
@@ -768,9 +768,10 @@ function pageHistory() {
           } catch (err) { toast(problemText(err)); }
         },
       }) : null;
+      const statusText = t("run.status." + run.status);
       const status = run.status === "failed" && run.error
-        ? h("span", { class: "error-text", title: run.error.hint || "", text: `${run.status}: ${run.error.message}` })
-        : run.status;
+        ? h("span", { class: "error-text", title: run.error.hint || "", text: `${statusText}: ${run.error.message}` })
+        : statusText;
       tbody.append(h("tr", { "data-run-id": run.id },
         h("td", { text: when.format(new Date(run.created_at)) }),
         h("td", { text: run.username || "" }),
