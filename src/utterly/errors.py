@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     CONFIGURATION = "configuration"
     INVALID_INPUT = "invalid_input"
+    # the server's outbound policy refuses the destination (UTTERLY_OUTBOUND_ALLOW / _DENY)
+    OUTBOUND_REFUSED = "outbound_refused"
 
 
 class UtterlyError(Exception):

@@ -13,12 +13,12 @@ import time
 from collections.abc import Sequence
 
 import httpx
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from .config import TracingConfig
+from .exporter import OTLPHttpExporter, http_client
 
 log = logging.getLogger("utterly.tracing")
 
@@ -90,6 +90,7 @@ class ScoreSender:
         self._url = config.langfuse_host.rstrip("/") + "/api/public/scores"
         self._auth = (config.langfuse_public_key, config.langfuse_secret_key)
         self._timeout = config.export_timeout_s
+        self._outbound = config.outbound
         self._queue: queue.Queue = queue.Queue(maxsize=1000)
         self.counter = counter
         self._thread = threading.Thread(target=self._run, daemon=True, name="utterly-scores")
@@ -106,7 +107,7 @@ class ScoreSender:
             self.counter.add(1, "score queue full")
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self._timeout, auth=self._auth) as client:
+        with http_client(self._timeout, self._outbound, auth=self._auth) as client:
             while True:
                 body = self._queue.get()
                 if body is None:
@@ -160,7 +161,7 @@ class Tracer:
         counter = DropCounter(destination)
         self.counters.append(counter)
         exporter = _CountingExporter(
-            OTLPSpanExporter(endpoint=url, headers=headers, timeout=self.config.export_timeout_s),
+            OTLPHttpExporter(url, headers, self.config.export_timeout_s, self.config.outbound),
             counter)
         self.provider.add_span_processor(BatchSpanProcessor(
             exporter, max_queue_size=self.config.max_queue_size, schedule_delay_millis=500,

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from .. import __version__
+from ..outbound import OutboundPolicy
 from . import problems
 from .api import auth, bots, generation, nlu, settings, transfer
 from .web import routes as web
@@ -26,6 +27,7 @@ log = logging.getLogger("utterly.studio")
 
 def create_app(config: StudioConfig | None = None) -> FastAPI:
     config = config or StudioConfig.from_env()
+    OutboundPolicy.from_env()  # a bad UTTERLY_OUTBOUND_ALLOW/_DENY entry stops the start
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(config.url)
     migrate(engine)
