@@ -23,6 +23,8 @@ class ErrorCode(StrEnum):
     INVALID_INPUT = "invalid_input"
     # the server's outbound policy refuses the destination (UTTERLY_OUTBOUND_ALLOW / _DENY)
     OUTBOUND_REFUSED = "outbound_refused"
+    # a prompt template over the rendering limits (time, memory, output, loops, operands)
+    TEMPLATE_TOO_COSTLY = "template_too_costly"
 
 
 class UtterlyError(Exception):
