@@ -13,7 +13,7 @@ from sqlalchemy import text
 from .. import __version__
 from ..outbound import OutboundPolicy
 from . import problems
-from .api import auth, bots, generation, nlu, settings, transfer
+from .api import auth, bots, generation, nlu, settings, transfer, users
 from .web import routes as web
 from .api.deps import StudioState, state
 from .config import StudioConfig
@@ -54,7 +54,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle())
     app.state.engine = engine
     problems.install(app)
-    for module in (auth, bots, settings, generation, nlu, transfer):
+    for module in (auth, users, bots, settings, generation, nlu, transfer):
         app.include_router(module.router)
     _docs(app)
     app.mount("/static", StaticFiles(directory=web.HERE / "static"), name="static")

@@ -37,10 +37,11 @@ def seed_demo(sessions) -> dict:
     with sessions() as session, session.begin():
         user = user_by_name(session, DEMO_USER)
         if user is None:
-            user = accounts.create_user(session, DEMO_USER, DEMO_PASSWORD)
+            user = accounts.create_user(session, DEMO_USER, DEMO_PASSWORD, site_admin=True)
         namespace = accounts.ensure_namespace(session, DEMO_NAMESPACE)
         accounts.set_role(session, user, namespace, "admin")
-        actor = Actor(user.id, user.username)
+        user.is_site_admin = True  # a demo from before site administrators existed
+        actor = Actor(user.id, user.username, True)
         bot = session.scalar(select(Bot).where(Bot.namespace_id == namespace.id,
                                                Bot.name == DEMO_BOT))
         if bot is None:

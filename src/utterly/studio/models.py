@@ -43,6 +43,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # creates namespaces and accounts; roles inside namespaces are memberships
+    is_site_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan")

@@ -69,6 +69,7 @@ class NamespaceRole(BaseModel):
 class Me(BaseModel):
     id: int
     username: str
+    site_admin: bool
     namespaces: list[NamespaceRole]
 
 
@@ -87,16 +88,36 @@ class NamespaceIn(Strict):
 class MemberIn(Strict):
     username: str = Field(min_length=2, max_length=64)
     role: Role
-    # needed only when the user does not exist yet
-    password: str | None = Field(default=None, max_length=1024)
 
     @field_validator("username")
     @classmethod
     def _username(cls, v: str) -> str:
-        v = v.lower()
-        if not _NAME.match(v):
-            raise ValueError("use 2-64 lower-case letters, digits, '-', '_' or '.'")
-        return v
+        return _username(v)
+
+
+def _username(v: str) -> str:
+    v = v.lower()
+    if not _NAME.match(v):
+        raise ValueError("use 2-64 lower-case letters, digits, '-', '_' or '.'")
+    return v
+
+
+class UserIn(Strict):
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+    site_admin: bool = False
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        return _username(v)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    site_admin: bool
+    created_at: datetime
 
 
 class MemberPatch(Strict):

@@ -60,7 +60,7 @@ def logout(request: Request, response: Response, who: Actor = Depends(actor)):
 def me(request: Request, who: Actor = Depends(actor)):
     with transaction(request) as session:
         rows = accounts.memberships(session, who)
-        return Me(id=who.user_id, username=who.username,
+        return Me(id=who.user_id, username=who.username, site_admin=who.site_admin,
                   namespaces=[NamespaceRole(id=ns.id, name=ns.name, role=role)
                               for ns, role in rows])
 
@@ -100,7 +100,7 @@ def namespaces(request: Request, who: Actor = Depends(actor)):
 
 @router.post("/namespaces", response_model=NamespaceRole, status_code=201, tags=["namespaces"])
 def create_namespace(body: NamespaceIn, request: Request, who: Actor = Depends(actor)):
-    """Create a namespace; its creator is its first admin."""
+    """Create a namespace (site administrators); its creator is its first admin."""
     with transaction(request) as session:
         ns = accounts.create_namespace(session, who, body.name)
         return NamespaceRole(id=ns.id, name=ns.name, role="admin")
@@ -118,10 +118,9 @@ def members(namespace_id: int, request: Request, who: Actor = Depends(actor)):
              tags=["namespaces"])
 def add_member(namespace_id: int, body: MemberIn, request: Request,
                who: Actor = Depends(actor)):
-    """Give a user a role in the namespace, creating the user when a password is given."""
+    """Give an existing user a role in the namespace (site administrators create users)."""
     with transaction(request) as session:
-        user, role = accounts.add_member(session, who, namespace_id, body.username, body.role,
-                                         body.password)
+        user, role = accounts.add_member(session, who, namespace_id, body.username, body.role)
         return MemberOut(user_id=user.id, username=user.username, role=role)
 
 

@@ -56,7 +56,7 @@ def actor(request: Request) -> Actor:
                                        code="invalid_token",
                                        hint="get a new one from POST /api/auth/token",
                                        headers={"WWW-Authenticate": "Bearer"})
-            return Actor(row.user_id, row.user.username)
+            return Actor(row.user_id, row.user.username, row.user.is_site_admin)
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             row = accounts.token_owner(session, cookie, ("session",))
@@ -67,7 +67,7 @@ def actor(request: Request) -> Actor:
                         raise Forbidden("missing or wrong CSRF token", code="csrf_failed",
                                         hint=f"send the {CSRF_HEADER} header with the value "
                                              f"of the {CSRF_COOKIE} cookie")
-                return Actor(row.user_id, row.user.username)
+                return Actor(row.user_id, row.user.username, row.user.is_site_admin)
     raise NotAuthenticated("authentication required",
                            hint="log in, or send `Authorization: Bearer <token>` "
                                 "(POST /api/auth/token)",

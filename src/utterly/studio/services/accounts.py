@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..access import ROLES, Actor, require_namespace, user_by_name
+from ..access import ROLES, Actor, require_namespace, require_site_admin, user_by_name
 from ..errors import Conflict, Invalid, NotAuthenticated, NotFound, TooManyAttempts
 from ..models import Membership, Namespace, Token, User, utcnow
 from ..passwords import MIN_PASSWORD_LENGTH, LoginThrottle, hash_password, verify_password
@@ -28,12 +28,14 @@ def check_password_strength(password: str | None, field: str = "password") -> st
     return password
 
 
-def create_user(session: Session, username: str, password: str) -> User:
+def create_user(session: Session, username: str, password: str, *,
+                site_admin: bool = False) -> User:
     username = username.strip().lower()
     if user_by_name(session, username):
         raise Conflict(f"user `{username}` already exists", field="username",
                        hint="choose another username", code="user_exists")
-    user = User(username=username, password_hash=hash_password(check_password_strength(password)))
+    user = User(username=username, password_hash=hash_password(check_password_strength(password)),
+                is_site_admin=site_admin)
     session.add(user)
     session.flush()
     return user
@@ -122,7 +124,21 @@ def memberships(session: Session, actor: Actor) -> list[tuple[Namespace, str]]:
     return [(ns, role) for ns, role in rows]
 
 
+def list_users(session: Session, actor: Actor) -> list[User]:
+    require_site_admin(actor, "list the accounts")
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def create_account(session: Session, actor: Actor, username: str, password: str,
+                   site_admin: bool) -> User:
+    """An account, in no namespace yet: namespace admins then add it as a member."""
+    require_site_admin(actor, "create accounts")
+    return create_user(session, username, password, site_admin=site_admin)
+
+
 def create_namespace(session: Session, actor: Actor, name: str) -> Namespace:
+    """A namespace, its creator (a site administrator) its first admin."""
+    require_site_admin(actor, "create namespaces")
     if session.scalar(select(Namespace).where(Namespace.name == name)):
         raise Conflict(f"namespace `{name}` already exists", field="name",
                        hint="choose another name", code="namespace_exists")
@@ -139,18 +155,13 @@ def members(session: Session, actor: Actor, namespace_id: int) -> list[tuple[Use
     return [(u, r) for u, r in rows]
 
 
-def add_member(session: Session, actor: Actor, namespace_id: int, username: str, role: str,
-               password: str | None) -> tuple[User, str]:
+def add_member(session: Session, actor: Actor, namespace_id: int, username: str,
+               role: str) -> tuple[User, str]:
+    """Give an existing account a role here; accounts are created by site administrators."""
     require_namespace(session, actor, namespace_id, "admin")
     user = user_by_name(session, username)
     if user is None:
-        if password is None:
-            raise Invalid(f"user `{username}` does not exist yet", field="password",
-                          hint="give a password to create the user")
-        user = create_user(session, username, password)
-    elif password is not None:
-        raise Invalid(f"user `{username}` already exists; their password is theirs",
-                      field="password", hint="leave password out to add an existing user")
+        raise NotFound("user", field="username")
     current = session.scalar(select(Membership).where(
         Membership.namespace_id == namespace_id, Membership.user_id == user.id))
     if current is not None and role != "admin":  # adding a member again changes their role
