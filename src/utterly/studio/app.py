@@ -16,6 +16,7 @@ from . import problems
 from .api import auth, bots, generation, nlu, settings, transfer, users
 from .web import routes as web
 from .api.deps import StudioState, state
+from .body_limit import BodyLimit
 from .config import StudioConfig
 from .db import make_engine, migrate, session_factory
 from .passwords import LoginThrottle
@@ -54,6 +55,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle())
     app.state.engine = engine
     problems.install(app)
+    app.add_middleware(BodyLimit)  # outermost: before anything reads a body
     for module in (auth, users, bots, settings, generation, nlu, transfer):
         app.include_router(module.router)
     _docs(app)
