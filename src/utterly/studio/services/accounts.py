@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..access import ROLES, Actor, require_namespace, require_site_admin, user_by_name
@@ -158,6 +158,7 @@ def members(session: Session, actor: Actor, namespace_id: int) -> list[tuple[Use
 def add_member(session: Session, actor: Actor, namespace_id: int, username: str,
                role: str) -> tuple[User, str]:
     """Give an existing account a role here; accounts are created by site administrators."""
+    lock_namespace(session, namespace_id)
     require_namespace(session, actor, namespace_id, "admin")
     user = user_by_name(session, username)
     if user is None:
@@ -178,6 +179,19 @@ def _membership(session: Session, namespace_id: int, user_id: int) -> Membership
     return membership
 
 
+def lock_namespace(session: Session, namespace_id: int) -> None:
+    """Hold the namespace until this transaction ends, so that two admins demoting each
+    other at the same moment are counted one after the other. PostgreSQL locks the row;
+    SQLite has no row locks, but a write takes its database-wide write lock, which the
+    other transaction then waits for before it counts."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Namespace).where(Namespace.id == namespace_id)
+                        .values(id=Namespace.id))
+    else:
+        session.execute(select(Namespace.id).where(Namespace.id == namespace_id)
+                        .with_for_update())
+
+
 def _keep_an_admin(session: Session, namespace_id: int, leaving: Membership) -> None:
     admins = session.scalars(select(Membership).where(
         Membership.namespace_id == namespace_id, Membership.role == "admin")).all()
@@ -188,6 +202,7 @@ def _keep_an_admin(session: Session, namespace_id: int, leaving: Membership) -> 
 
 def change_role(session: Session, actor: Actor, namespace_id: int, user_id: int,
                 role: str) -> tuple[User, str]:
+    lock_namespace(session, namespace_id)  # the checks below see the other admins' changes
     require_namespace(session, actor, namespace_id, "admin")
     membership = _membership(session, namespace_id, user_id)
     if role != "admin":
@@ -197,6 +212,7 @@ def change_role(session: Session, actor: Actor, namespace_id: int, user_id: int,
 
 
 def remove_member(session: Session, actor: Actor, namespace_id: int, user_id: int) -> None:
+    lock_namespace(session, namespace_id)
     require_namespace(session, actor, namespace_id, "admin")
     membership = _membership(session, namespace_id, user_id)
     _keep_an_admin(session, namespace_id, membership)
