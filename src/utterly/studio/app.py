@@ -19,7 +19,7 @@ from .api.deps import StudioState, state
 from .body_limit import BodyLimit
 from .config import StudioConfig
 from .db import make_engine, migrate, session_factory
-from .passwords import LoginThrottle
+from .services.throttle import LoginThrottle
 from .secrets import SecretBox
 from .services.jobs import JobWorker
 

@@ -50,6 +50,19 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan")
 
 
+class LoginAttempts(Base):
+    """Recent login attempts of one (username, client address) pair: the throttle's state,
+    shared by every process on the database. The key is a hash: no username or address is
+    kept in clear for failed logins."""
+
+    __tablename__ = "login_attempts"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # epoch seconds (the clock every process shares)
+    last_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    next_allowed_at: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class Namespace(Base):
     __tablename__ = "namespaces"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from ..models import User
 from ..schemas import (ApiTokenIn, ApiTokenOut, Credentials, LoginOut, Me, MemberIn,
                        MemberOut, MemberPatch, NamespaceIn, NamespaceRole, TokenOut)
 from ..services import accounts
-from .deps import CSRF_COOKIE, SESSION_COOKIE, actor, state, transaction
+from .deps import CSRF_COOKIE, SESSION_COOKIE, actor, client_address, state, transaction
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -18,8 +18,9 @@ router = APIRouter(prefix="/api", tags=["auth"])
 def token(body: Credentials, request: Request):
     """Exchange a username and password for a bearer token."""
     st = state(request)
+    user = accounts.authenticate(st.sessions, st.throttle, body.username, body.password,
+                                 client_address(request))
     with transaction(request) as session:
-        user = accounts.authenticate(session, st.throttle, body.username, body.password)
         value, _, _ = accounts.issue_token(session, user, "access",
                                            hours=st.config.access_token_hours)
     return TokenOut(access_token=value, expires_in=int(st.config.access_token_hours * 3600))
@@ -29,9 +30,11 @@ def token(body: Credentials, request: Request):
 def login(body: Credentials, request: Request, response: Response):
     """Open a Studio session: an HttpOnly session cookie and a CSRF token to echo."""
     st = state(request)
+    user = accounts.authenticate(st.sessions, st.throttle, body.username, body.password,
+                                 client_address(request))
     with transaction(request) as session:
-        user = accounts.authenticate(session, st.throttle, body.username, body.password)
         accounts.prune_expired_tokens(session)
+        st.throttle.prune(session)
         value, csrf, _ = accounts.issue_token(session, user, "session",
                                               hours=st.config.session_hours, with_csrf=True)
         username = user.username

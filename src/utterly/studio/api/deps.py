@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..access import Actor
 from ..config import StudioConfig
 from ..errors import Forbidden, NotAuthenticated
-from ..passwords import LoginThrottle
 from ..secrets import SecretBox
 from ..services import accounts
+from ..services.throttle import LoginThrottle
 
 SESSION_COOKIE = "utterly_session"
 CSRF_COOKIE = "utterly_csrf"
@@ -38,6 +38,12 @@ def transaction(request: Request):
     """One unit of work: committed when the route succeeds, rolled back when it raises."""
     with state(request).sessions() as session, session.begin():
         yield session
+
+
+def client_address(request: Request) -> str:
+    """The client's address; behind a reverse proxy, uvicorn takes it from
+    X-Forwarded-For when the proxy is trusted (FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
 
 
 def actor(request: Request) -> Actor:

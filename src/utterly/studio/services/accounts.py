@@ -7,12 +7,13 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ..access import ROLES, Actor, require_namespace, require_site_admin, user_by_name
 from ..errors import Conflict, Invalid, NotAuthenticated, NotFound, TooManyAttempts
 from ..models import Membership, Namespace, Token, User, utcnow
-from ..passwords import MIN_PASSWORD_LENGTH, LoginThrottle, hash_password, verify_password
+from ..passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from .throttle import LoginThrottle
 
 TOKEN_PREFIX = {"access": "ut_acc_", "session": "ut_ses_", "api": "ut_api_"}
 
@@ -63,20 +64,23 @@ def set_role(session: Session, user: User, namespace: Namespace, role: str) -> M
     return membership
 
 
-def authenticate(session: Session, throttle: LoginThrottle, username: str,
-                 password: str) -> User:
-    """The user with these credentials; slows down guessing."""
-    wait = throttle.retry_after(username)
+def authenticate(sessions: sessionmaker[Session], throttle: LoginThrottle, username: str,
+                 password: str, address: str) -> User:
+    """The user with these credentials; slows down guessing from `address`. Takes the
+    session factory: the attempt is counted (and committed) before the password is
+    checked, so that attempts sent at once are counted one after the other."""
+    wait = throttle.reserve(sessions, username, address)
     if wait > 0:
-        raise TooManyAttempts("too many failed logins for this username",
-                              hint=f"wait {int(wait) + 1} seconds and try again",
-                              headers={"Retry-After": str(int(wait) + 1)})
-    user = user_by_name(session, username)
+        seconds = int(wait) + 1
+        raise TooManyAttempts("too many login attempts for this username from here",
+                              hint=f"wait {seconds} seconds and try again",
+                              headers={"Retry-After": str(seconds)})
+    with sessions() as session:
+        user = user_by_name(session, username)
     if not verify_password(user.password_hash if user else None, password):
-        throttle.failed(username)
         raise NotAuthenticated("wrong username or password", code="invalid_credentials",
                                hint="check both; after 3 failures each try waits longer")
-    throttle.succeeded(username)
+    throttle.succeeded(sessions, username, address)
     return user
 
 
