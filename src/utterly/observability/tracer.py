@@ -10,6 +10,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import httpx
@@ -195,17 +196,31 @@ class Tracer:
         worker.join(max(0.0, deadline - time.monotonic()))
 
 
-_tracers: dict[tuple, Tracer] = {}
+# Each tracer holds export threads and queues: a server whose users each configure their
+# own destinations keeps the most recently used ones only, and shuts down the others.
+MAX_TRACERS = 16
+_tracers: OrderedDict[tuple, Tracer] = OrderedDict()
 _lock = threading.Lock()
 
 
 def get_tracer(config: TracingConfig) -> Tracer:
-    """The process's tracer for these destinations (created once, closed at exit)."""
+    """The process's tracer for these destinations: created once, kept while it is among
+    the MAX_TRACERS most recently used (then shut down in the background), closed at
+    exit."""
+    evicted = []
     with _lock:
-        tracer = _tracers.get(config.key())
+        key = config.key()
+        tracer = _tracers.get(key)
         if tracer is None:
-            tracer = _tracers[config.key()] = Tracer(config)
-        return tracer
+            tracer = _tracers[key] = Tracer(config)
+        _tracers.move_to_end(key)
+        while len(_tracers) > MAX_TRACERS:
+            evicted.append(_tracers.popitem(last=False)[1])
+    for old in evicted:
+        # What it still holds is exported (bounded by its shutdown timeout), off this thread.
+        threading.Thread(target=old.shutdown, daemon=True,
+                         name="utterly-tracing-evict").start()
+    return tracer
 
 
 def shutdown_all(timeout_s: float = 3.0) -> None:
