@@ -11,7 +11,7 @@ from .schemas import BotIn, FaqIn, SentenceIn
 from .services import accounts, bots
 
 DEMO_USER = "demo"
-DEMO_PASSWORD = "utterly-demo"
+DEMO_PASSWORD = "demo-sav-assistant"  # printed at start; passes the password policy
 DEMO_NAMESPACE = "demo"
 DEMO_BOT = "Assistant SAV"
 

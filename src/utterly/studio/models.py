@@ -45,6 +45,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     # creates namespaces and accounts; roles inside namespaces are memberships
     is_site_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a disabled user cannot log in, and their tokens are gone
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan")

@@ -49,7 +49,13 @@ class LoginOut(BaseModel):
 
 class ApiTokenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    # None: the server's default (90 days unless set); never beyond its maximum (365)
+    expires_in_days: int | None = Field(default=None, ge=1, le=36500)
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class ApiTokenOut(BaseModel):
@@ -117,7 +123,15 @@ class UserOut(BaseModel):
     id: int
     username: str
     site_admin: bool
+    disabled: bool
     created_at: datetime
+
+
+class UserPatch(Strict):
+    # a new password (a reset); disabled; the site-admin right
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    disabled: bool | None = None
+    site_admin: bool | None = None
 
 
 class MemberPatch(Strict):

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from ..access import Actor
 from ..models import User
 from ..schemas import (ApiTokenIn, ApiTokenOut, Credentials, LoginOut, Me, MemberIn,
-                       MemberOut, MemberPatch, NamespaceIn, NamespaceRole, TokenOut)
+                       MemberOut, MemberPatch, NamespaceIn, NamespaceRole, PasswordChange,
+                       TokenOut)
 from ..services import accounts
 from .deps import CSRF_COOKIE, SESSION_COOKIE, actor, client_address, state, transaction
 
@@ -49,10 +50,34 @@ def login(body: Credentials, request: Request, response: Response):
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, response: Response, who: Actor = Depends(actor)):
     """End the Studio session (or revoke the bearer token used)."""
-    header = request.headers.get("Authorization", "")
-    value = header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
     with transaction(request) as session:
-        accounts.revoke(session, value)
+        accounts.revoke(session, _presented_token(request))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    response.status_code = 204
+    return response
+
+
+def _presented_token(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
+
+
+@router.post("/auth/password", status_code=204)
+def change_password(body: PasswordChange, request: Request, who: Actor = Depends(actor)):
+    """Change your own password: every other session and token of yours ends."""
+    st = state(request)
+    accounts.change_password(st.sessions, st.throttle, who, body.current_password,
+                             body.new_password, client_address(request),
+                             keep=_presented_token(request))
+    return Response(status_code=204)
+
+
+@router.post("/auth/revoke-all", status_code=204)
+def revoke_all(request: Request, response: Response, who: Actor = Depends(actor)):
+    """End every session and token of yours, this one included."""
+    with transaction(request) as session:
+        accounts.revoke_all(session, who.user_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     response.status_code = 204
@@ -78,10 +103,13 @@ def api_tokens(request: Request, who: Actor = Depends(actor)):
 
 @router.post("/auth/api-tokens", response_model=ApiTokenOut, status_code=201)
 def create_api_token(body: ApiTokenIn, request: Request, who: Actor = Depends(actor)):
-    """A long-lived token for scripts and the CLI; shown once."""
+    """A long-lived token for scripts and the CLI; shown once. It expires: after
+    `expires_in_days`, or the server's default; never beyond the server's maximum."""
+    config = state(request).config
+    hours = accounts.api_token_hours(body.expires_in_days, config.api_token_days,
+                                     config.api_token_max_days)
     with transaction(request) as session:
         user = session.get(User, who.user_id)
-        hours = body.expires_in_days * 24 if body.expires_in_days else None
         value, _, row = accounts.issue_token(session, user, "api", hours=hours, name=body.name)
         return ApiTokenOut(id=row.id, name=row.name, created_at=row.created_at,
                            expires_at=row.expires_at, token=value)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..access import ROLES, Actor, require_namespace, require_site_admin, user_by_name
 from ..errors import Conflict, Invalid, NotAuthenticated, NotFound, TooManyAttempts
 from ..models import Membership, Namespace, Token, User, utcnow
-from ..passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from ..passwords import MIN_PASSWORD_LENGTH, hash_password, password_problem, verify_password
 from .throttle import LoginThrottle
 
 TOKEN_PREFIX = {"access": "ut_acc_", "session": "ut_ses_", "api": "ut_api_"}
@@ -22,10 +22,13 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_password_strength(password: str | None, field: str = "password") -> str:
-    if not password or len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"{field} must have at least {MIN_PASSWORD_LENGTH} characters",
-                      field=field, hint="choose a longer password")
+def check_password_strength(password: str | None, username: str = "",
+                            field: str = "password") -> str:
+    problem = password_problem(password, username)
+    if problem:
+        raise Invalid(f"{field} {problem}", field=field,
+                      hint=f"choose a longer, less common password (at least "
+                           f"{MIN_PASSWORD_LENGTH} characters; a few unrelated words work)")
     return password
 
 
@@ -35,7 +38,8 @@ def create_user(session: Session, username: str, password: str, *,
     if user_by_name(session, username):
         raise Conflict(f"user `{username}` already exists", field="username",
                        hint="choose another username", code="user_exists")
-    user = User(username=username, password_hash=hash_password(check_password_strength(password)),
+    user = User(username=username,
+                password_hash=hash_password(check_password_strength(password, username)),
                 is_site_admin=site_admin)
     session.add(user)
     session.flush()
@@ -77,7 +81,7 @@ def authenticate(sessions: sessionmaker[Session], throttle: LoginThrottle, usern
                               headers={"Retry-After": str(seconds)})
     with sessions() as session:
         user = user_by_name(session, username)
-    if not verify_password(user.password_hash if user else None, password):
+    if not verify_password(user.password_hash if user else None, password) or user.disabled:
         raise NotAuthenticated("wrong username or password", code="invalid_credentials",
                                hint="check both; after 3 failures each try waits longer")
     throttle.succeeded(sessions, username, address)
@@ -98,7 +102,7 @@ def issue_token(session: Session, user: User, kind: str, *, hours: float | None,
 
 def token_owner(session: Session, token: str, kinds: tuple[str, ...]) -> Token | None:
     row = session.scalar(select(Token).where(Token.token_hash == digest(token)))
-    if row is None or row.kind not in kinds:
+    if row is None or row.kind not in kinds or row.user.disabled:
         return None
     if row.expires_at is not None and row.expires_at <= utcnow():
         return None
@@ -107,6 +111,64 @@ def token_owner(session: Session, token: str, kinds: tuple[str, ...]) -> Token |
 
 def revoke(session: Session, token: str) -> None:
     session.execute(delete(Token).where(Token.token_hash == digest(token)))
+
+
+def api_token_hours(days: int | None, default_days: int, max_days: int) -> float:
+    """Every API token expires: after `days`, or the default; never beyond the maximum."""
+    days = default_days if days is None else days
+    if days > max_days:
+        raise Invalid(f"expires_in_days must be at most {max_days}", field="expires_in_days",
+                      hint=f"ask for {max_days} days or fewer, and make a new token then")
+    return days * 24.0
+
+
+def revoke_all(session: Session, user_id: int, keep: str | None = None) -> None:
+    """End every session and token of the user, but `keep` (a token value) if given."""
+    query = delete(Token).where(Token.user_id == user_id)
+    if keep:
+        query = query.where(Token.token_hash != digest(keep))
+    session.execute(query)
+
+
+def change_password(sessions: sessionmaker[Session], throttle: LoginThrottle, actor: Actor,
+                    current: str, new: str, address: str, keep: str | None) -> None:
+    """The user's own change: the current password is checked (and throttled as a login
+    is), the new one must pass the policy; every other session and token ends."""
+    authenticate(sessions, throttle, actor.username, current, address)
+    check_password_strength(new, actor.username, field="new_password")
+    with sessions() as session, session.begin():
+        session.get(User, actor.user_id).password_hash = hash_password(new)
+        revoke_all(session, actor.user_id, keep=keep)
+
+
+def update_user(session: Session, actor: Actor, user_id: int, *, password: str | None,
+                disabled: bool | None, site_admin: bool | None) -> User:
+    """A site administrator resets a password, disables or enables an account, or gives or
+    takes the site-admin right. A reset or a disabling ends the user's sessions and tokens."""
+    require_site_admin(actor, "change accounts")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user")
+    if user_id == actor.user_id and (disabled or site_admin is False):
+        raise Conflict("you cannot disable yourself or drop your own site-admin right",
+                       code="self_lockout", hint="ask another site administrator")
+    if password is not None:
+        user.password_hash = hash_password(check_password_strength(password, user.username))
+    if disabled is not None:
+        user.disabled = disabled
+    if site_admin is not None:
+        user.is_site_admin = site_admin
+    if password is not None or disabled:
+        revoke_all(session, user.id)
+    session.flush()
+    return user
+
+
+def revoke_user(session: Session, actor: Actor, user_id: int) -> None:
+    require_site_admin(actor, "end other users' sessions")
+    if session.get(User, user_id) is None:
+        raise NotFound("user")
+    revoke_all(session, user_id)
 
 
 def list_api_tokens(session: Session, actor: Actor) -> list[Token]:
