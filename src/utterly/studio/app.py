@@ -57,8 +57,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle())
     app.state.engine = engine
     problems.install(app)
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(BodyLimit)  # outermost: before anything reads a body
+    app.add_middleware(BodyLimit)  # before anything reads a body
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, BodyLimit's 413 too
     for module in (auth, users, bots, settings, generation, nlu, transfer):
         app.include_router(module.router)
     _docs(app)
