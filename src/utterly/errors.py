@@ -21,6 +21,10 @@ class ErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     CONFIGURATION = "configuration"
     INVALID_INPUT = "invalid_input"
+    # the server's outbound policy refuses the destination (UTTERLY_OUTBOUND_ALLOW / _DENY)
+    OUTBOUND_REFUSED = "outbound_refused"
+    # a prompt template over the rendering limits (time, memory, output, loops, operands)
+    TEMPLATE_TOO_COSTLY = "template_too_costly"
 
 
 class UtterlyError(Exception):

@@ -29,12 +29,10 @@ from functools import lru_cache
 from dataclasses import dataclass
 from importlib import resources
 
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
-
-from .errors import InvalidRequest
+from .errors import ErrorCode, InvalidRequest
 from .providers.base import Message
 from .request import GenerationRequest, VariationOptions
+from .template_limits import Limits, RenderFailed, TooCostly, render_here, render_limited
 
 TEMPLATE_VARIABLES = {
     "sentences": "list of the example sentences",
@@ -64,8 +62,6 @@ LANGUAGE_NAMES = {
 DEFAULT_SYSTEM = "You rewrite chatbot questions. Reply with JSON only."
 MAX_SENTENCE_CHARS = 200
 _SECTION = re.compile(r"^###\s*(system|user|assistant)\s*$", re.IGNORECASE | re.MULTILINE)
-_env = SandboxedEnvironment(undefined=StrictUndefined, trim_blocks=False, autoescape=False,
-                            keep_trailing_newline=False)
 
 
 def default_template() -> str:
@@ -112,27 +108,33 @@ def _shorten(text: str, limit: int) -> str:
     return cut.rsplit(" ", 1)[0] + "…"
 
 
-@lru_cache(maxsize=64)
-def _compile(template: str):
-    # Compiling costs more than rendering; the same few templates serve every request.
-    return _env.from_string(template)
-
-
 @lru_cache(maxsize=1)
 def default_template_cached() -> str:
     return default_template()
 
 
 def render(template: str, context: dict) -> RenderedPrompt:
+    # Sandboxed, bounded in operands, loops and output (template_limits); a template other
+    # than the built-in one also runs in a worker process under a wall clock and a memory
+    # limit, so that no template can hold this process.
     try:
-        text = _compile(template).render(**context)
-    except UndefinedError as exc:
+        if template == default_template_cached():
+            text = render_here(template, context, Limits.from_env())
+        else:
+            text = render_limited(template, context)
+    except TooCostly as exc:
         raise InvalidRequest(
-            f"prompt_template uses an unknown variable: {exc.message}",
-            field="prompt_template",
-            hint="available variables: " + ", ".join(TEMPLATE_VARIABLES)) from None
-    except TemplateError as exc:
-        raise InvalidRequest(f"prompt_template cannot be rendered: {exc}",
+            f"prompt_template is too costly to render: {exc}", field="prompt_template",
+            code=ErrorCode.TEMPLATE_TOO_COSTLY,
+            hint="render what the prompt needs: no big numbers, long repetitions or loops "
+                 "over large ranges") from None
+    except RenderFailed as exc:
+        if exc.kind == "undefined":
+            raise InvalidRequest(
+                f"prompt_template uses an unknown variable: {exc.message}",
+                field="prompt_template",
+                hint="available variables: " + ", ".join(TEMPLATE_VARIABLES)) from None
+        raise InvalidRequest(f"prompt_template cannot be rendered: {exc.message}",
                              field="prompt_template", hint="fix the Jinja2 syntax") from None
     return RenderedPrompt(messages=split_messages(text), version=template_version(template))
 

@@ -142,8 +142,8 @@ ROUTES = [
     Route("DELETE", RUNS + "/{run_id}/sentences", "bot_user", 200),
     # members
     Route("GET", MEMBERS, "viewer", 200),
-    Route("POST", MEMBERS, "admin", 201,
-          lambda ids: {"username": "carol", "role": "viewer", "password": "carol-password"}),
+    # an existing user: accounts are created by site administrators (tests/security)
+    Route("POST", MEMBERS, "admin", 201, lambda ids: {"username": "gus", "role": "viewer"}),
     Route("PATCH", MEMBERS + "/{user_id}", "admin", 200, lambda ids: {"role": "bot_user"}),
     Route("DELETE", MEMBERS + "/{user_id}", "admin", 204),
 ]

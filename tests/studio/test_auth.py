@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from tests.studio.conftest import PASSWORD
 from utterly.studio.models import Token, utcnow
-from utterly.studio.passwords import LoginThrottle, hash_password, verify_password
+from utterly.studio.passwords import hash_password, verify_password
+from utterly.studio.services.throttle import LoginThrottle
 from utterly.studio.services.accounts import digest
 
 PROBLEM = "application/problem+json"
@@ -267,7 +268,7 @@ def test_an_api_token_is_shown_once_and_works_as_a_bearer(world):
 def test_an_api_token_is_revoked_by_its_owner_and_by_nobody_else(world):
     ada, bob = world.studio.api("ada"), world.studio.api("bob")
     created = ada.post("/api/auth/api-tokens", json={"name": "script"}).json()
-    assert created["expires_at"] is None  # no expiry unless asked
+    assert created["expires_at"]  # every API token expires (tests/security has the limits)
 
     refused = bob.delete(f"/api/auth/api-tokens/{created['id']}")
     assert refused.status_code == 404
@@ -322,6 +323,7 @@ def test_after_three_failures_even_the_right_password_waits(world):
         failed = token_for(world.studio, "ada", "guess-guess")
         assert failed.status_code == 401
         assert failed.json()["code"] == "invalid_credentials"
+        clock.advance(0.01)
 
     held = token_for(world.studio, "ada")  # the right password
     assert held.status_code == 429
@@ -356,50 +358,42 @@ def test_the_session_login_is_throttled_too(world):
     assert "set-cookie" not in response.headers
 
 
-def test_throttle_lets_three_failures_through_then_doubles_the_delay_up_to_a_cap():
-    clock = FakeClock()
+def test_throttle_lets_three_attempts_through_then_doubles_the_delay_up_to_a_cap():
+    throttle = LoginThrottle(clock=FakeClock())
+    assert [throttle.delay(n) for n in range(13)] == [0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60, 60, 60]
+
+
+def test_throttle_delay_runs_down_with_time(world):
+    clock, sessions = FakeClock(), world.studio.sessions
     throttle = LoginThrottle(clock=clock)
-    delays = []
-    for _ in range(12):
-        delays.append(throttle.retry_after("ada"))
-        throttle.failed("ada")
-    delays.append(throttle.retry_after("ada"))
-
-    assert delays == [0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60, 60, 60]
-    assert throttle.retry_after("bob") == 0
-
-
-def test_throttle_delay_runs_down_with_time():
-    clock = FakeClock()
-    throttle = LoginThrottle(clock=clock)
-    for _ in range(4):
-        throttle.failed("ada")
-    assert throttle.retry_after("ada") == 2
+    for wait in (0, 0, 0, 1):
+        clock.advance(wait)
+        assert throttle.reserve(sessions, "ada", "10.0.0.1") == 0
+    assert throttle.reserve(sessions, "ada", "10.0.0.1") == 2
 
     clock.advance(1.5)
-    assert throttle.retry_after("ada") == pytest.approx(0.5)
+    assert throttle.reserve(sessions, "ada", "10.0.0.1") == pytest.approx(0.5)
     clock.advance(0.5)
-    assert throttle.retry_after("ada") == 0
+    assert throttle.reserve(sessions, "ada", "10.0.0.1") == 0
 
 
-def test_throttle_forgets_failures_after_its_window_and_on_success():
-    clock = FakeClock()
+def test_throttle_forgets_attempts_after_its_window_and_on_success(world):
+    clock, sessions = FakeClock(), world.studio.sessions
     throttle = LoginThrottle(clock=clock)
-    for _ in range(5):
-        throttle.failed("Ada")
-    assert throttle.retry_after("ada") == 4
+    for wait in (0, 0, 0, 1, 2):
+        clock.advance(wait)
+        assert throttle.reserve(sessions, "Ada", "10.0.0.1") == 0
+    assert throttle.reserve(sessions, "ada", "10.0.0.1") == 4
 
     clock.advance(throttle.forget_after_s + 1)
-    assert throttle.retry_after("ada") == 0
-    throttle.failed("ada")  # counting starts again from one
-    assert throttle.retry_after("ada") == 0
+    assert throttle.reserve(sessions, "ada", "10.0.0.1") == 0  # counting starts again
+    assert throttle.reserve(sessions, "ada", "10.0.0.1") == 0
 
     for _ in range(3):
-        throttle.failed("bob")
-    throttle.succeeded("BOB")
-    assert throttle.retry_after("bob") == 0
-    throttle.failed("bob")
-    assert throttle.retry_after("bob") == 0
+        throttle.reserve(sessions, "bob", "10.0.0.1")
+    throttle.succeeded(sessions, "BOB", "10.0.0.1")
+    assert throttle.reserve(sessions, "bob", "10.0.0.1") == 0
+    assert throttle.reserve(sessions, "bob", "10.0.0.1") == 0
 
 
 # ---- password hashing -------------------------------------------------------------------

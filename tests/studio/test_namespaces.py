@@ -1,13 +1,29 @@
 """Namespaces and their members: who creates them, who may add, promote and remove whom,
-and that a namespace always keeps an admin."""
+and that a namespace always keeps an admin. Site administrators create namespaces and
+accounts; namespace admins add existing accounts (tests/security has the attacks)."""
 
 from __future__ import annotations
 
 import httpx
 
 from tests.studio.conftest import PASSWORD
+from utterly.studio.models import User
 
 NEW_PASSWORD = "carol-password-1"
+
+
+def site_admin(world, name: str = "sam"):
+    """A site administrator (in no namespace), logged in."""
+    with world.studio.sessions() as session, session.begin():
+        session.add(User(username=name, password_hash=session.get(
+            User, world.users["ada"]).password_hash, is_site_admin=True))
+    return world.studio.api(name)
+
+
+def new_account(world, username: str = "carol", password: str = NEW_PASSWORD) -> None:
+    response = site_admin(world).post("/api/users", json={"username": username,
+                                                          "password": password})
+    assert response.status_code == 201, response.text
 
 
 def members(world, user: str = "ada", namespace: int | None = None) -> list[tuple[str, str]]:
@@ -42,31 +58,33 @@ def test_each_user_lists_their_own_namespaces_with_their_role(world):
 
 
 def test_the_creator_of_a_namespace_is_its_admin(world):
-    bob = world.studio.api("bob")
+    sam = site_admin(world)
 
-    created = bob.post("/api/namespaces", json={"name": "Initech"})
+    created = sam.post("/api/namespaces", json={"name": "Initech"})
 
     assert created.status_code == 201
     assert created.json()["name"] == "initech" and created.json()["role"] == "admin"
-    assert [(n["name"], n["role"]) for n in bob.get("/api/namespaces").json()] == [
-        ("acme", "bot_user"), ("initech", "admin")]
-    assert members(world, "bob", created.json()["id"]) == [("bob", "admin")]
+    assert [(n["name"], n["role"]) for n in sam.get("/api/namespaces").json()] == [
+        ("initech", "admin")]
+    assert members(world, "sam", created.json()["id"]) == [("sam", "admin")]
     # nobody else is in it
     assert world.studio.api("ada").get(
         f"/api/namespaces/{created.json()['id']}/members").status_code == 404
 
 
 def test_a_namespace_name_is_taken_once(world):
-    for name in ("acme", "ACME", "globex"):  # names are lower-case; globex is not bob's
-        response = world.studio.api("bob").post("/api/namespaces", json={"name": name})
+    sam = site_admin(world)
+    for name in ("acme", "ACME", "globex"):  # names are lower-case
+        response = sam.post("/api/namespaces", json={"name": name})
         assert_problem(response, 409, "namespace_exists", field="name")
 
 
 def test_an_invalid_namespace_name_is_a_422_on_name(world):
+    sam = site_admin(world)
     for name in ("a", "has space", "-dash-first", "x" * 65, "ünï"):
-        response = world.studio.api("bob").post("/api/namespaces", json={"name": name})
+        response = sam.post("/api/namespaces", json={"name": name})
         assert_problem(response, 422, "invalid_input", field="name")
-    assert [n["name"] for n in world.studio.api("bob").get("/api/namespaces").json()] == ["acme"]
+    assert sam.get("/api/namespaces").json() == []
 
 
 # ---- members: listing and adding ----------------------------------------------------------
@@ -81,9 +99,9 @@ def test_any_member_lists_the_members_and_outsiders_get_404(world):
 
 
 def test_an_admin_adds_a_new_user_who_then_has_their_roles_rights(world):
+    new_account(world)
     added = world.studio.api("ada").post(
-        f"/api/namespaces/{world.acme}/members",
-        json={"username": "Carol", "role": "viewer", "password": NEW_PASSWORD})
+        f"/api/namespaces/{world.acme}/members", json={"username": "Carol", "role": "viewer"})
 
     assert added.status_code == 201
     assert added.json()["username"] == "carol" and added.json()["role"] == "viewer"
@@ -120,49 +138,47 @@ def test_an_existing_user_is_added_without_a_password_and_keeps_their_own(world)
                            json={"enabled": False}), 403, "forbidden")
 
 
-def test_adding_requires_a_password_exactly_when_the_user_is_new(world):
+def test_adding_takes_existing_users_only_and_never_a_password(world):
     ada = world.studio.api("ada")
     url = f"/api/namespaces/{world.acme}/members"
 
     unknown = ada.post(url, json={"username": "dave", "role": "viewer"})
-    assert_problem(unknown, 422, "invalid_input", field="password")
-    assert not can_log_in(world, "dave", NEW_PASSWORD)
-
-    existing = ada.post(url, json={"username": "gus", "role": "viewer",
-                                   "password": NEW_PASSWORD})
-    assert_problem(existing, 422, "invalid_input", field="password")
+    assert_problem(unknown, 404, "not_found", field="username")
+    with_password = ada.post(url, json={"username": "gus", "role": "viewer",
+                                        "password": NEW_PASSWORD})
+    assert_problem(with_password, 422, "invalid_input", field="password")
     assert can_log_in(world, "gus", PASSWORD) and not can_log_in(world, "gus", NEW_PASSWORD)
+    assert members(world) == [("ada", "admin"), ("bob", "bot_user"), ("vic", "viewer")]
 
-    short = ada.post(url, json={"username": "dave", "role": "viewer", "password": "short"})
+
+def test_a_site_admin_refuses_a_short_password(world):
+    short = site_admin(world).post("/api/users", json={"username": "dave",
+                                                       "password": "short"})
     assert_problem(short, 422, "invalid_input", field="password")
     assert not can_log_in(world, "dave", "short")
-
-    assert members(world) == [("ada", "admin"), ("bob", "bot_user"), ("vic", "viewer")]
 
 
 def test_an_invalid_username_or_role_is_a_422_on_that_field(world):
     ada = world.studio.api("ada")
     url = f"/api/namespaces/{world.acme}/members"
-    assert_problem(ada.post(url, json={"username": "no spaces", "role": "viewer",
-                                       "password": NEW_PASSWORD}),
+    assert_problem(ada.post(url, json={"username": "no spaces", "role": "viewer"}),
                    422, "invalid_input", field="username")
-    assert_problem(ada.post(url, json={"username": "carol", "role": "owner",
-                                       "password": NEW_PASSWORD}),
+    assert_problem(ada.post(url, json={"username": "gus", "role": "owner"}),
                    422, "invalid_input", field="role")
 
 
 def test_only_an_admin_adds_members(world):
+    new_account(world)
     for user in ("bob", "vic"):
         response = world.studio.api(user).post(
             f"/api/namespaces/{world.acme}/members",
-            json={"username": "carol", "role": "viewer", "password": NEW_PASSWORD})
+            json={"username": "carol", "role": "viewer"})
         assert_problem(response, 403, "forbidden")
     response = world.studio.api("gus").post(
         f"/api/namespaces/{world.acme}/members", json={"username": "gus", "role": "admin"})
     assert_problem(response, 404, "not_found")
 
     assert members(world) == [("ada", "admin"), ("bob", "bot_user"), ("vic", "viewer")]
-    assert not can_log_in(world, "carol", NEW_PASSWORD)
 
 
 # ---- members: roles and removal -----------------------------------------------------------

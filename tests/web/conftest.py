@@ -71,8 +71,8 @@ def _client(url: str, username: str) -> httpx.Client:
 def studio_server(tmp_path_factory, output_dir) -> Iterator[StudioServer]:
     data_dir = tmp_path_factory.mktemp("web-studio")
     # The first admin of each namespace comes from the CLI, before the server starts.
-    _cli("users", "create", "ada", "--admin", "--password-stdin", data_dir=data_dir,
-         stdin=PASSWORD + "\n")
+    _cli("users", "create", "ada", "--admin", "--site-admin", "--password-stdin",
+         data_dir=data_dir, stdin=PASSWORD + "\n")
     _cli("users", "create", "gus", "--admin", "--namespace", "globex", "--password-stdin",
          data_dir=data_dir, stdin=PASSWORD + "\n")
     port = free_port()
@@ -84,8 +84,10 @@ def studio_server(tmp_path_factory, output_dir) -> Iterator[StudioServer]:
         namespace = next(ns["id"] for ns in ada.get("/api/namespaces").json()
                          if ns["name"] == "default")
         for username, role in (("bob", "bot_user"), ("vic", "viewer")):
+            account = ada.post("/api/users", json={"username": username, "password": PASSWORD})
+            assert account.status_code == 201, account.text
             added = ada.post(f"/api/namespaces/{namespace}/members",
-                             json={"username": username, "role": role, "password": PASSWORD})
+                             json={"username": username, "role": role})
             assert added.status_code == 201, added.text
         foreign = gus.post("/api/bots", json={"name": "Globex bot", "locales": ["fr"]})
         assert foreign.status_code == 201, foreign.text

@@ -6,17 +6,32 @@ byte order mark, `,` or `;` as separator (spreadsheets in French locales write `
 columns in any order, other columns ignored; `intent` and `text` are required, `locale`
 may be left to a default locale, and an empty `origin` means human. FAQ answers,
 descriptions and tags have no place here: use JSONL or the Tock dump to keep them.
+
+Cells that a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a
+tab or a carriage return, OWASP's list) are written behind a `'`, which spreadsheets show
+as text; reading removes that one `'` again, so a file goes out and comes back unchanged.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 from .model import (BotData, Collector, SentenceData, as_text, check_locale, check_origin,
                     default_locale, invalid)
 
 HEADER = ["intent", "text", "locale", "origin"]
+# A formula trigger, behind any number of quotes: "=1+1" and "'=1+1" both get one more
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def neutralise(cell: str) -> str:
+    return "'" + cell if _FORMULA.match(cell) else cell
+
+
+def restore(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell) else cell
 
 
 def dump(bot: BotData) -> str:
@@ -25,7 +40,7 @@ def dump(bot: BotData) -> str:
     writer.writerow(HEADER)
     for faq in bot.faqs:
         for s in faq.sentences:
-            writer.writerow([faq.title, s.text, s.locale, s.origin])
+            writer.writerow([neutralise(c) for c in (faq.title, s.text, s.locale, s.origin)])
     return out.getvalue()
 
 
@@ -55,7 +70,7 @@ def load(data: str | bytes, *, locale: str | None = None) -> BotData:
                 raise invalid(where, f"the row has {len(row)} column(s), the header "
                               f"{columns['_width']}",
                               "quote a text that holds the separator or a line break")
-            collector.add(*_row(row, columns, where, locale))
+            collector.add(*_row([restore(c) for c in row], columns, where, locale))
     except csv.Error as exc:
         raise invalid(f"line {reader.line_num}", f"not valid CSV: {exc}",
                       "quote fields that hold quotes, separators or line breaks, and "

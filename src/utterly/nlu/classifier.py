@@ -8,9 +8,10 @@ Optionally the features are sentence embeddings instead (`features="embeddings"`
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 from dataclasses import dataclass
 
-import joblib
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -116,19 +117,62 @@ class IntentClassifier:
                                   ranking=ranking))
         return out
 
+    # Stored as numbers and words only (an .npz read with allow_pickle=False), never as a
+    # pickle: loading a model from the database must not be able to run code.
+    FORMAT = "utterly.intent-classifier/1"
+
     def to_bytes(self) -> bytes:
-        """For storing with the bot. Only ever load bytes this process family wrote."""
+        """The fitted model as arrays: vocabularies, idf weights, coefficients."""
         self._require_fit()
+        vectorize, regression = self._model.steps[0][1], self._model.steps[1][1]
+        meta = {"format": self.FORMAT, "features": self.features, "c": self.c,
+                "seed": self.seed, "trained_on": self.trained_on}
+        arrays = {"classes": np.array(regression.classes_, dtype=str),
+                  "coef": regression.coef_, "intercept": regression.intercept_}
+        if self.features == "tfidf":
+            for name, vectorizer in vectorize.transformer_list:
+                terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+                arrays[f"{name}_terms"] = np.array(terms, dtype=str)
+                arrays[f"{name}_idf"] = vectorizer.idf_
         buffer = io.BytesIO()
-        joblib.dump({"features": self.features, "c": self.c, "seed": self.seed,
-                     "model": self._model, "trained_on": self.trained_on}, buffer)
+        np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **arrays)
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "IntentClassifier":
-        state = joblib.load(io.BytesIO(data))
-        clf = cls(state["features"], state["c"], state["seed"])
-        clf._model = state["model"]
-        clf.intents = list(clf._model.classes_)
-        clf.trained_on = state["trained_on"]
+        """A model from `to_bytes`; InvalidRequest for anything else (a pickle included,
+        which is refused, not loaded)."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+            meta = json.loads(str(arrays.pop("meta")))
+            if meta.get("format") != cls.FORMAT:
+                raise ValueError(meta.get("format"))
+            clf = cls(meta["features"], float(meta["c"]), int(meta["seed"]))
+            regression = LogisticRegression(C=clf.c, max_iter=3000, random_state=clf.seed)
+            regression.classes_ = arrays["classes"].astype(object)
+            regression.coef_ = arrays["coef"].astype(np.float64)
+            regression.intercept_ = arrays["intercept"].astype(np.float64)
+            if clf.features == "tfidf":
+                vectorize = _tfidf()
+                for name, vectorizer in vectorize.transformer_list:
+                    terms = [str(t) for t in arrays[f"{name}_terms"]]
+                    vectorizer.vocabulary_ = {t: i for i, t in enumerate(terms)}
+                    vectorizer.fixed_vocabulary_ = True
+                    vectorizer.idf_ = arrays[f"{name}_idf"].astype(np.float64)
+                width = sum(len(v.vocabulary_) for _, v in vectorize.transformer_list)
+            else:
+                vectorize = _Embedder()
+                width = regression.coef_.shape[1]
+            if regression.coef_.shape != (1 if len(regression.classes_) == 2
+                                          else len(regression.classes_), width):
+                raise ValueError("coefficients of the wrong shape")
+            regression.n_features_in_ = width
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
+                json.JSONDecodeError):
+            raise InvalidRequest("the stored intent model cannot be read", field="model",
+                                 hint="train it again") from None
+        clf._model = make_pipeline(vectorize, regression)
+        clf.intents = [str(c) for c in regression.classes_]
+        clf.trained_on = int(meta["trained_on"])
         return clf

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ..outbound import OutboundPolicy
+
 
 @dataclass(frozen=True)
 class TracingConfig:
@@ -20,6 +22,8 @@ class TracingConfig:
     export_timeout_s: float = 2.0
     max_queue_size: int = 2048
     shutdown_timeout_s: float = 3.0
+    # Where exports may connect (settings a server's users wrote); None: anywhere.
+    outbound: OutboundPolicy | None = None
 
     @property
     def langfuse(self) -> bool:
@@ -56,4 +60,4 @@ class TracingConfig:
         """Identity of the destinations, to share one tracer between equal configs."""
         return (self.langfuse_public_key, self.langfuse_secret_key, self.langfuse_host,
                 self.otlp_endpoint, self.otlp_headers, self.export_timeout_s,
-                self.max_queue_size)
+                self.max_queue_size, self.outbound)

@@ -10,15 +10,16 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import httpx
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from .config import TracingConfig
+from .exporter import OTLPHttpExporter, http_client
 
 log = logging.getLogger("utterly.tracing")
 
@@ -90,6 +91,7 @@ class ScoreSender:
         self._url = config.langfuse_host.rstrip("/") + "/api/public/scores"
         self._auth = (config.langfuse_public_key, config.langfuse_secret_key)
         self._timeout = config.export_timeout_s
+        self._outbound = config.outbound
         self._queue: queue.Queue = queue.Queue(maxsize=1000)
         self.counter = counter
         self._thread = threading.Thread(target=self._run, daemon=True, name="utterly-scores")
@@ -106,7 +108,7 @@ class ScoreSender:
             self.counter.add(1, "score queue full")
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self._timeout, auth=self._auth) as client:
+        with http_client(self._timeout, self._outbound, auth=self._auth) as client:
             while True:
                 body = self._queue.get()
                 if body is None:
@@ -160,7 +162,7 @@ class Tracer:
         counter = DropCounter(destination)
         self.counters.append(counter)
         exporter = _CountingExporter(
-            OTLPSpanExporter(endpoint=url, headers=headers, timeout=self.config.export_timeout_s),
+            OTLPHttpExporter(url, headers, self.config.export_timeout_s, self.config.outbound),
             counter)
         self.provider.add_span_processor(BatchSpanProcessor(
             exporter, max_queue_size=self.config.max_queue_size, schedule_delay_millis=500,
@@ -194,17 +196,31 @@ class Tracer:
         worker.join(max(0.0, deadline - time.monotonic()))
 
 
-_tracers: dict[tuple, Tracer] = {}
+# Each tracer holds export threads and queues: a server whose users each configure their
+# own destinations keeps the most recently used ones only, and shuts down the others.
+MAX_TRACERS = 16
+_tracers: OrderedDict[tuple, Tracer] = OrderedDict()
 _lock = threading.Lock()
 
 
 def get_tracer(config: TracingConfig) -> Tracer:
-    """The process's tracer for these destinations (created once, closed at exit)."""
+    """The process's tracer for these destinations: created once, kept while it is among
+    the MAX_TRACERS most recently used (then shut down in the background), closed at
+    exit."""
+    evicted = []
     with _lock:
-        tracer = _tracers.get(config.key())
+        key = config.key()
+        tracer = _tracers.get(key)
         if tracer is None:
-            tracer = _tracers[config.key()] = Tracer(config)
-        return tracer
+            tracer = _tracers[key] = Tracer(config)
+        _tracers.move_to_end(key)
+        while len(_tracers) > MAX_TRACERS:
+            evicted.append(_tracers.popitem(last=False)[1])
+    for old in evicted:
+        # What it still holds is exported (bounded by its shutdown timeout), off this thread.
+        threading.Thread(target=old.shutdown, daemon=True,
+                         name="utterly-tracing-evict").start()
+    return tracer
 
 
 def shutdown_all(timeout_s: float = 3.0) -> None:

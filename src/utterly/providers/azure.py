@@ -8,7 +8,7 @@ import time
 from ..errors import ErrorCode, ProviderError
 from .base import CheckResult
 from .errors_map import Target
-from .openai import OpenAIProvider
+from .openai import OpenAIProvider, forget_environment, http_client_options
 
 DEFAULT_API_VERSION = "2024-10-21"
 
@@ -22,8 +22,9 @@ class AzureOpenAIProvider(OpenAIProvider):
         import openai
 
         config = self.config
+        env = os.environ if config.read_env else {}
         endpoint = (config.azure_endpoint or config.base_url
-                    or os.environ.get("AZURE_OPENAI_ENDPOINT"))
+                    or env.get("AZURE_OPENAI_ENDPOINT"))
         if not endpoint:
             raise ProviderError(
                 ErrorCode.CONFIGURATION, "no Azure OpenAI endpoint",
@@ -36,8 +37,8 @@ class AzureOpenAIProvider(OpenAIProvider):
                 ErrorCode.CONFIGURATION, "no Azure OpenAI deployment",
                 hint="give the deployment name with the option --azure-deployment (or --model)",
                 provider=self.name)
-        api_key = config.api_key or os.environ.get(self.key_env)
-        ad_token = os.environ.get("AZURE_OPENAI_AD_TOKEN")
+        api_key = config.api_key or env.get(self.key_env)
+        ad_token = env.get("AZURE_OPENAI_AD_TOKEN")
         if not api_key and not ad_token:
             raise ProviderError(
                 ErrorCode.CONFIGURATION, "no API key for Azure OpenAI",
@@ -47,7 +48,7 @@ class AzureOpenAIProvider(OpenAIProvider):
         self.deployment = deployment
         self.model = deployment
         self.base_url = self.endpoint
-        self.api_version = (config.api_version or os.environ.get("OPENAI_API_VERSION")
+        self.api_version = (config.api_version or env.get("OPENAI_API_VERSION")
                             or DEFAULT_API_VERSION)
         self._api_key = api_key
         self.target = Target(provider=self.name, model=deployment, url=self.endpoint,
@@ -57,7 +58,9 @@ class AzureOpenAIProvider(OpenAIProvider):
         # /openai/deployments/{model}/chat/completions; one client serves every deployment.
         self._client = openai.AsyncAzureOpenAI(
             azure_endpoint=self.endpoint, api_key=api_key or None, api_version=self.api_version,
-            timeout=config.timeout_s, max_retries=0)
+            timeout=config.timeout_s, max_retries=0, **http_client_options(config))
+        if not config.read_env:
+            forget_environment(self._client)
 
     @property
     def _model_param(self) -> str:

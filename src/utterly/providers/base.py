@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ..outbound import OutboundPolicy
+
 DEFAULT_TIMEOUT_S = 120.0
 
 
@@ -29,6 +31,12 @@ class ProviderConfig:
     # local provider: llama.cpp settings
     n_ctx: int = 4096
     n_threads: int | None = None
+    # False for settings that a server's users wrote (the Studio): the key, URL and version
+    # come from this config only, never from the server's environment (OPENAI_*,
+    # AZURE_OPENAI_*, OLLAMA_*), which holds the operator's credentials. No key is no key.
+    read_env: bool = True
+    # Where the client may connect, checked on the resolved address; None: anywhere.
+    outbound: OutboundPolicy | None = None
 
 
 @dataclass

@@ -3,6 +3,12 @@
 Each failure gets a stable ErrorCode, a message saying what happened and where, and a hint
 saying what to do. The API key never appears in either: any text that came from a server
 is passed through `redact` first (OpenAI's 401 message, for one, echoes part of the key).
+
+A server's words are quoted only when the answer is in its vendor's error format (OpenAI's
+`{"error": {"message": …}}`, Ollama's `{"error": "…"}`); anything else is told by its status
+class alone (`HTTP 4xx`): a URL that points at some other service must not turn the error
+message into a way to read that service. Transport failures are all "cannot connect",
+whatever broke, and a destination the outbound policy refuses says so.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import ErrorCode, ProviderError
+from ..outbound import refused_in
 
 MAX_SERVER_TEXT = 300
 
@@ -73,13 +80,58 @@ def parse_retry_after(headers) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class ForeignAnswer(Exception):
+    """An error status whose body is not in the vendor's error format: only its status may
+    be told (raised by the Ollama client's response hook, which can still see the body)."""
+
+    def __init__(self, status_code: int, headers=None):
+        super().__init__(f"HTTP {status_code // 100}xx")
+        self.status_code = status_code
+        self.headers = headers
+
+
+def status_class(status: int) -> str:
+    return f"HTTP {status // 100}xx"
+
+
+def openai_error(response) -> dict | None:
+    """The `{message, code}` of an answer in OpenAI's error format (OpenAI, Azure, llama.cpp,
+    vLLM's `{"object": "error", "message": …}`), else None."""
+    try:
+        body = json.loads(response.text)
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    inner = body.get("error")
+    if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+        return inner
+    if body.get("object") == "error" and isinstance(body.get("message"), str):
+        return body
+    return None
+
+
+def is_ollama_error(content: bytes) -> bool:
+    """Ollama's error format: `{"error": "…"}`."""
+    try:
+        body = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), str)
+
+
+def outbound_refused(target: Target, reason: str) -> ProviderError:
+    return _error(target, ErrorCode.OUTBOUND_REFUSED,
+                  f"the server's outbound policy refuses {target.url}: {reason}",
+                  "use another URL, or ask the server's administrator "
+                  "(UTTERLY_OUTBOUND_ALLOW / UTTERLY_OUTBOUND_DENY)")
+
+
 # --- shared wording -------------------------------------------------------------------------
 
-def unreachable(target: Target, detail: str = "") -> ProviderError:
+def unreachable(target: Target) -> ProviderError:
     what = "the Ollama server" if target.provider == "ollama" else "the server"
     message = f"cannot connect to {what} at {target.url}"
-    if detail:
-        message += f": {detail}"
     if target.provider == "ollama":
         hint = ("check that Ollama is running (`ollama serve`) and that the URL is right "
                 "(option --base-url or the env var OLLAMA_HOST)")
@@ -106,19 +158,27 @@ def invalid_response(target: Target, detail: str) -> ProviderError:
                   "check that the URL points at the right kind of server (option --base-url)")
 
 
-def authentication(target: Target, detail: str) -> ProviderError:
+def _quoted(detail: str | None, target: Target, answered: str = "") -> str:
+    """` (the server's words)`, or ` (HTTP 4xx)` when there are none to quote."""
+    if detail:
+        return f" ({_server_text(detail, target)})"
+    return f" ({answered})" if answered else ""
+
+
+def authentication(target: Target, detail: str | None, answered: str = "") -> ProviderError:
     if target.provider == "ollama":
         hint = "check the env var OLLAMA_API_KEY"
     else:
         hint = f"check the API key (option --api-key or the env var {target.key_env})"
     return _error(target, ErrorCode.AUTHENTICATION,
-                  f"{target.url} refused the credentials: {_server_text(detail, target)}", hint)
+                  f"{target.url} refused the credentials{_quoted(detail, target, answered)}",
+                  hint)
 
 
-def context_too_long(target: Target, detail: str) -> ProviderError:
+def context_too_long(target: Target, detail: str | None) -> ProviderError:
     return _error(target, ErrorCode.CONTEXT_TOO_LONG,
-                  f"the prompt does not fit the context of {target.model}: "
-                  f"{_server_text(detail, target)}",
+                  f"the prompt does not fit the context of {target.model}"
+                  f"{_quoted(detail, target)}",
                   "give fewer or shorter example sentences, ask for fewer sentences, "
                   "or use a model with a longer context")
 
@@ -148,77 +208,83 @@ def from_openai(exc: BaseException, target: Target) -> ProviderError:
 
     if isinstance(exc, ProviderError):
         return exc
+    refused = refused_in(exc)
+    if refused is not None:
+        return outbound_refused(target, str(refused))
     if isinstance(exc, openai.APITimeoutError):
         return timeout(target)
     if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        return unreachable(target, type(cause).__name__ if cause else "")
+        return unreachable(target)
     if isinstance(exc, openai.APIResponseValidationError):
-        return invalid_response(target, exc.message)
+        return invalid_response(target, "the reply does not have the expected shape")
     if isinstance(exc, openai.APIStatusError):
         return _from_openai_status(exc, target)
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
-        return invalid_response(target, f"the body is not JSON ({exc})")
+        return invalid_response(target, "the body is not JSON")
     if isinstance(exc, openai.OpenAIError):
         return _error(target, ErrorCode.CONFIGURATION, _server_text(exc, target),
                       f"check the options of the {target.provider} provider")
-    return invalid_response(target, f"{type(exc).__name__}: {exc}")
+    return invalid_response(target, type(exc).__name__)
 
 
 def _from_openai_status(exc, target: Target) -> ProviderError:
     status = exc.status_code
-    err = _body_error(exc.body)
+    err = openai_error(exc.response) or {}
     code = str(err.get("code") or "")
-    detail = str(err.get("message") or exc.message)
-    detail_text = _server_text(detail, target)
+    detail = err.get("message")  # None: not OpenAI's error format, nothing to quote
+    answered = f"HTTP {status}" if err else status_class(status)
+    quoted = _quoted(detail, target, answered)
     azure = target.provider == "azure-openai"
 
     if status in (401, 403):
-        return authentication(target, detail)
+        return authentication(target, detail, answered)
     if status == 404:
         if azure or code == "DeploymentNotFound":
             deployment = target.deployment or target.model
             return _error(
                 target, ErrorCode.MODEL_NOT_FOUND,
-                f"the deployment {deployment!r} does not exist at {target.url} ({detail_text})",
+                f"the deployment {deployment!r} does not exist at {target.url}{quoted}",
                 "check the deployment name (option --azure-deployment) and the endpoint "
                 "(option --azure-endpoint or AZURE_OPENAI_ENDPOINT); a deployment created in "
                 "the last few minutes may not be ready yet")
-        if code == "model_not_found" or "model" in detail.lower():
+        if code == "model_not_found" or "model" in (detail or "").lower():
             return _error(target, ErrorCode.MODEL_NOT_FOUND,
-                          f"the model {target.model!r} does not exist at {target.url} "
-                          f"({detail_text})",
+                          f"the model {target.model!r} does not exist at {target.url}{quoted}",
                           "check the model name (option --model); `utterly check` lists "
                           "what the server offers")
         return _error(target, ErrorCode.BAD_REQUEST,
-                      f"{target.url} has no such endpoint ({detail_text})",
+                      f"{target.url} has no such endpoint{quoted}",
                       "check the base URL (option --base-url); for OpenAI-compatible "
                       "servers it usually ends in /v1")
     if status == 429:
         if code == "insufficient_quota":
             return _error(target, ErrorCode.CONFIGURATION,
-                          f"the account has no quota left ({detail_text})",
+                          f"the account has no quota left{quoted}",
                           "check the plan and billing of the account that owns the API key")
         retry_after = parse_retry_after(exc.response.headers)
         wait = f"; the server asks to wait {retry_after:g} s" if retry_after is not None else ""
         return _error(target, ErrorCode.RATE_LIMITED,
-                      f"{target.url} is rate limiting requests ({detail_text}){wait}",
+                      f"{target.url} is rate limiting requests{quoted}{wait}",
                       "wait a little, or ask for fewer sentences per run",
                       retry_after=retry_after)
     if status in (400, 413, 422):
-        if code == "context_length_exceeded" or status == 413 or _looks_like_context_error(detail):
+        if (code == "context_length_exceeded" or status == 413
+                or _looks_like_context_error(detail or "")):
             return context_too_long(target, detail)
+        what = f"{status}: {_server_text(detail, target)}" if detail else answered
         return _error(target, ErrorCode.BAD_REQUEST,
-                      f"{target.url} rejected the request ({status}: {detail_text})",
+                      f"{target.url} rejected the request ({what})",
                       "check the model name and the options; the server's message says what "
                       "it did not accept")
     if status >= 500:
         return _error(target, ErrorCode.SERVER_ERROR,
-                      f"{target.url} failed with HTTP {status} ({detail_text})",
+                      f"{target.url} failed with {answered}"
+                      + (f" ({_server_text(detail, target)})" if detail else ""),
                       "the server had a problem: try again later",
                       retry_after=parse_retry_after(exc.response.headers))
     return _error(target, ErrorCode.BAD_REQUEST,
-                  f"{target.url} answered HTTP {status} ({detail_text})",
+                  f"{target.url} answered {answered}"
+                  + (f" ({_server_text(detail, target)})" if detail else ""),
                   "check the options of the provider")
 
 
@@ -232,49 +298,53 @@ def from_ollama(exc: BaseException, target: Target) -> ProviderError:
 
     if isinstance(exc, ProviderError):
         return exc
+    refused = refused_in(exc)
+    if refused is not None:
+        return outbound_refused(target, str(refused))
     if isinstance(exc, httpx.TimeoutException):
         return timeout(target)
-    if isinstance(exc, (httpx.ConnectError, ConnectionError)):
+    if isinstance(exc, (httpx.TransportError, ConnectionError)):
         return unreachable(target)
-    if isinstance(exc, httpx.TransportError):
-        return unreachable(target, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, ForeignAnswer):
+        return _from_ollama_status(exc.status_code, None, target)
     if isinstance(exc, ollama.ResponseError):
-        return _from_ollama_status(exc, target)
+        return _from_ollama_status(exc.status_code, str(exc.error), target)
     if isinstance(exc, ollama.RequestError):
         return _error(target, ErrorCode.CONFIGURATION, _server_text(exc.error, target),
                       "check the model name (option --model)")
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
-        return invalid_response(target, f"the body is not JSON ({exc})")
+        return invalid_response(target, "the body is not JSON")
     if isinstance(exc, pydantic.ValidationError):
         return invalid_response(target, f"unexpected JSON ({exc.error_count()} problems)")
-    return invalid_response(target, f"{type(exc).__name__}: {exc}")
+    return invalid_response(target, type(exc).__name__)
 
 
-def _from_ollama_status(exc, target: Target) -> ProviderError:
-    status = exc.status_code
-    detail = str(exc.error)
-    if status == 404 and "not found" in detail.lower():
+def _from_ollama_status(status: int, detail: str | None, target: Target) -> ProviderError:
+    """`detail`: Ollama's own error message, or None when the answer was not in its format."""
+    answered = f"HTTP {status}" if detail is not None else status_class(status)
+    quoted = _quoted(detail, target, answered)
+    if status == 404 and "not found" in (detail or "").lower():
         return model_not_pulled(target, detail)
     if status in (401, 403):
-        return authentication(target, detail)
+        return authentication(target, detail, answered)
     if status == 429:
         return _error(target, ErrorCode.RATE_LIMITED,
-                      f"{target.url} is rate limiting requests ({_server_text(detail, target)})",
+                      f"{target.url} is rate limiting requests{quoted}",
                       "wait a little, or ask for fewer sentences per run")
-    if _looks_like_context_error(detail):
+    if _looks_like_context_error(detail or ""):
         return context_too_long(target, detail)
     if status >= 500 or status < 0:
-        return _error(target, ErrorCode.SERVER_ERROR,
-                      f"Ollama failed ({'HTTP %d: ' % status if status > 0 else ''}"
-                      f"{_server_text(detail, target)})",
+        what = (f"{'HTTP %d: ' % status if status > 0 else ''}{_server_text(detail, target)}"
+                if detail is not None else answered)
+        return _error(target, ErrorCode.SERVER_ERROR, f"Ollama failed ({what})",
                       "see the Ollama server's log; a model that does not fit in memory "
                       "fails this way")
     if status == 404:
         return _error(target, ErrorCode.BAD_REQUEST,
-                      f"{target.url} has no such endpoint ({_server_text(detail, target)})",
+                      f"{target.url} has no such endpoint{quoted}",
                       "check that the URL (option --base-url) points at an Ollama server")
-    return _error(target, ErrorCode.BAD_REQUEST,
-                  f"Ollama rejected the request (HTTP {status}: {_server_text(detail, target)})",
+    what = f"HTTP {status}: {_server_text(detail, target)}" if detail is not None else answered
+    return _error(target, ErrorCode.BAD_REQUEST, f"Ollama rejected the request ({what})",
                   "check the model name and the options")
 
 

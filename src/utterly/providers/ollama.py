@@ -8,7 +8,9 @@ import time
 
 from ..errors import ErrorCode, ProviderError
 from .base import CheckResult, Completion, Message, ProviderConfig
-from .errors_map import Target, from_ollama, invalid_response, model_not_pulled
+from ..outbound import async_transport
+from .errors_map import (ForeignAnswer, Target, from_ollama, invalid_response, is_ollama_error,
+                         model_not_pulled, status_class)
 from .retry import call_classified
 
 DEFAULT_URL = "http://127.0.0.1:11434"
@@ -16,10 +18,17 @@ DEFAULT_MODEL = "tinyllama"
 
 
 def _base_url(config: ProviderConfig) -> str:
-    url = config.base_url or os.environ.get("OLLAMA_HOST") or DEFAULT_URL
+    url = config.base_url or (config.read_env and os.environ.get("OLLAMA_HOST")) or DEFAULT_URL
     if "://" not in url:
         url = "http://" + url
     return url.rstrip("/")
+
+
+async def _vendor_errors_only(response) -> None:
+    if response.status_code >= 400:
+        await response.aread()
+        if not is_ollama_error(response.content):
+            raise ForeignAnswer(response.status_code, response.headers)
 
 
 def same_model(wanted: str, available: str) -> bool:
@@ -48,7 +57,29 @@ class OllamaProvider:
                              timeout_s=config.timeout_s, api_key=config.api_key)
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else None
         self._client = ollama.AsyncClient(host=self.base_url, timeout=config.timeout_s,
-                                          headers=headers)
+                                          headers=headers, **self._http_options())
+
+    def _http_options(self) -> dict:
+        """httpx options for the SDK's client. An error answer not in Ollama's format stops
+        at the response hook, where its body can still be told apart: only its status may
+        be reported. A config that must not use the server's environment gets its own
+        Authorization header set just before sending (the SDK adds OLLAMA_API_KEY to every
+        request that has none), and its outbound policy."""
+        config = self.config
+        options: dict = {"event_hooks": {"request": [], "response": [_vendor_errors_only]}}
+        if config.outbound is not None:
+            options.update(transport=async_transport(config.outbound), trust_env=False,
+                           follow_redirects=False)
+        if not config.read_env:
+            authorization = f"Bearer {config.api_key}" if config.api_key else None
+
+            async def pin_authorization(request) -> None:
+                request.headers.pop("Authorization", None)
+                if authorization:
+                    request.headers["Authorization"] = authorization
+
+            options["event_hooks"]["request"].append(pin_authorization)
+        return options
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
@@ -87,7 +118,9 @@ class OllamaProvider:
         started = time.monotonic()
 
         async def root():
-            async with httpx.AsyncClient(timeout=self.config.timeout_s) as http:
+            options = self._http_options()
+            options.pop("event_hooks")  # this request carries no credentials; 404 is told
+            async with httpx.AsyncClient(timeout=self.config.timeout_s, **options) as http:
                 return await http.get(self.base_url + "/")
 
         response = await self._call(root)
@@ -95,7 +128,7 @@ class OllamaProvider:
             raise ProviderError(
                 ErrorCode.INVALID_RESPONSE,
                 f"{self.base_url} answered but is not an Ollama server "
-                f"(HTTP {response.status_code})",
+                f"({status_class(response.status_code)})",
                 hint="check the URL (option --base-url or the env var OLLAMA_HOST)",
                 provider=self.name)
         models = await self.list_models()

@@ -14,6 +14,7 @@ import time
 
 from ..errors import ErrorCode, ProviderError
 from .base import CheckResult, Completion, Message, ProviderConfig
+from ..outbound import async_transport2
 from .errors_map import Target, from_openai, invalid_response
 from .retry import call_classified
 
@@ -24,6 +25,31 @@ PLACEHOLDER_KEY = "not-needed"
 
 # What we ask for, in order of preference, when a JSON schema is given.
 FORMAT_MODES = ("json_schema", "json_object", "none")
+
+
+def http_client_options(config: ProviderConfig) -> dict:
+    """The SDK's HTTP client for a config with an outbound policy: connections checked by
+    the policy, no proxy or netrc from the environment, no redirects (a redirect could
+    carry the key elsewhere)."""
+    if config.outbound is None:
+        return {}
+    import openai
+
+    return {"http_client": openai.DefaultAsyncHttpxClient(
+        transport=async_transport2(config.outbound), trust_env=False, follow_redirects=False)}
+
+
+def forget_environment(client) -> None:
+    """Undo what the SDK took from the environment for the arguments it was not given:
+    OPENAI_ORG_ID, OPENAI_PROJECT_ID, OPENAI_ADMIN_KEY, OPENAI_WEBHOOK_SECRET and
+    OPENAI_CUSTOM_HEADERS (which may hold an Authorization header) would otherwise be sent
+    to whatever URL the settings name."""
+    client.organization = None
+    client.project = None
+    client.admin_api_key = None
+    client.webhook_secret = None
+    client._custom_headers = {}
+    client._ambient_authorizations = frozenset()
 
 
 def _response_format(mode: str, schema: dict) -> dict | None:
@@ -55,9 +81,10 @@ class OpenAIProvider:
         import openai
 
         config = self.config
+        env = os.environ if config.read_env else {}
         self.model = config.model or self.default_model
-        self.base_url = (config.base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/")
-        api_key = config.api_key or os.environ.get(self.key_env)
+        self.base_url = (config.base_url or env.get("OPENAI_BASE_URL") or "").rstrip("/")
+        api_key = config.api_key or env.get(self.key_env)
         if not api_key:
             if not self.base_url:
                 raise ProviderError(
@@ -70,8 +97,11 @@ class OpenAIProvider:
         self.target = Target(provider=self.name, model=self.model,
                              url=self.base_url or OPENAI_URL, timeout_s=config.timeout_s,
                              api_key=api_key, key_env=self.key_env)
-        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=self.base_url or None,
-                                          timeout=config.timeout_s, max_retries=0)
+        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=self.base_url or OPENAI_URL,
+                                          timeout=config.timeout_s, max_retries=0,
+                                          **http_client_options(config))
+        if not config.read_env:
+            forget_environment(self._client)
 
     @property
     def _model_param(self) -> str:
@@ -129,14 +159,13 @@ class OpenAIProvider:
 
     def _completion(self, response, *, structured: bool) -> Completion:
         if isinstance(response, str | bytes) or response is None:
-            raise invalid_response(self.target, f"a non-JSON body: {str(response)[:80]!r}")
+            raise invalid_response(self.target, "a body that is not JSON")
         try:
             choice = response.choices[0]
             text = choice.message.content
             finish_reason = choice.finish_reason
         except (AttributeError, IndexError, KeyError, TypeError) as exc:
-            raise invalid_response(self.target, f"no choices[0].message in the reply ({exc})") \
-                from exc
+            raise invalid_response(self.target, "no choices[0].message in the reply") from exc
         if text is None:
             refusal = getattr(choice.message, "refusal", None)
             if refusal:

@@ -26,6 +26,7 @@ class Actor:
 
     user_id: int
     username: str
+    site_admin: bool = False
 
 
 def role_in(session: Session, actor: Actor, namespace_id: int) -> str | None:
@@ -66,6 +67,13 @@ def faq_for(session: Session, actor: Actor, bot_id: int, faq_id: int,
     if faq is None or faq.bot_id != bot.id:
         raise NotFound("FAQ")
     return bot, faq
+
+
+def require_site_admin(actor: Actor, what: str) -> None:
+    if not actor.site_admin:
+        raise Forbidden(f"only a site administrator can {what}",
+                        hint="ask a site administrator (`utterly users site-admin NAME` "
+                             "makes one)")
 
 
 def user_by_name(session: Session, username: str) -> User | None:

@@ -6,18 +6,21 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from .. import __version__
+from ..outbound import OutboundPolicy
 from . import problems
-from .api import auth, bots, generation, nlu, settings, transfer
+from .api import auth, bots, generation, nlu, settings, transfer, users
 from .web import routes as web
 from .api.deps import StudioState, state
+from .body_limit import BodyLimit
 from .config import StudioConfig
+from .headers import SecurityHeaders
 from .db import make_engine, migrate, session_factory
-from .passwords import LoginThrottle
+from .services.throttle import LoginThrottle
 from .secrets import SecretBox
 from .services.jobs import JobWorker
 
@@ -26,7 +29,9 @@ log = logging.getLogger("utterly.studio")
 
 def create_app(config: StudioConfig | None = None) -> FastAPI:
     config = config or StudioConfig.from_env()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    OutboundPolicy.from_env()  # a bad UTTERLY_OUTBOUND_ALLOW/_DENY entry stops the start
+    if not config.data_dir.exists():
+        config.data_dir.mkdir(parents=True, mode=0o700)
     engine = make_engine(config.url)
     migrate(engine)
     @asynccontextmanager
@@ -52,7 +57,9 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle())
     app.state.engine = engine
     problems.install(app)
-    for module in (auth, bots, settings, generation, nlu, transfer):
+    app.add_middleware(BodyLimit)  # before anything reads a body
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, BodyLimit's 413 too
+    for module in (auth, users, bots, settings, generation, nlu, transfer):
         app.include_router(module.router)
     _docs(app)
     app.mount("/static", StaticFiles(directory=web.HERE / "static"), name="static")
@@ -67,6 +74,17 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     return app
 
 
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Utterly Studio API</title>
+<link rel="stylesheet" href="/api/docs-assets/swagger-ui.css">
+<link rel="icon" href="/api/docs-assets/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs-assets/swagger-ui-standalone-preset.js"></script>
+<script src="/static/api-docs.js"></script></body></html>
+"""
+
+
 def _docs(app: FastAPI) -> None:
     # The docs page works offline: Swagger UI's assets come from a PyPI package, not a CDN.
     from swagger_ui_bundle import swagger_ui_path
@@ -75,8 +93,5 @@ def _docs(app: FastAPI) -> None:
 
     @app.get("/api/docs", include_in_schema=False)
     def docs():
-        return get_swagger_ui_html(openapi_url="/api/openapi.json",
-                                   title="Utterly Studio API",
-                                   swagger_js_url="/api/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/api/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/api/docs-assets/favicon-32x32.png")
+        # FastAPI's own page starts Swagger UI with an inline script, which the CSP refuses.
+        return HTMLResponse(DOCS_PAGE)

@@ -153,8 +153,11 @@ def users():
 @click.option("--namespace", default="default", show_default=True,
               help="Namespace to join (created if missing).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def users_create(username, data_dir, database_url, admin, role, namespace, password_stdin):
-    """Create a user, e.g. the first admin: `utterly users create alice --admin`."""
+@click.option("--site-admin", is_flag=True,
+              help="Let the user create namespaces and accounts.")
+def users_create(username, data_dir, database_url, admin, role, namespace, password_stdin,
+                 site_admin):
+    """Create a user, e.g. the first admin: `utterly users create alice --admin --site-admin`."""
     from .services import accounts
 
     if admin and role not in (None, "admin"):
@@ -167,7 +170,7 @@ def users_create(username, data_dir, database_url, admin, role, namespace, passw
     _, sessions = _sessions(_config(data_dir, database_url))
     try:
         with sessions() as session, session.begin():
-            user = accounts.create_user(session, username, password)
+            user = accounts.create_user(session, username, password, site_admin=site_admin)
             ns = accounts.ensure_namespace(session, namespace.strip().lower())
             accounts.set_role(session, user, ns, role)
     except UtterlyError as exc:
@@ -178,7 +181,25 @@ def users_create(username, data_dir, database_url, admin, role, namespace, passw
         if not isinstance(exc, StudioError):
             raise
         _fail(exc.detail, exc.hint)
-    click.echo(f"created {username.lower()} ({role} of namespace {namespace})")
+    click.echo(f"created {username.lower()} ({role} of namespace {namespace}"
+               + (", site administrator)" if site_admin else ")"))
+
+
+@users.command("site-admin")
+@click.argument("username")
+@_storage_options
+@click.option("--revoke", is_flag=True, help="Take the right away instead.")
+def users_site_admin(username, data_dir, database_url, revoke):
+    """Let a user create namespaces and accounts (or, with --revoke, no longer)."""
+    from .access import user_by_name
+
+    _, sessions = _sessions(_config(data_dir, database_url))
+    with sessions() as session, session.begin():
+        user = user_by_name(session, username)
+        if user is None:
+            _fail(f"no user {username!r}", "create it with `utterly users create`")
+        user.is_site_admin = not revoke
+    click.echo(f"{username.lower()} is {'no longer ' if revoke else ''}a site administrator")
 
 
 @click.group()

@@ -21,6 +21,10 @@ class StudioConfig:
     secure_cookies: bool = False
     session_hours: float = 12.0
     access_token_hours: float = 12.0
+    # API tokens: the lifetime when none is asked for, and the longest one may ask for
+    # (UTTERLY_API_TOKEN_DAYS, UTTERLY_API_TOKEN_MAX_DAYS)
+    api_token_days: int = 90
+    api_token_max_days: int = 365
     # run bulk generation jobs in this process (off for processes that only serve reads):
     # UTTERLY_RUN_JOBS=0|false|no|off, or `utterly serve --no-jobs`
     run_jobs: bool = True
@@ -34,6 +38,9 @@ class StudioConfig:
             "secret_key": env.get("UTTERLY_SECRET_KEY") or None,
             "secure_cookies": env.get("UTTERLY_SECURE_COOKIES", "") in ("1", "true", "yes"),
             "run_jobs": env.get("UTTERLY_RUN_JOBS", "").strip().lower() not in OFF,
+            "api_token_days": int(env.get("UTTERLY_API_TOKEN_DAYS") or cls.api_token_days),
+            "api_token_max_days": int(env.get("UTTERLY_API_TOKEN_MAX_DAYS")
+                                      or cls.api_token_max_days),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -11,7 +11,7 @@ from .schemas import BotIn, FaqIn, SentenceIn
 from .services import accounts, bots
 
 DEMO_USER = "demo"
-DEMO_PASSWORD = "utterly-demo"
+DEMO_PASSWORD = "demo-sav-assistant"  # printed at start; passes the password policy
 DEMO_NAMESPACE = "demo"
 DEMO_BOT = "Assistant SAV"
 
@@ -37,10 +37,11 @@ def seed_demo(sessions) -> dict:
     with sessions() as session, session.begin():
         user = user_by_name(session, DEMO_USER)
         if user is None:
-            user = accounts.create_user(session, DEMO_USER, DEMO_PASSWORD)
+            user = accounts.create_user(session, DEMO_USER, DEMO_PASSWORD, site_admin=True)
         namespace = accounts.ensure_namespace(session, DEMO_NAMESPACE)
         accounts.set_role(session, user, namespace, "admin")
-        actor = Actor(user.id, user.username)
+        user.is_site_admin = True  # a demo from before site administrators existed
+        actor = Actor(user.id, user.username, True)
         bot = session.scalar(select(Bot).where(Bot.namespace_id == namespace.id,
                                                Bot.name == DEMO_BOT))
         if bot is None:

@@ -71,7 +71,7 @@ class TooManyAttempts(StudioError):
 # Provider failures are the upstream's fault (502), or its slowness (504); a configuration
 # the caller can fix is theirs (422).
 _PROVIDER_STATUS = {ErrorCode.TIMEOUT: 504, ErrorCode.CONFIGURATION: 422,
-                    ErrorCode.INVALID_INPUT: 422}
+                    ErrorCode.INVALID_INPUT: 422, ErrorCode.OUTBOUND_REFUSED: 422}
 
 
 def from_core(error: UtterlyError) -> StudioError:

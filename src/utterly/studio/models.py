@@ -43,9 +43,26 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # creates namespaces and accounts; roles inside namespaces are memberships
+    is_site_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a disabled user cannot log in, and their tokens are gone
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan")
+
+
+class LoginAttempts(Base):
+    """Recent login attempts of one (username, client address) pair: the throttle's state,
+    shared by every process on the database. The key is a hash: no username or address is
+    kept in clear for failed logins."""
+
+    __tablename__ = "login_attempts"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # epoch seconds (the clock every process shares)
+    last_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    next_allowed_at: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Namespace(Base):

@@ -1,18 +1,37 @@
-"""Password hashing (argon2) and the brake on repeated failed logins."""
+"""Password hashing (argon2) and the password policy. The brake on guessing is
+services/throttle.py."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
+# zxcvbn's score, 0-4: 3 is "safely unguessable: moderate protection from an offline
+# slow-hash scenario". Common passwords, keyboard walks, names, dates and the username
+# itself score lower, whatever their length.
+MIN_SCORE = 3
+# zxcvbn's work grows with the length; beyond this, length alone is strength enough.
+_SCORED_CHARS = 100
 # A hash to verify against when the user does not exist, so that timing does not tell
 # which usernames exist.
 _DUMMY_HASH = _hasher.hash("utterly-dummy-password")
+
+
+def password_problem(password: str | None, username: str = "") -> str | None:
+    """Why `password` is refused ("must have…", "is too easy to guess…"), or None."""
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        return f"must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) >= _SCORED_CHARS:
+        return None
+    from zxcvbn import zxcvbn
+
+    result = zxcvbn(password, user_inputs=[username, "utterly"] if username else ["utterly"])
+    if result["score"] >= MIN_SCORE:
+        return None
+    warning = (result["feedback"].get("warning") or "").rstrip(".")
+    return "is too easy to guess" + (f" ({warning[0].lower()}{warning[1:]})" if warning else "")
 
 
 def hash_password(password: str) -> str:
@@ -24,41 +43,3 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
-
-
-class LoginThrottle:
-    """After a few failures for one username, each further attempt must wait longer.
-
-    In memory: it protects one process, which is what `utterly serve` runs.
-    """
-
-    free_failures = 3
-    max_delay_s = 60.0
-    forget_after_s = 15 * 60.0
-
-    def __init__(self, clock=time.monotonic):
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[str, tuple[int, float]] = {}
-
-    def retry_after(self, username: str) -> float:
-        """Seconds the caller must still wait before trying this username again."""
-        with self._lock:
-            count, last = self._failures.get(username.lower(), (0, 0.0))
-        now = self._clock()
-        if now - last > self.forget_after_s or count < self.free_failures:
-            return 0.0
-        delay = min(2.0 ** (count - self.free_failures), self.max_delay_s)
-        return max(0.0, last + delay - now)
-
-    def failed(self, username: str) -> None:
-        key = username.lower()
-        with self._lock:
-            count, last = self._failures.get(key, (0, 0.0))
-            if self._clock() - last > self.forget_after_s:
-                count = 0
-            self._failures[key] = (count + 1, self._clock())
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username.lower(), None)

@@ -77,6 +77,11 @@ def _core(_: Request, exc: UtterlyError) -> JSONResponse:
 
 
 def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    limit = getattr(exc, "limit", None)  # body_limit.BodyTooLarge
+    if limit is not None:
+        from .body_limit import too_large
+
+        return problem_response(too_large(limit))
     codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
     error = StudioError(str(exc.detail), status=exc.status_code,
                         code=codes.get(exc.status_code, "http_error"),

@@ -49,7 +49,13 @@ class LoginOut(BaseModel):
 
 class ApiTokenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    # None: the server's default (90 days unless set); never beyond its maximum (365)
+    expires_in_days: int | None = Field(default=None, ge=1, le=36500)
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class ApiTokenOut(BaseModel):
@@ -69,6 +75,7 @@ class NamespaceRole(BaseModel):
 class Me(BaseModel):
     id: int
     username: str
+    site_admin: bool
     namespaces: list[NamespaceRole]
 
 
@@ -87,16 +94,44 @@ class NamespaceIn(Strict):
 class MemberIn(Strict):
     username: str = Field(min_length=2, max_length=64)
     role: Role
-    # needed only when the user does not exist yet
-    password: str | None = Field(default=None, max_length=1024)
 
     @field_validator("username")
     @classmethod
     def _username(cls, v: str) -> str:
-        v = v.lower()
-        if not _NAME.match(v):
-            raise ValueError("use 2-64 lower-case letters, digits, '-', '_' or '.'")
-        return v
+        return _username(v)
+
+
+def _username(v: str) -> str:
+    v = v.lower()
+    if not _NAME.match(v):
+        raise ValueError("use 2-64 lower-case letters, digits, '-', '_' or '.'")
+    return v
+
+
+class UserIn(Strict):
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+    site_admin: bool = False
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        return _username(v)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    site_admin: bool
+    disabled: bool
+    created_at: datetime
+
+
+class UserPatch(Strict):
+    # a new password (a reset); disabled; the site-admin right
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    disabled: bool | None = None
+    site_admin: bool | None = None
 
 
 class MemberPatch(Strict):

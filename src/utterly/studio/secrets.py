@@ -55,6 +55,7 @@ class SecretBox:
             return cls(_parse_keys(secret_key, "UTTERLY_SECRET_KEY"))
         if not key_file.exists():
             write_key_file(key_file, Fernet.generate_key())
+        os.chmod(key_file, 0o600)  # a key file copied in with looser rights
         return cls(_parse_keys(key_file.read_text(), str(key_file)), key_file=key_file)
 
     def encrypt(self, value: str) -> str:

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from ..access import Actor
 from ..models import User
 from ..schemas import (ApiTokenIn, ApiTokenOut, Credentials, LoginOut, Me, MemberIn,
-                       MemberOut, MemberPatch, NamespaceIn, NamespaceRole, TokenOut)
+                       MemberOut, MemberPatch, NamespaceIn, NamespaceRole, PasswordChange,
+                       TokenOut)
 from ..services import accounts
-from .deps import CSRF_COOKIE, SESSION_COOKIE, actor, state, transaction
+from .deps import CSRF_COOKIE, SESSION_COOKIE, actor, client_address, state, transaction
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -18,8 +19,9 @@ router = APIRouter(prefix="/api", tags=["auth"])
 def token(body: Credentials, request: Request):
     """Exchange a username and password for a bearer token."""
     st = state(request)
+    user = accounts.authenticate(st.sessions, st.throttle, body.username, body.password,
+                                 client_address(request))
     with transaction(request) as session:
-        user = accounts.authenticate(session, st.throttle, body.username, body.password)
         value, _, _ = accounts.issue_token(session, user, "access",
                                            hours=st.config.access_token_hours)
     return TokenOut(access_token=value, expires_in=int(st.config.access_token_hours * 3600))
@@ -29,9 +31,11 @@ def token(body: Credentials, request: Request):
 def login(body: Credentials, request: Request, response: Response):
     """Open a Studio session: an HttpOnly session cookie and a CSRF token to echo."""
     st = state(request)
+    user = accounts.authenticate(st.sessions, st.throttle, body.username, body.password,
+                                 client_address(request))
     with transaction(request) as session:
-        user = accounts.authenticate(session, st.throttle, body.username, body.password)
         accounts.prune_expired_tokens(session)
+        st.throttle.prune(session)
         value, csrf, _ = accounts.issue_token(session, user, "session",
                                               hours=st.config.session_hours, with_csrf=True)
         username = user.username
@@ -46,10 +50,34 @@ def login(body: Credentials, request: Request, response: Response):
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, response: Response, who: Actor = Depends(actor)):
     """End the Studio session (or revoke the bearer token used)."""
-    header = request.headers.get("Authorization", "")
-    value = header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
     with transaction(request) as session:
-        accounts.revoke(session, value)
+        accounts.revoke(session, _presented_token(request))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    response.status_code = 204
+    return response
+
+
+def _presented_token(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
+
+
+@router.post("/auth/password", status_code=204)
+def change_password(body: PasswordChange, request: Request, who: Actor = Depends(actor)):
+    """Change your own password: every other session and token of yours ends."""
+    st = state(request)
+    accounts.change_password(st.sessions, st.throttle, who, body.current_password,
+                             body.new_password, client_address(request),
+                             keep=_presented_token(request))
+    return Response(status_code=204)
+
+
+@router.post("/auth/revoke-all", status_code=204)
+def revoke_all(request: Request, response: Response, who: Actor = Depends(actor)):
+    """End every session and token of yours, this one included."""
+    with transaction(request) as session:
+        accounts.revoke_all(session, who.user_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     response.status_code = 204
@@ -60,7 +88,7 @@ def logout(request: Request, response: Response, who: Actor = Depends(actor)):
 def me(request: Request, who: Actor = Depends(actor)):
     with transaction(request) as session:
         rows = accounts.memberships(session, who)
-        return Me(id=who.user_id, username=who.username,
+        return Me(id=who.user_id, username=who.username, site_admin=who.site_admin,
                   namespaces=[NamespaceRole(id=ns.id, name=ns.name, role=role)
                               for ns, role in rows])
 
@@ -75,10 +103,13 @@ def api_tokens(request: Request, who: Actor = Depends(actor)):
 
 @router.post("/auth/api-tokens", response_model=ApiTokenOut, status_code=201)
 def create_api_token(body: ApiTokenIn, request: Request, who: Actor = Depends(actor)):
-    """A long-lived token for scripts and the CLI; shown once."""
+    """A long-lived token for scripts and the CLI; shown once. It expires: after
+    `expires_in_days`, or the server's default; never beyond the server's maximum."""
+    config = state(request).config
+    hours = accounts.api_token_hours(body.expires_in_days, config.api_token_days,
+                                     config.api_token_max_days)
     with transaction(request) as session:
         user = session.get(User, who.user_id)
-        hours = body.expires_in_days * 24 if body.expires_in_days else None
         value, _, row = accounts.issue_token(session, user, "api", hours=hours, name=body.name)
         return ApiTokenOut(id=row.id, name=row.name, created_at=row.created_at,
                            expires_at=row.expires_at, token=value)
@@ -100,7 +131,7 @@ def namespaces(request: Request, who: Actor = Depends(actor)):
 
 @router.post("/namespaces", response_model=NamespaceRole, status_code=201, tags=["namespaces"])
 def create_namespace(body: NamespaceIn, request: Request, who: Actor = Depends(actor)):
-    """Create a namespace; its creator is its first admin."""
+    """Create a namespace (site administrators); its creator is its first admin."""
     with transaction(request) as session:
         ns = accounts.create_namespace(session, who, body.name)
         return NamespaceRole(id=ns.id, name=ns.name, role="admin")
@@ -118,10 +149,9 @@ def members(namespace_id: int, request: Request, who: Actor = Depends(actor)):
              tags=["namespaces"])
 def add_member(namespace_id: int, body: MemberIn, request: Request,
                who: Actor = Depends(actor)):
-    """Give a user a role in the namespace, creating the user when a password is given."""
+    """Give an existing user a role in the namespace (site administrators create users)."""
     with transaction(request) as session:
-        user, role = accounts.add_member(session, who, namespace_id, body.username, body.role,
-                                         body.password)
+        user, role = accounts.add_member(session, who, namespace_id, body.username, body.role)
         return MemberOut(user_id=user.id, username=user.username, role=role)
 
 

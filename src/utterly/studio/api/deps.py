@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..access import Actor
 from ..config import StudioConfig
 from ..errors import Forbidden, NotAuthenticated
-from ..passwords import LoginThrottle
 from ..secrets import SecretBox
 from ..services import accounts
+from ..services.throttle import LoginThrottle
 
 SESSION_COOKIE = "utterly_session"
 CSRF_COOKIE = "utterly_csrf"
@@ -40,6 +40,12 @@ def transaction(request: Request):
         yield session
 
 
+def client_address(request: Request) -> str:
+    """The client's address; behind a reverse proxy, uvicorn takes it from
+    X-Forwarded-For when the proxy is trusted (FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
 def actor(request: Request) -> Actor:
     """The user behind a bearer token (API, CLI) or a session cookie (Studio pages).
 
@@ -56,7 +62,7 @@ def actor(request: Request) -> Actor:
                                        code="invalid_token",
                                        hint="get a new one from POST /api/auth/token",
                                        headers={"WWW-Authenticate": "Bearer"})
-            return Actor(row.user_id, row.user.username)
+            return Actor(row.user_id, row.user.username, row.user.is_site_admin)
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             row = accounts.token_owner(session, cookie, ("session",))
@@ -67,7 +73,7 @@ def actor(request: Request) -> Actor:
                         raise Forbidden("missing or wrong CSRF token", code="csrf_failed",
                                         hint=f"send the {CSRF_HEADER} header with the value "
                                              f"of the {CSRF_COOKIE} cookie")
-                return Actor(row.user_id, row.user.username)
+                return Actor(row.user_id, row.user.username, row.user.is_site_admin)
     raise NotAuthenticated("authentication required",
                            hint="log in, or send `Authorization: Bearer <token>` "
                                 "(POST /api/auth/token)",

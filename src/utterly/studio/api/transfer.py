@@ -11,7 +11,7 @@ from ...errors import InvalidRequest
 from ...formats import FORMATS, detect
 from ...formats.model import check_locale, slug
 from ..access import Actor, bot_for
-from ..errors import Invalid, StudioError
+from ..errors import Invalid
 from ..services import transfer
 from .deps import actor, transaction
 
@@ -57,20 +57,16 @@ def export_bot(bot_id: int, request: Request,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-async def file_body(request: Request) -> bytes:
-    """The request body, refused beyond MAX_IMPORT_BYTES without reading it all."""
-    too_large = StudioError(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
-                            status=413, code="file_too_large",
-                            hint="split the file and import the parts one after the other")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_IMPORT_BYTES:
-            raise too_large
-    return bytes(body)
+def importer(bot_id: int, request: Request, who: Actor = Depends(actor)) -> Actor:
+    """The caller, once known to be a bot_user of the bot: checked before the body is read
+    (the body limit, body_limit.py, allows files up to MAX_IMPORT_BYTES here)."""
+    with transaction(request) as session:
+        bot_for(session, who, bot_id, "bot_user")
+    return who
+
+
+async def file_body(request: Request, who: Actor = Depends(importer)) -> bytes:
+    return await request.body()
 
 
 @router.post("/{bot_id}/import", response_model=ImportReport, openapi_extra={
@@ -85,7 +81,7 @@ def import_bot(bot_id: int, request: Request,
                locale: str | None = Query(
                    default=None, max_length=35, description="the locale of sentences the "
                    "file gives none; default: the bot's first locale"),
-               body: bytes = Depends(file_body), who: Actor = Depends(actor)):
+               who: Actor = Depends(importer), body: bytes = Depends(file_body)):
     """Merge a file's FAQs and sentences into the bot, all or nothing (bot_user).
 
     FAQs match by title; sentences the bot has are counted as already present; a sentence

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ...errors import UtterlyError
+from ...errors import InvalidRequest, UtterlyError
 from ...nlu import Example, IntentClassifier, compare, conflict_risks
 from ..access import Actor, bot_for
 from ..errors import Conflict, Invalid, from_core
@@ -67,7 +67,11 @@ def _load(session: Session, bot: Bot, locale: str) -> tuple[IntentClassifier, Nl
         raise Conflict(f"no trained model for locale `{locale}`", code="model_not_trained",
                        hint="train it first: POST /api/bots/{bot_id}/nlu/train or "
                             "`utterly nlu train`")
-    return IntentClassifier.from_bytes(row.model), row
+    try:
+        return IntentClassifier.from_bytes(row.model), row
+    except InvalidRequest:
+        raise Conflict(f"the stored model for locale `{locale}` cannot be read",
+                       code="model_not_trained", hint="train it again") from None
 
 
 def parse(session: Session, actor: Actor, bot_id: int, text: str, locale: str | None,

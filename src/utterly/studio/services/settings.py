@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.orm import Session
@@ -13,6 +12,8 @@ from ...errors import ErrorCode, ProviderError, UtterlyError
 from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
 from ...generation import acheck_provider
 from ...observability import TracingConfig
+from ...observability.exporter import http_client
+from ...outbound import OutboundPolicy, check_url, refused_in
 from ...providers import ProviderConfig
 from ..access import Actor, bot_for
 from ..errors import Invalid, from_core
@@ -39,14 +40,17 @@ _FIELD_HINTS = {
 }
 
 
+def outbound_policy() -> OutboundPolicy:
+    """The server's outbound policy (UTTERLY_OUTBOUND_ALLOW / _DENY), for every client built
+    from stored settings: they name URLs that the server then connects to."""
+    return OutboundPolicy.from_env()
+
+
 def _check_url(value: str | None, field: str) -> str | None:
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise Invalid(f"{field} must be an http(s) URL", field=field,
-                      hint="e.g. http://127.0.0.1:11434 or https://cloud.langfuse.com")
-    return value.rstrip("/")
+    try:
+        return check_url(value, field, outbound_policy())
+    except UtterlyError as exc:
+        raise from_core(exc) from None
 
 
 # ---- sentence generation --------------------------------------------------------------
@@ -83,12 +87,15 @@ def get_generation(session: Session, actor: Actor, bot_id: int, box: SecretBox
 
 
 def provider_config(provider: str, fields: dict, api_key: str | None) -> ProviderConfig:
-    """The core's provider config for what the settings say."""
+    """The core's provider config for what the settings say: nothing from the server's
+    environment (its OPENAI_API_KEY would otherwise go to the URL an admin typed), and
+    connections only where the outbound policy allows."""
     return ProviderConfig(
         provider="openai" if provider == "openai-compatible" else provider,
         model=fields.get("model"), base_url=fields.get("base_url"), api_key=api_key,
         azure_endpoint=fields.get("azure_endpoint"),
-        azure_deployment=fields.get("azure_deployment"), api_version=fields.get("api_version"))
+        azure_deployment=fields.get("azure_deployment"), api_version=fields.get("api_version"),
+        read_env=False, outbound=outbound_policy())
 
 
 def _check_local_model(provider: str, model: str | None) -> None:
@@ -105,7 +112,8 @@ def config_of(row: SentenceGenerationSettings, box: SecretBox) -> ProviderConfig
     _check_local_model(row.provider, row.model)
     api_key = box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None
     return provider_config(row.provider, {
-        "model": row.model, "base_url": row.base_url, "azure_endpoint": row.azure_endpoint,
+        "model": row.model, "base_url": _check_url(row.base_url, "base_url"),
+        "azure_endpoint": _check_url(row.azure_endpoint, "azure_endpoint"),
         "azure_deployment": row.azure_deployment, "api_version": row.api_version}, api_key)
 
 
@@ -223,7 +231,7 @@ def tracing_for(session: Session, bot_id: int, box: SecretBox) -> TracingConfig 
     config = TracingConfig(langfuse_public_key=row.langfuse_public_key,
                            langfuse_secret_key=secret, langfuse_host=row.langfuse_host,
                            otlp_endpoint=row.otlp_endpoint,
-                           capture_content=row.capture_content)
+                           capture_content=row.capture_content, outbound=outbound_policy())
     return config if config.enabled else None
 
 
@@ -300,6 +308,12 @@ CHECK_TIMEOUT_S = 5.0
 
 
 def _classify_http(target: str, exc: Exception) -> dict:
+    refused = refused_in(exc)
+    if refused is not None:
+        return {"code": "outbound_refused",
+                "message": f"the server's outbound policy refuses {target}: {refused}",
+                "hint": "use another host, or ask the server's administrator "
+                        "(UTTERLY_OUTBOUND_ALLOW / UTTERLY_OUTBOUND_DENY)"}
     if isinstance(exc, httpx.TimeoutException):
         return {"code": "timeout", "message": f"{target} did not answer within "
                 f"{CHECK_TIMEOUT_S:g} s", "hint": "check the host and your network"}
@@ -307,11 +321,17 @@ def _classify_http(target: str, exc: Exception) -> dict:
             "hint": "check the URL and that the server is running"}
 
 
+def _status_class(status: int) -> str:
+    # Only the class: the URL may point at a service that is not Langfuse nor a collector.
+    return f"HTTP {status // 100}xx"
+
+
 def check_langfuse(host: str, public_key: str, secret_key: str) -> CheckOut:
     """Verify the keys on Langfuse's projects endpoint; writes no trace."""
     url = host.rstrip("/") + "/api/public/projects"
     try:
-        response = httpx.get(url, auth=(public_key, secret_key), timeout=CHECK_TIMEOUT_S)
+        with http_client(CHECK_TIMEOUT_S, outbound_policy()) as client:
+            response = client.get(url, auth=(public_key, secret_key))
     except httpx.HTTPError as exc:
         error = _classify_http(f"Langfuse at {host}", exc)
         return CheckOut(ok=False, message=error["message"], provider="langfuse", error=error)
@@ -321,12 +341,14 @@ def check_langfuse(host: str, public_key: str, secret_key: str) -> CheckOut:
                          "and this host"}
     elif response.status_code != 200:
         error = {"code": "server_error",
-                 "message": f"Langfuse answered HTTP {response.status_code}",
+                 "message": f"{host} answered {_status_class(response.status_code)}",
                  "hint": "check the host is a Langfuse server"}
     else:
         try:
             projects = [p.get("name") for p in response.json().get("data", [])]
-        except (ValueError, AttributeError):
+            if not all(isinstance(p, str | None) for p in projects):
+                projects = None
+        except (ValueError, AttributeError, TypeError):
             projects = None
         if projects is None:
             error = {"code": "invalid_response", "message": f"{host} is not a Langfuse server",
@@ -345,14 +367,16 @@ def check_otlp(endpoint: str) -> CheckOut:
     if not url.endswith("/v1/traces"):
         url += "/v1/traces"
     try:
-        response = httpx.post(url, content=b"", timeout=CHECK_TIMEOUT_S,
-                              headers={"Content-Type": "application/x-protobuf"})
+        with http_client(CHECK_TIMEOUT_S, outbound_policy()) as client:
+            response = client.post(url, content=b"",
+                                   headers={"Content-Type": "application/x-protobuf"})
     except httpx.HTTPError as exc:
         error = _classify_http(f"the OTLP endpoint {endpoint}", exc)
         return CheckOut(ok=False, message=error["message"], provider="otlp", error=error)
     if 200 <= response.status_code < 300:
         return CheckOut(ok=True, provider="otlp", message=f"{url} accepts OTLP traces")
-    error = {"code": "server_error", "message": f"{url} answered HTTP {response.status_code}",
+    error = {"code": "server_error",
+             "message": f"{url} answered {_status_class(response.status_code)}",
              "hint": "give the collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318"}
     return CheckOut(ok=False, message=error["message"], provider="otlp", error=error)
 

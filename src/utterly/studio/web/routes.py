@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -44,6 +44,19 @@ def _render(request: Request, template: str, page: str, status: int = 200, **con
     return templates.TemplateResponse(request, template, context, status_code=status)
 
 
+def safe_next(target: str) -> str:
+    """`target` if it is a path on this site, else "/". Browsers read `\\` as `/` and drop
+    tabs and newlines, so `/\\evil.example` or `/<tab>/evil.example` would leave the site
+    as surely as `//evil.example`."""
+    if (not target.startswith("/") or "\\" in target
+            or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target)):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return "/"
+    return target
+
+
 def _login_redirect(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
@@ -79,9 +92,8 @@ def _error(request: Request, who: Actor | None, status: int, key: str, **values)
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/"):
-    safe_next = next if next.startswith("/") and not next.startswith("//") else "/"
     return _render(request, "login.html", "login", user=None, role=None, bot=None,
-                   next=safe_next)
+                   next=safe_next(next))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -139,8 +151,7 @@ def nlu_page(request: Request, bot_id: int):
 
 @router.get("/lang/{code}")
 def switch_language(code: str, next: str = "/"):
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax")
     return response

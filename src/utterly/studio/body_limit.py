@@ -1,0 +1,79 @@
+"""A size limit on every request body, enforced while it is read.
+
+A declared Content-Length over the limit is answered 413 before a byte of the body is read;
+a body without one (chunked) is cut off at the limit. JSON bodies are small; a route that
+takes files declares its own limit here. The routes that take large bodies authenticate
+before they read them (api/transfer.py); a JSON route's body, read before its handler
+runs, is never larger than the default.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.exceptions import HTTPException
+
+from .api.transfer import MAX_IMPORT_BYTES
+from .errors import StudioError
+
+DEFAULT_LIMIT = 1024 * 1024  # 1 MiB: the largest JSON body (a 10,000-sentence batch) fits
+# (method, path) → limit, for routes that take more than the default
+ROUTE_LIMITS = [
+    ("POST", re.compile(r"^/api/bots/[^/]+/import$"), MAX_IMPORT_BYTES),
+]
+
+
+def limit_for(method: str, path: str) -> int:
+    for route_method, pattern, limit in ROUTE_LIMITS:
+        if method == route_method and pattern.match(path):
+            return limit
+    return DEFAULT_LIMIT
+
+
+def _megabytes(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MiB"
+
+
+def too_large(limit: int) -> StudioError:
+    error = StudioError(f"the request body is larger than {_megabytes(limit)}", status=413,
+                        code="body_too_large",
+                        hint="send less at once: split a file and import the parts one "
+                             "after the other")
+    error.title = "Content too large"
+    return error
+
+
+class BodyTooLarge(HTTPException):
+    """Raised by `receive` past the limit. An HTTPException, so that FastAPI's body parsing
+    lets it through instead of turning it into a 400."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, too_large(limit).detail)
+        self.limit = limit
+
+
+class BodyLimit:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from .problems import problem_response
+
+        limit = limit_for(scope["method"], scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            return await problem_response(too_large(limit))(scope, receive, send)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,308 @@
+"""Bounds on rendering a prompt template that someone else wrote: time, memory, output.
+
+A Jinja2 sandbox keeps a template away from Python's internals, not from the CPU: one
+`{{ 9**(9**7) }}` is a single C call that holds the GIL for minutes, and nested loops or
+a string doubled forty times are as bad. So a template runs
+
+- in an environment whose `**`, `*` and `+` refuse operands that would make huge numbers
+  or sequences, whose `range` draws on an iteration budget shared by every loop of the
+  render, and whose output is capped;
+- in a worker process with a memory limit, which the caller kills when the wall-clock
+  limit passes, whatever the worker is doing.
+
+Limits (environment variables of the process that renders; defaults in `Limits`):
+UTTERLY_TEMPLATE_TIMEOUT_S, UTTERLY_TEMPLATE_MAX_OUTPUT (characters),
+UTTERLY_TEMPLATE_MAX_ITERATIONS, UTTERLY_TEMPLATE_MEMORY_MB.
+
+This file imports nothing of Utterly's: the worker runs it as a script (`python -I`), so
+that it starts quickly and sees nothing but the standard library and Jinja2.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import math
+import os
+import pickle
+import select
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float = 0.5
+    max_output: int = 100_000
+    max_iterations: int = 10_000
+    memory_mb: int = 512
+    # numbers: no result of `**` or `*` beyond this many bits
+    max_int_bits: int = 4096
+
+    @classmethod
+    def from_env(cls, environ=None) -> "Limits":
+        env = os.environ if environ is None else environ
+        default = cls()
+        return cls(
+            timeout_s=float(env.get("UTTERLY_TEMPLATE_TIMEOUT_S") or default.timeout_s),
+            max_output=int(env.get("UTTERLY_TEMPLATE_MAX_OUTPUT") or default.max_output),
+            max_iterations=int(env.get("UTTERLY_TEMPLATE_MAX_ITERATIONS")
+                               or default.max_iterations),
+            memory_mb=int(env.get("UTTERLY_TEMPLATE_MEMORY_MB") or default.memory_mb))
+
+
+class TooCostly(Exception):
+    """The template would take more time, memory or output than the limits allow."""
+
+
+class RenderFailed(Exception):
+    """The template cannot be rendered. `kind`: "undefined" or "template"."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+# ---- the environment -------------------------------------------------------------------
+
+_budget: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("budget",
+                                                                          default=None)
+
+
+def _charge(iterations: int) -> None:
+    budget = _budget.get()
+    if budget is None:
+        return
+    budget[0] -= iterations
+    if budget[0] < 0:
+        raise TooCostly("the template's loops would run too many times")
+
+
+def _size(value) -> int | None:
+    return len(value) if isinstance(value, str | bytes | list | tuple) else None
+
+
+class LimitedEnvironment(SandboxedEnvironment):
+    """The sandbox, with operands, loops and output bounded (see the module's doc)."""
+
+    # Intercepted operators are also never folded at compile time, where `9**(9**7)`
+    # would otherwise be computed by the compiler itself.
+    intercepted_binops = frozenset({"**", "*", "+"})
+
+    def __init__(self, limits: Limits, **options):
+        super().__init__(undefined=StrictUndefined, autoescape=False, **options)
+        self.limits = limits
+        self.globals.pop("lipsum", None)  # lipsum(n) writes n paragraphs
+        self.globals["range"] = self._range
+
+    def _range(self, *args: int) -> range:
+        rng = range(*args)
+        _charge(len(rng))
+        return rng
+
+    def call_binop(self, context, operator: str, left, right):
+        bits, items = self.limits.max_int_bits, self.limits.max_output
+        ints = (isinstance(left, int) and isinstance(right, int))
+        if operator == "**" and ints and right > 0 and abs(left) > 1 \
+                and right * math.log2(abs(left)) > bits:
+            raise TooCostly(f"`**` would make a number of more than {bits} bits")
+        if operator == "*":
+            if ints and left.bit_length() + right.bit_length() > bits:
+                raise TooCostly(f"`*` would make a number of more than {bits} bits")
+            for seq, times in ((left, right), (right, left)):
+                if _size(seq) is not None and isinstance(times, int) \
+                        and _size(seq) * times > items:
+                    raise TooCostly(f"`*` would make a sequence of more than {items} items")
+        if operator == "+" and _size(left) is not None and _size(right) is not None \
+                and _size(left) + _size(right) > items:
+            raise TooCostly(f"`+` would make a sequence of more than {items} items")
+        return super().call_binop(context, operator, left, right)
+
+
+@lru_cache(maxsize=8)
+def environment(limits: Limits) -> LimitedEnvironment:
+    return LimitedEnvironment(limits, trim_blocks=False, keep_trailing_newline=False)
+
+
+@lru_cache(maxsize=64)
+def _compile(limits: Limits, template: str):
+    # Compiling costs more than rendering; the same few templates serve every request.
+    return environment(limits).from_string(template)
+
+
+def render_here(template: str, context: dict, limits: Limits) -> str:
+    """Render in this process with the operand, loop and output limits, but no clock: for
+    templates that this program ships. Raises TooCostly or RenderFailed."""
+    token = _budget.set([limits.max_iterations])
+    try:
+        out, size = [], 0
+        for chunk in _compile(limits, template).generate(**context):
+            size += len(chunk)
+            if size > limits.max_output:
+                raise TooCostly(f"the template writes more than {limits.max_output} "
+                                "characters")
+            out.append(chunk)
+        return "".join(out)
+    except (TooCostly, RenderFailed):
+        raise
+    except (MemoryError, RecursionError, OverflowError) as exc:
+        raise TooCostly(f"the template is too costly to render ({type(exc).__name__})") \
+            from None
+    except UndefinedError as exc:
+        raise RenderFailed("undefined", exc.message or str(exc)) from None
+    except TemplateError as exc:
+        raise RenderFailed("template", str(exc)) from None
+    except Exception as exc:  # a template can raise anything: 1/0, int('x'), …
+        raise RenderFailed("template", f"{type(exc).__name__}: {exc}"[:500]) from None
+    finally:
+        _budget.reset(token)
+
+
+# ---- the worker process ----------------------------------------------------------------
+
+def _send(stream, data: bytes) -> None:
+    stream.write(len(data).to_bytes(4, "big") + data)
+    stream.flush()
+
+
+def _serve(limits: Limits) -> None:
+    """The worker's loop: a pickled (template, context) in, a JSON answer out."""
+    import resource
+
+    limit = limits.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but answers on the pipe
+    _send(answers, b"")  # ready
+    while True:
+        header = requests.read(4)
+        if len(header) < 4:
+            return  # the parent went away
+        template, context = pickle.loads(requests.read(int.from_bytes(header, "big")))
+        try:
+            answer = {"text": render_here(template, context, limits)}
+        except TooCostly as exc:
+            answer = {"error": "too_costly", "message": str(exc)}
+        except RenderFailed as exc:
+            answer = {"error": exc.kind, "message": exc.message}
+        except MemoryError:
+            answer = {"error": "too_costly", "message": "the template needs too much memory"}
+        # JSON, not pickle, on the way back: the parent must not unpickle what a template
+        # running here could have shaped.
+        _send(answers, json.dumps(answer).encode())
+
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+class _Worker:
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", os.path.abspath(__file__), json.dumps(asdict(limits))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            close_fds=True)
+        # Starting Python is not the template's cost: its clock starts once this is ready.
+        if self._read(4, time.monotonic() + STARTUP_TIMEOUT_S) != bytes(4):
+            raise BrokenPipeError("the template worker did not start")
+
+    def ask(self, template: str, context: dict, deadline: float) -> dict:
+        """The worker's answer, or TooCostly when the deadline passes first."""
+        _send(self.proc.stdin, pickle.dumps((template, context)))
+        header = self._read(4, deadline)
+        size = int.from_bytes(header, "big")
+        if size > 8 * self.limits.max_output + 4096:
+            raise BrokenPipeError("oversized answer")
+        return json.loads(self._read(size, deadline))
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        fd, data = self.proc.stdout.fileno(), b""
+        while len(data) < size:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TooCostly("the template takes too long to render")
+            chunk = os.read(fd, size - len(data))
+            if not chunk:
+                raise BrokenPipeError("the template worker exited")
+            data += chunk
+        return data
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            stream.close()
+
+
+class WorkerPool:
+    """At most `size` worker processes, started on demand and reused; one that passed its
+    deadline or failed is killed and replaced by a fresh one."""
+
+    def __init__(self, limits: Limits, size: int = 4):
+        self.limits = limits
+        self._free: list[_Worker] = []
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+
+    def render(self, template: str, context: dict) -> str:
+        """Raises TooCostly or RenderFailed."""
+        self._slots.acquire()
+        try:
+            with self._lock:
+                worker = self._free.pop() if self._free else None
+            if worker is None or worker.proc.poll() is not None:
+                worker = _Worker(self.limits)
+            deadline = time.monotonic() + self.limits.timeout_s
+            try:
+                answer = worker.ask(template, context, deadline)
+            except (TooCostly, OSError, ValueError):
+                worker.kill()
+                raise TooCostly("the template takes too long or too much memory to "
+                                "render") from None
+            if answer.get("error") == "too_costly":
+                worker.kill()  # whatever it ran out of, start the next one afresh
+            else:
+                with self._lock:
+                    self._free.append(worker)
+        finally:
+            self._slots.release()
+        if "text" in answer:
+            return answer["text"]
+        if answer["error"] == "too_costly":
+            raise TooCostly(answer["message"])
+        raise RenderFailed(answer["error"], answer["message"])
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._free = self._free, []
+        for worker in workers:
+            worker.kill()
+
+
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
+
+
+def render_limited(template: str, context: dict) -> str:
+    """Render a template someone else wrote, within the limits of this process's
+    environment. Raises TooCostly or RenderFailed."""
+    global _pool
+    with _pool_lock:
+        limits = Limits.from_env()
+        if _pool is None or _pool.limits != limits:
+            if _pool is not None:
+                _pool.close()
+            _pool = WorkerPool(limits)
+        pool = _pool
+    return pool.render(template, context)
+
+
+if __name__ == "__main__":
+    _serve(Limits(**json.loads(sys.argv[1])))
