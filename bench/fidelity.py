@@ -5,8 +5,10 @@ each filter on a labelled set of real model output.
     .venv/bin/python bench/fidelity.py --collect OUT   # write new unlabelled candidates
 
 The set is bench/data/fidelity.jsonl: candidates written by the default model
-(Qwen2.5-Coder-1.5B) for the FAQs of bench/data/faqs.json, French and English, taken raw
-from its answers (before any filter), then labelled by hand, one of:
+(Qwen2.5-Coder-1.5B) for the FAQs of bench/data/faqs.json (French and English bots written
+by hand) and of bench/data/intent_bots.json (the first 20 intents of CLINC150 and BANKING77,
+whose close neighbours give other-intent candidates), taken raw from its answers (before
+any filter), then labelled by hand (bench/data/LABELLING.md), one of:
 
     faithful      asks what the FAQ's examples ask (typos, SMS and other wordings included)
     drifted       asks something else, or something vaguer or narrower that the FAQ's
@@ -53,12 +55,18 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+BOT_FILES = ("faqs.json", "intent_bots.json")
+
+
 def faq_index() -> dict[str, dict]:
     """FAQ title -> the FAQ, its locale and the other FAQs of its bot."""
-    data = json.loads((ROOT / "data" / "faqs.json").read_text("utf-8"))
+    bots = [bot for name in BOT_FILES if (ROOT / "data" / name).is_file()
+            for bot in json.loads((ROOT / "data" / name).read_text("utf-8"))["bots"]]
     index = {}
-    for bot in data["bots"]:
+    for bot in bots:
         for faq in bot["faqs"]:
+            if faq["title"] in index:
+                raise SystemExit(f"two FAQs titled {faq['title']!r}: titles name FAQs here")
             index[faq["title"]] = {
                 **faq, "bot": bot["name"], "locale": bot["locale"],
                 "others": [{"name": o["title"], "sentences": o["sentences"]}

@@ -182,8 +182,10 @@ async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -
     stream = open_stream(provider, prompts, temperature=temperature, max_tokens=max_tokens,
                          seed=seed)
     readers = [ItemReader(_prefill(p) if stream.prefilled else "") for p in prompts]
-    with spans.chat_span(provider.name, provider.model, prompts[0], temperature=temperature,
-                         max_tokens=max_tokens, seed=seed) as chat:
+    judged: Counter = Counter()
+    with spans.streamed_call_spans(provider.name, provider.model, prompts[0],
+                                   temperature=temperature, max_tokens=max_tokens,
+                                   seed=seed) as (chat, parse_span, clean_span):
         async with stream:
             async for piece in stream:
                 if run.should_stop():
@@ -191,7 +193,7 @@ async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -
                     break
                 for text in readers[piece.stream].feed(piece.text):
                     written_by[piece.stream] += 1
-                    if await _judge(run, text):
+                    if await _judge(run, text, clean_span, judged):
                         kept_by[piece.stream] += 1
                     if run.done:
                         break
@@ -205,8 +207,13 @@ async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -
             parsed = reader.finish(complete=stream.finish_reasons[i] == "stop")
             run.parse_problems.extend(parsed.problems)
             for text in parsed.sentences:
-                await _judge(run, text)
+                await _judge(run, text, clean_span, judged)
         run.parsed_any = run.parsed_any or any(r._read for r in readers)
+        parse_span.set_attribute("utterly.parsed", sum(judged.values()))
+        clean_span.set_attribute("utterly.kept", len(run.cleaner.kept))
+        for reason, count in judged.items():
+            if reason != "kept":
+                clean_span.set_attribute(f"utterly.rejected.{reason}", count)
         completion = Completion(text="\n\n".join(stream.texts), model=stream.model,
                                 input_tokens=stream.input_tokens,
                                 output_tokens=stream.output_tokens,
@@ -217,25 +224,25 @@ async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -
     run.model = stream.model or run.model
 
 
-async def _judge(run: _Run, text: str) -> bool:
+async def _judge(run: _Run, text: str, clean_span, judged: Counter) -> bool:
     """Keep or reject one candidate; a kept one gets its variations now. True when kept."""
     cleaner = run.cleaner
     surplus = run.done
     before = len(cleaner.kept)
-    with spans.span("clean") as clean_span:
+    with spans.use(clean_span):
         rejected = await cleaner.add([text])
-        for reason, count in Counter(str(r.reason) for r in rejected).items():
-            clean_span.set_attribute(f"utterly.rejected.{reason}", count)
     if surplus and len(cleaner.kept) > before:
         # Judged like the others, so that its reason is the true one; valid, but too many.
         rejected.append(Rejection(cleaner.pop_last().text, RejectReason.SURPLUS,
                                   "more than requested"))
     run.rejected.extend(rejected)
+    judged.update(str(r.reason) for r in rejected)
     if len(cleaner.kept) == before:
         run.notify({"event": "rejected", "text": text,
                     "reason": str(rejected[0].reason) if rejected else "",
                     "kept": len(cleaner.kept), "requested": run.request.n})
         return False
+    judged["kept"] += 1
     _vary(run, before)
     if run.first_candidate_s is None:
         run.first_candidate_s = time.perf_counter() - run.started

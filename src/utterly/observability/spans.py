@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace as otel_trace
 from opentelemetry.trace import Status, StatusCode
 
 from .pricing import cost_of
@@ -165,20 +166,51 @@ class ChatSpan:
 
 
 @contextmanager
-def chat_span(provider: str, model: str | None, messages: list[dict[str, str]], *,
-              temperature: float, max_tokens: int, seed: int | None):
-    """The `chat` span of one model call (GenAI conventions; a Langfuse generation)."""
+def streamed_call_spans(provider: str, model: str | None, messages: list[dict[str, str]], *,
+                        temperature: float, max_tokens: int, seed: int | None):
+    """The spans of one model call read while it is written: `chat` (the call), `parse`
+    (its text read into sentences) and `clean` (their judgement) run at the same time, so
+    they are siblings under the current span, each lasting the whole call. Yields
+    (chat: ChatSpan or None, parse, clean); `with use(clean):` makes `clean` the parent of
+    the embedder's spans."""
     handle = _active.get()
     if handle is None:
-        yield None
+        yield None, NOOP, NOOP
         return
+    otel = handle.tracer.otel
+    opened = [otel.start_span(f"chat {model or provider}",
+                              attributes=_chat_attributes(handle, provider, model, messages,
+                                                          temperature, max_tokens, seed)),
+              otel.start_span("parse"), otel.start_span("clean")]
+    try:
+        yield ChatSpan(opened[0], provider, handle.capture_content), opened[1], opened[2]
+    except BaseException as exc:
+        _fail(opened[0], exc)
+        raise
+    finally:
+        for s in opened:
+            s.end()
+
+
+@contextmanager
+def use(span):
+    """Make `span` (from `streamed_call_spans`) the current one for a moment."""
+    if span is NOOP:
+        yield
+        return
+    with otel_trace.use_span(span, end_on_exit=False, record_exception=False,
+                             set_status_on_exception=False):
+        yield
+
+
+def _chat_attributes(handle, provider, model, messages, temperature, max_tokens, seed):
     attributes = {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": PROVIDER_NAMES.get(provider, provider),
         "gen_ai.request.model": model or "",
         "gen_ai.request.temperature": temperature,
         "gen_ai.request.max_tokens": max_tokens,
-        "gen_ai.output.type": "json",
+        "gen_ai.output.type": "text",
         "langfuse.observation.type": "generation",
         "langfuse.observation.model.name": model or "",
     }
@@ -187,8 +219,7 @@ def chat_span(provider: str, model: str | None, messages: list[dict[str, str]], 
     if handle.capture_content:
         attributes["gen_ai.input.messages"] = _messages(messages)
         attributes["langfuse.observation.input"] = json.dumps(messages, ensure_ascii=False)
-    with span(f"chat {model or provider}", attributes) as otel_span:
-        yield ChatSpan(otel_span, provider, handle.capture_content)
+    return attributes
 
 
 @contextmanager

@@ -153,14 +153,19 @@ def cancel_job(session: Session, actor: Actor, bot_id: int, job_id: int) -> dict
     return job_view(session, job)
 
 
+def _importable(candidates, min_score: float) -> list[str]:
+    """What auto-import takes: new, conflict-free candidates scored at least `min_score`.
+    A candidate without a similarity score (the embedding filter was skipped) was never
+    checked for meaning drift: it waits for a person, whatever min_score is."""
+    return [c.text for c in candidates
+            if c.status == "new" and c.conflict_risk is None
+            and c.scores.get("similarity") is not None
+            and c.scores["similarity"] >= min_score]
+
+
 def _auto_import(sessions, actor: Actor, bot_id: int, faq_id: int, result, min_score: float,
                  box: SecretBox) -> int:
-    # A candidate without a similarity score (the embedding filter was skipped) was never
-    # checked for meaning drift: it waits for a person, whatever min_score is.
-    texts = [c.text for c in result.candidates
-             if c.status == "new" and c.conflict_risk is None
-             and c.scores.get("similarity") is not None
-             and c.scores["similarity"] >= min_score]
+    texts = _importable(result.candidates, min_score)
     if not texts:
         return 0
     with sessions() as session, session.begin():
