@@ -38,6 +38,15 @@ def generate(world, user: str, **body) -> dict:
     return response.json()
 
 
+def generate_with_candidates(world, user: str) -> dict:
+    """A generation that kept at least one sentence: SmolLM2 keeps none for some seeds."""
+    for seed in range(1, 9):
+        out = generate(world, user, seed=seed, n=1, temperature=0.5)
+        if out["candidates"]:
+            return out
+    raise AssertionError(f"SmolLM2 kept no sentence in 8 seeds: {out['rejected']}")
+
+
 def root_of(spans):
     return next(s for s in spans if s.parent_id is None)
 
@@ -46,7 +55,7 @@ def test_a_traced_generation_links_its_run_to_the_trace_and_imports_score_it(
         generation_enabled, langfuse_recorder):
     world, recorder = generation_enabled, langfuse_recorder
     send_traces_to(world, recorder)
-    out = generate(world, "bob", seed=1, n=1, temperature=0.5)
+    out = generate_with_candidates(world, "bob")
     trace_id = out["trace_id"]
     assert re.fullmatch(r"[0-9a-f]{32}", trace_id)
     assert out["trace_url"] == f"{recorder.url}/trace/{trace_id}"
@@ -54,8 +63,9 @@ def test_a_traced_generation_links_its_run_to_the_trace_and_imports_score_it(
     # the history carries the trace link
     bob = world.studio.api("bob")
     listed = bob.get(f"/api/bots/{world.bot}/generation-runs").json()["items"]
-    assert [(r["id"], r["trace_id"], r["trace_url"]) for r in listed] == \
-        [(out["run_id"], trace_id, out["trace_url"])]
+    assert (listed[0]["id"], listed[0]["trace_id"], listed[0]["trace_url"]) == \
+        (out["run_id"], trace_id, out["trace_url"])
+    assert len({r["trace_id"] for r in listed}) == len(listed)  # one trace per run
     detail = bob.get(f"/api/bots/{world.bot}/generation-runs/{out['run_id']}").json()
     assert (detail["trace_id"], detail["trace_url"]) == (trace_id, out["trace_url"])
 
@@ -71,7 +81,6 @@ def test_a_traced_generation_links_its_run_to_the_trace_and_imports_score_it(
     assert {s.name.split(" ")[0] for s in spans} >= {"attempt", "chat", "parse", "clean"}
 
     # importing a selection scores the trace with the share a person accepted
-    assert out["candidates"], f"seed 1 gave no candidate: {out['rejected']}"
     imported = bob.post(f"/api/bots/{world.bot}/faqs/{world.faq_password}/import",
                         json={"run_id": out["run_id"], "texts": [out["candidates"][0]["text"]]})
     assert imported.status_code == 200, imported.text
