@@ -4,9 +4,9 @@ A round asks the provider for several answers written side by side (the local mo
 up to 4 at the cost of about 2), each prompt asking for another kind of message. Every
 sentence is judged as soon as its line is written; a kept one gets its variation at once,
 so what is shown while the model writes is what the result holds. A stream stops when it
-has given its share, the round when `n` are kept. Only when the answers end short does the
-pipeline ask again, telling the model what it already has. It knows nothing of HTTP or
-storage.
+has written what its prompt asked for, the round when `n` are kept. Only when the answers
+end short does the pipeline ask again, telling the model what it already has. It knows
+nothing of HTTP or storage.
 """
 
 from __future__ import annotations
@@ -137,8 +137,7 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
 @dataclass
 class _Plan:
     prompts: list[list[dict]]
-    share: int   # sentences each answer should give
-    asked: int   # sentences each prompt asks for: the share and some spare
+    asked: int   # sentences each prompt asks for: its share of the missing, and some spare
 
 
 def _plan(request: GenerationRequest, provider: ChatProvider, settings: PipelineSettings,
@@ -150,7 +149,7 @@ def _plan(request: GenerationRequest, provider: ChatProvider, settings: Pipeline
     with spans.span("render prompt"):
         prompts = [render_request(request, existing=existing, nb_sentences=asked, stream=i,
                                   streams=streams).messages for i in range(streams)]
-    return _Plan(prompts, share, asked)
+    return _Plan(prompts, asked)
 
 
 async def prepare_generation(request: GenerationRequest, provider: ChatProvider, *,
@@ -169,15 +168,13 @@ async def prepare_generation(request: GenerationRequest, provider: ChatProvider,
 async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -> None:
     """One call: answers side by side, each asked for its share of `missing`."""
     request = run.request
-    prompts, share, asked = plan.prompts, plan.share, plan.asked
+    prompts, asked = plan.prompts, plan.asked
     streams = len(prompts)
     run.notify({"event": "attempt", "attempt": run.attempts, "asked": missing,
                 "streams": streams, "kept": len(run.cleaner.kept), "requested": request.n})
     temperature = min(1.0, request.temperature + 0.15 * (run.attempts - 1))
     max_tokens = asked * _TOKENS_PER_SENTENCE + _TOKENS_OVERHEAD
     seed = run.seed + 1000 * (run.attempts - 1)
-    quota = [share] * streams
-    kept_by = [0] * streams
     written_by = [0] * streams
     stream = open_stream(provider, prompts, temperature=temperature, max_tokens=max_tokens,
                          seed=seed)
@@ -193,12 +190,13 @@ async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -
                     break
                 for text in readers[piece.stream].feed(piece.text):
                     written_by[piece.stream] += 1
-                    if await _judge(run, text, clean_span, judged):
-                        kept_by[piece.stream] += 1
+                    await _judge(run, text, clean_span, judged)
                     if run.done:
                         break
-                    if kept_by[piece.stream] >= quota[piece.stream] \
-                            or written_by[piece.stream] >= asked:
+                    # No stop at a stream's share: a step of 3 sequences costs about what
+                    # one of 4 does, so the fastest answers fill in for the slowest until
+                    # `n` are kept.
+                    if written_by[piece.stream] >= asked:
                         stream.stop(piece.stream)
                 if run.done:
                     break
