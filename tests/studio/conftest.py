@@ -214,6 +214,22 @@ def generation_enabled(world) -> World:
     return world
 
 
+def generate_with_candidates(world, user: str, seeds=range(1, 9), **body) -> dict:
+    """A generation of the password FAQ that kept at least one sentence. SmolLM2 (135M) keeps
+    none for some seeds, and which ones changes with the prompt: the tests that need a kept
+    sentence take the first seed that gives one, and fail only if none of 8 does."""
+    client = world.studio.api(user)
+    for seed in seeds:
+        # the small model is slow on a busy machine: a generous timeout, never an assertion
+        response = client.post(f"/api/bots/{world.bot}/faqs/{world.faq_password}/generate",
+                               json={**body, "seed": seed}, timeout=900)
+        assert response.status_code == 200, response.text
+        out = response.json()
+        if out["candidates"]:
+            return out
+    raise AssertionError(f"SmolLM2 kept no sentence in {len(seeds)} seeds: {out['rejected']}")
+
+
 PROBLEM = "application/problem+json"
 
 

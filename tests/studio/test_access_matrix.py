@@ -123,6 +123,8 @@ ROUTES = [
           code="generation_disabled"),
     Route("POST", FAQ + "/generate/stream", "bot_user", 409, lambda ids: {"n": 1},
           code="generation_disabled"),
+    Route("POST", FAQ + "/generate/warm-up", "bot_user", 409, lambda ids: {"n": 1},
+          code="generation_disabled"),
     Route("POST", FAQ + "/import", "bot_user", 200, body_ids=("run_id",),
           body=lambda ids: {"run_id": ids["run_id"], "texts": [CANDIDATE]}),
     Route("GET", RUNS, "viewer", 200),

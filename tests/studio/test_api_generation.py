@@ -19,7 +19,7 @@ from utterly.prompt import default_template, template_version
 from utterly.studio.models import SentenceGenerationSettings
 from utterly.studio.schemas import ImportRefused
 
-from .conftest import TEST_MODEL, problem
+from .conftest import TEST_MODEL, generate_with_candidates, problem
 
 RESET_PASSWORD = "Comment réinitialiser mon mot de passe ?"
 PARCEL, TRACK = "where is my parcel", "track my order"  # what the fake vendor answers
@@ -100,9 +100,7 @@ def test_generate_with_the_local_model_then_import_and_undo(generation_enabled):
     use_provider(world, nb_sentences=1, temperature=0.5)
     bob = world.studio.api("bob")
     base = f"/api/bots/{world.bot}"
-    response = bob.post(f"{base}/faqs/{world.faq_password}/generate", json={"seed": 1})
-    assert response.status_code == 200, response.text
-    out = response.json()
+    out = generate_with_candidates(world, "bob")
 
     # the shape of a run, with the settings' defaults
     assert (out["provider"], out["model"], out["requested"]) == ("local", TEST_MODEL, 1)
@@ -110,7 +108,6 @@ def test_generate_with_the_local_model_then_import_and_undo(generation_enabled):
     assert out["usage"]["input_tokens"] > 0 and out["usage"]["output_tokens"] > 0
     assert out["latency_s"] > 0
     assert "trace_id" in out and "trace_url" in out
-    assert out["candidates"], f"seed 1 gave no candidate: {out['rejected']}"
     for candidate in out["candidates"]:
         assert (candidate["status"], candidate["origin"]) == ("new", "model")
         assert 0 < candidate["scores"]["similarity"] <= 1
@@ -119,8 +116,8 @@ def test_generate_with_the_local_model_then_import_and_undo(generation_enabled):
 
     run = bob.get(f"{base}/generation-runs/{out['run_id']}").json()
     assert run["request"]["sentences"] == [RESET_PASSWORD]  # the FAQ's own sentences
-    assert (run["request"]["n"], run["request"]["locale"], run["request"]["seed"]) == \
-        (1, "fr", 1)
+    assert (run["request"]["n"], run["request"]["locale"]) == (1, "fr")
+    assert run["request"]["seed"] in range(1, 9)
     assert run["temperature"] == run["request"]["temperature"] == 0.5
     assert (run["status"], run["username"], run["faq_title"]) == \
         ("succeeded", "bob", "Mot de passe")

@@ -17,7 +17,7 @@ from utterly.normalize import normalize
 from utterly.studio.models import NluModel, TrainingSentence
 from utterly.studio.services import nlu
 
-from .conftest import problem
+from .conftest import generate_with_candidates, problem
 
 
 PASSWORD_MORE = ["J'ai oublié mon mot de passe", "Changer mon mot de passe",
@@ -189,12 +189,7 @@ def test_generated_candidates_carry_a_conflict_risk(generation_enabled):
     world = generation_enabled  # one sentence in each of the two French FAQs
     bob = world.studio.api("bob")
     base = f"/api/bots/{world.bot}"
-    # the small model is slow on a busy machine: a generous timeout, never an assertion
-    response = bob.post(f"{base}/faqs/{world.faq_password}/generate",
-                        json={"n": 1, "seed": 1}, timeout=900)
-    assert response.status_code == 200, response.text
-    out = response.json()
-    assert out["candidates"], out["rejected"]
+    out = generate_with_candidates(world, "bob", n=1)
     stored = bob.get(f"{base}/generation-runs/{out['run_id']}").json()["candidates"]
     assert [c["conflict_risk"] for c in stored] == [c["conflict_risk"]
                                                      for c in out["candidates"]]

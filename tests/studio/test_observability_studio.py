@@ -11,6 +11,8 @@ import re
 from tests.servers.langfuse_recorder import OTEL_PATH, PROJECTS_PATH, SCORES_PATH
 from utterly.observability import TracingConfig, get_tracer
 
+from .conftest import generate_with_candidates
+
 CONTENT_KEYS = {"gen_ai.input.messages", "gen_ai.output.messages", "langfuse.observation.input",
                 "langfuse.observation.output", "langfuse.trace.input", "langfuse.trace.output"}
 RESET_PASSWORD = "Comment réinitialiser mon mot de passe ?"
@@ -38,15 +40,6 @@ def generate(world, user: str, **body) -> dict:
     return response.json()
 
 
-def generate_with_candidates(world, user: str) -> dict:
-    """A generation that kept at least one sentence: SmolLM2 keeps none for some seeds."""
-    for seed in range(1, 9):
-        out = generate(world, user, seed=seed, n=1, temperature=0.5)
-        if out["candidates"]:
-            return out
-    raise AssertionError(f"SmolLM2 kept no sentence in 8 seeds: {out['rejected']}")
-
-
 def root_of(spans):
     return next(s for s in spans if s.parent_id is None)
 
@@ -55,7 +48,7 @@ def test_a_traced_generation_links_its_run_to_the_trace_and_imports_score_it(
         generation_enabled, langfuse_recorder):
     world, recorder = generation_enabled, langfuse_recorder
     send_traces_to(world, recorder)
-    out = generate_with_candidates(world, "bob")
+    out = generate_with_candidates(world, "bob", n=1, temperature=0.5)
     trace_id = out["trace_id"]
     assert re.fullmatch(r"[0-9a-f]{32}", trace_id)
     assert out["trace_url"] == f"{recorder.url}/trace/{trace_id}"
