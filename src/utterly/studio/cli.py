@@ -7,79 +7,13 @@ starts fast.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from ..errors import UtterlyError
-
-
-def _config(data_dir, database_url):
-    from .config import StudioConfig
-
-    return StudioConfig.from_env(data_dir=Path(data_dir) if data_dir else None,
-                                 database_url=database_url)
-
-
-# Ids are INTEGER columns: anything outside 1..2³¹−1 names no row.
-ID = click.IntRange(1, 2**31 - 1)
-
-
-def _storage_options(func):
-    func = click.option("--database-url", default=None, envvar="UTTERLY_DATABASE_URL",
-                        help="SQLAlchemy URL; default a SQLite file in the data directory.")(func)
-    func = click.option("--data-dir", default=None, envvar="UTTERLY_DATA_DIR",
-                        type=click.Path(file_okay=False),
-                        help="Where the SQLite database and the key file live "
-                             "[default: ./utterly-data].")(func)
-    return func
-
-
-def _sessions(config):
-    from .db import make_engine, migrate, session_factory
-
-    engine = make_engine(config.url)
-    migrate(engine)
-    return engine, session_factory(engine)
-
-
-def _fail(message: str, hint: str = "") -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    if hint:
-        click.secho(f"hint: {hint}", fg="yellow", err=True)
-    sys.exit(1)
-
-
-def _acting_user(sessions, username: str):
-    """The Actor behind `--as USERNAME`, whose roles then apply; exit 1 if there is none."""
-    from .access import Actor, user_by_name
-
-    with sessions() as session:
-        user = user_by_name(session, username)
-        if user is None:
-            _fail(f"no Studio user is named `{username}`",
-                  "create one with `utterly users create NAME --role bot_user`")
-        return Actor(user.id, user.username)
-
-
-def _run_service(action):
-    """Run a Studio service call. What people can fix becomes a message and exit code 2 for
-    invalid input (400, 422), 1 for the rest (not found, forbidden, conflicts...)."""
-    from .errors import StudioError
-
-    try:
-        return action()
-    except UtterlyError as exc:
-        _fail(exc.message, exc.hint)
-    except StudioError as exc:
-        for conflict in exc.extra.get("conflicts", []):
-            click.echo(f"conflict: `{conflict['text']}` ({conflict['locale']}) trains "
-                       f"`{conflict['faq']}`, the file puts it in "
-                       f"`{conflict['requested_faq']}`", err=True)
-        click.secho(f"error [{exc.code}]: {exc.detail}", fg="red", err=True)
-        if exc.hint:
-            click.secho(f"hint: {exc.hint}", fg="yellow", err=True)
-        sys.exit(2 if exc.status in (400, 422) else 1)
+from .cli_common import config_from, fail, open_sessions, storage_options
+from .cli_nlu import COMMANDS as NLU_COMMANDS
+from .cli_transfer import TRANSFER_COMMANDS
 
 
 def _serve(config, host: str, port: int, banner: str = "") -> None:
@@ -90,7 +24,7 @@ def _serve(config, host: str, port: int, banner: str = "") -> None:
     try:
         app = create_app(config)
     except UtterlyError as exc:
-        _fail(exc.message, exc.hint)
+        fail(exc.message, exc.hint)
     click.echo(f"Utterly Studio on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
     if banner:
         click.echo(banner)
@@ -98,7 +32,7 @@ def _serve(config, host: str, port: int, banner: str = "") -> None:
 
 
 @click.command()
-@_storage_options
+@storage_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--no-jobs", is_flag=True,
@@ -107,7 +41,7 @@ def serve(data_dir, database_url, host, port, no_jobs):
     """Start the Studio (web pages and REST API). Migrations are applied on start."""
     from dataclasses import replace
 
-    config = _config(data_dir, database_url)
+    config = config_from(data_dir, database_url)
     _serve(replace(config, run_jobs=False) if no_jobs else config, host, port)
 
 
@@ -123,15 +57,15 @@ def _prepare_default_model() -> None:
 
 
 @click.command()
-@_storage_options
+@storage_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 def demo(data_dir, database_url, host, port):
     """Start the Studio with a demo admin and a French demo bot (local model)."""
     from .demo import seed_demo
 
-    config = _config(data_dir, database_url)
-    _, sessions = _sessions(config)
+    config = config_from(data_dir, database_url)
+    _, sessions = open_sessions(config)
     info = seed_demo(sessions)
     _prepare_default_model()
     _serve(config, host, port,
@@ -146,7 +80,7 @@ def users():
 
 @users.command("create")
 @click.argument("username")
-@_storage_options
+@storage_options
 @click.option("--admin", is_flag=True, help="Make the user admin of the namespace.")
 @click.option("--role", type=click.Choice(["admin", "bot_user", "viewer"]), default=None,
               help="Role in the namespace (default viewer, or admin with --admin).")
@@ -161,43 +95,43 @@ def users_create(username, data_dir, database_url, admin, role, namespace, passw
     from .services import accounts
 
     if admin and role not in (None, "admin"):
-        _fail("--admin and --role disagree", "give one of them")
+        fail("--admin and --role disagree", "give one of them")
     role = "admin" if admin else role or "viewer"
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    _, sessions = _sessions(_config(data_dir, database_url))
+    _, sessions = open_sessions(config_from(data_dir, database_url))
     try:
         with sessions() as session, session.begin():
             user = accounts.create_user(session, username, password, site_admin=site_admin)
             ns = accounts.ensure_namespace(session, namespace.strip().lower())
             accounts.set_role(session, user, ns, role)
     except UtterlyError as exc:
-        _fail(exc.message, exc.hint)
+        fail(exc.message, exc.hint)
     except Exception as exc:  # StudioError: a clear sentence, never a traceback
         from .errors import StudioError
 
         if not isinstance(exc, StudioError):
             raise
-        _fail(exc.detail, exc.hint)
+        fail(exc.detail, exc.hint)
     click.echo(f"created {username.lower()} ({role} of namespace {namespace}"
                + (", site administrator)" if site_admin else ")"))
 
 
 @users.command("site-admin")
 @click.argument("username")
-@_storage_options
+@storage_options
 @click.option("--revoke", is_flag=True, help="Take the right away instead.")
 def users_site_admin(username, data_dir, database_url, revoke):
     """Let a user create namespaces and accounts (or, with --revoke, no longer)."""
     from .access import user_by_name
 
-    _, sessions = _sessions(_config(data_dir, database_url))
+    _, sessions = open_sessions(config_from(data_dir, database_url))
     with sessions() as session, session.begin():
         user = user_by_name(session, username)
         if user is None:
-            _fail(f"no user {username!r}", "create it with `utterly users create`")
+            fail(f"no user {username!r}", "create it with `utterly users create`")
         user.is_site_admin = not revoke
     click.echo(f"{username.lower()} is {'no longer ' if revoke else ''}a site administrator")
 
@@ -216,7 +150,7 @@ def secrets_new_key():
 
 
 @secrets.command("rotate")
-@_storage_options
+@storage_options
 @click.option("--new-key", envvar="UTTERLY_NEW_SECRET_KEY", default=None,
               help="The key to move to (default: a new one). Needed when the current key "
                    "comes from UTTERLY_SECRET_KEY.")
@@ -224,31 +158,13 @@ def secrets_rotate(data_dir, database_url, new_key):
     """Re-encrypt every stored secret with a new key, in one transaction."""
     from .rotation import rotate
 
-    config = _config(data_dir, database_url)
-    _, sessions = _sessions(config)
+    config = config_from(data_dir, database_url)
+    _, sessions = open_sessions(config)
     try:
         count, where = rotate(config, sessions, new_key)
     except UtterlyError as exc:
-        _fail(exc.message, exc.hint)
+        fail(exc.message, exc.hint)
     click.echo(f"re-encrypted {count} secret(s); {where}")
 
 
-COMMANDS = [serve, demo, users, secrets]
-
-
-def _more_commands():
-    from .cli_nlu import COMMANDS as nlu_commands
-
-    return nlu_commands
-
-
-COMMANDS += _more_commands()
-
-
-def _transfer_commands():
-    from .cli_transfer import TRANSFER_COMMANDS
-
-    return TRANSFER_COMMANDS
-
-
-COMMANDS += _transfer_commands()
+COMMANDS = [serve, demo, users, secrets, *NLU_COMMANDS, *TRANSFER_COMMANDS]

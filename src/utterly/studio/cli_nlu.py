@@ -8,7 +8,9 @@ import sys
 
 import click
 
-from .cli import ID, _acting_user, _config, _run_service, _sessions, _storage_options
+from .cli_common import (
+    ID, acting_user, config_from, open_sessions, run_service, storage_options,
+)
 
 
 # The bounds of JobIn (schemas.py), repeated here so that the CLI starts without pydantic;
@@ -20,7 +22,7 @@ def _common(func):
     func = click.option("--as", "username", required=True,
                         help="Act as this Studio user (their roles apply).")(func)
     func = click.option("--bot", "bot_id", type=ID, required=True, help="Bot id.")(func)
-    return _storage_options(func)
+    return storage_options(func)
 
 
 @click.group()
@@ -37,14 +39,14 @@ def nlu_train(bot_id, username, data_dir, database_url, locale, features):
     """Train on the bot's sentences and store the model with the bot."""
     from .services import nlu as service
 
-    _, sessions = _sessions(_config(data_dir, database_url))
-    actor = _acting_user(sessions, username)
+    _, sessions = open_sessions(config_from(data_dir, database_url))
+    actor = acting_user(sessions, username)
 
     def work():
         with sessions() as session, session.begin():
             return service.train(session, actor, bot_id, locale, features)
 
-    info = _run_service(work)
+    info = run_service(work)
     click.echo(f"trained {info['locale']} on {info['trained_on']} sentences "
                f"({info['generated_used']} generated), {info['intents']} FAQs")
 
@@ -58,14 +60,14 @@ def nlu_parse(bot_id, username, data_dir, database_url, text, locale, as_json):
     """Which FAQ TEXT asks: intent, confidence, the runners-up."""
     from .services import nlu as service
 
-    _, sessions = _sessions(_config(data_dir, database_url))
-    actor = _acting_user(sessions, username)
+    _, sessions = open_sessions(config_from(data_dir, database_url))
+    actor = acting_user(sessions, username)
 
     def work():
         with sessions() as session:
             return service.parse(session, actor, bot_id, text, locale)
 
-    result = _run_service(work)
+    result = run_service(work)
     if as_json:
         click.echo(json.dumps(result, default=str, ensure_ascii=False))
         return
@@ -85,14 +87,14 @@ def nlu_eval(bot_id, username, data_dir, database_url, locale, k, features, as_j
     """Human sentences only vs human + generated, side by side (k-fold on human ones)."""
     from .services import nlu as service
 
-    _, sessions = _sessions(_config(data_dir, database_url))
-    actor = _acting_user(sessions, username)
+    _, sessions = open_sessions(config_from(data_dir, database_url))
+    actor = acting_user(sessions, username)
 
     def work():
         with sessions() as session:
             return service.evaluate(session, actor, bot_id, locale, k, features)
 
-    result = _run_service(work)
+    result = run_service(work)
     if as_json:
         click.echo(json.dumps(result, default=str, ensure_ascii=False))
         return
@@ -136,9 +138,9 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
     from .secrets import SecretBox
     from .services import jobs
 
-    config = _config(data_dir, database_url)
-    _, sessions = _sessions(config)
-    actor = _acting_user(sessions, username)
+    config = config_from(data_dir, database_url)
+    _, sessions = open_sessions(config)
+    actor = acting_user(sessions, username)
     box = SecretBox.load(config.secret_key, config.key_file)
 
     def create():
@@ -151,7 +153,7 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
                          "abbreviated_language": abbreviated_language}))
             return jobs.job_view(session, job)
 
-    job = _run_service(create)
+    job = run_service(create)
     click.echo(f"job {job['id']}: {job['total']} FAQs ({job['pending']} to do)", err=True)
     told = []
 
@@ -172,7 +174,7 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
                       transient=False, console=Console(stderr=True)) as progress:
             task = progress.add_task("generating", total=job["total"],
                                      completed=job["total"] - job["pending"])
-            final = _run_service(lambda: jobs.run_job(sessions, job["id"], box,
+            final = run_service(lambda: jobs.run_job(sessions, job["id"], box,
                                               on_progress=progressed, wait=True))
     except KeyboardInterrupt:
         click.secho(f"interrupted: continue job {job['id']} with --resume {job['id']}",

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
-from .cli import ID, _acting_user, _config, _fail, _run_service, _sessions, _storage_options
+from .cli_common import (
+    ID, acting_user, config_from, fail, open_sessions, run_service, storage_options,
+)
 
 FORMAT_NAMES = ["tock", "rasa", "csv", "jsonl"]
 
@@ -26,7 +28,7 @@ def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror}")
+        fail(f"cannot read {path}: {exc.strerror}")
 
 
 def _write(path: str, text: str) -> None:
@@ -37,7 +39,7 @@ def _write(path: str, text: str) -> None:
     try:
         Path(path).write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror}")
+        fail(f"cannot write {path}: {exc.strerror}")
 
 
 def _format_for_output(fmt: str | None, path: str) -> str:
@@ -45,7 +47,7 @@ def _format_for_output(fmt: str | None, path: str) -> str:
 
     chosen = fmt or format_for_filename(None if path == "-" else path)
     if chosen is None:
-        _fail(f"cannot tell the format to write from `{path}`",
+        fail(f"cannot tell the format to write from `{path}`",
               "give --format (tock, rasa, csv or jsonl), or a file name ending in .json, "
               ".yml, .csv or .jsonl")
     return chosen
@@ -70,21 +72,21 @@ def _warn(warnings: list[str]) -> None:
 @click.option("-o", "--output", default="-", show_default=True,
               help="The file to write; - for standard output.")
 @_as_option
-@_storage_options
+@storage_options
 def export_command(bot_id, fmt, output, username, data_dir, database_url):
     """Export a bot's FAQs and sentences (Tock dump, Rasa nlu.yml, CSV or JSONL)."""
     from ..formats import FORMATS
     from .services import transfer
 
     name = _format_for_output(fmt, output)
-    _, sessions = _sessions(_config(data_dir, database_url))
-    who = _acting_user(sessions, username)
+    _, sessions = open_sessions(config_from(data_dir, database_url))
+    who = acting_user(sessions, username)
 
     def export():
         with sessions() as session:
             return transfer.export_bot(session, who, bot_id)
 
-    data = _run_service(export)
+    data = run_service(export)
     _write(output, FORMATS[name].dump(data))
     click.echo(f"exported {len(data.faqs)} FAQ(s), {data.sentence_count()} sentence(s) "
                f"as {name}" + ("" if output == "-" else f" to {output}"), err=True)
@@ -99,15 +101,15 @@ def export_command(bot_id, fmt, output, username, data_dir, database_url):
               help="Locale of sentences the file gives none [default: the bot's first].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_as_option
-@_storage_options
+@storage_options
 def import_command(file, bot_id, fmt, locale, as_json, username, data_dir, database_url):
     """Merge a file's FAQs and sentences into a bot, all or nothing (FILE - for stdin)."""
     from .access import bot_for
     from .services import transfer
 
     raw = _read(file)
-    _, sessions = _sessions(_config(data_dir, database_url))
-    who = _acting_user(sessions, username)
+    _, sessions = open_sessions(config_from(data_dir, database_url))
+    who = acting_user(sessions, username)
 
     def merge():
         with sessions() as session, session.begin():
@@ -115,7 +117,7 @@ def import_command(file, bot_id, fmt, locale, as_json, username, data_dir, datab
             name, data = _load(raw, file, fmt, locale or bot.locales[0])
             return name, transfer.import_bot(session, who, bot_id, data)
 
-    name, report = _run_service(merge)
+    name, report = run_service(merge)
     if as_json:
         click.echo(json.dumps({"format": name, **report}, ensure_ascii=False, indent=2))
         return
@@ -143,7 +145,7 @@ def convert_command(source, target, from_fmt, to_fmt, locale):
 
     out_name = _format_for_output(to_fmt, target)
     raw = _read(source)
-    in_name, data = _run_service(lambda: _load(raw, source, from_fmt, locale))
+    in_name, data = run_service(lambda: _load(raw, source, from_fmt, locale))
     _warn(data.warnings)
     _write(target, FORMATS[out_name].dump(data))
     click.echo(f"converted {len(data.faqs)} FAQ(s), {data.sentence_count()} sentence(s) "
