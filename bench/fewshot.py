@@ -34,6 +34,7 @@ go in docs/nlu.md.
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import csv
 import hashlib
@@ -50,7 +51,6 @@ from datetime import date
 from pathlib import Path
 
 from utterly import clean, pipeline, voice
-from utterly.providers import local, local_engine
 from utterly.catalogue import cache_dir
 from utterly.embeddings import create_embeddings
 from utterly.errors import UtterlyError
@@ -58,17 +58,27 @@ from utterly.generation import agenerate
 from utterly.nlu import Example, compare
 from utterly.parse import parse_sentences
 from utterly.prompt import default_template, render_request, template_version
+from utterly.providers import ProviderConfig, create_provider, local, local_engine
 from utterly.request import GenerationRequest
-from utterly.providers import ProviderConfig, create_provider
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "datasets"
 DATASETS = ("clinc150", "banking77")
 CACHE_VERSION = 2
+
+
+def _code_of(module) -> str:
+    """A module's code without its imports and comments: reordering imports or rewording a
+    comment changes no sentence, so it must not throw the cache away."""
+    tree = ast.parse(inspect.getsource(module))
+    tree.body = [node for node in tree.body if not isinstance(node, (ast.Import, ast.ImportFrom))]
+    return ast.dump(tree)
+
+
 # What decides which candidates survive: a change to the filters or the retry loop must not
 # reuse sentences kept by the old code.
 PIPELINE_VERSION = hashlib.sha256(
-    "".join(inspect.getsource(m) for m in (clean, pipeline, voice, local, local_engine)
+    "".join(_code_of(m) for m in (clean, pipeline, voice, local, local_engine)
             ).encode()).hexdigest()[:12]
 
 

@@ -39,8 +39,7 @@ from utterly.embeddings import create_embeddings
 from utterly.generation import agenerate
 from utterly.parse import parse_sentences
 from utterly.prompt import LANGUAGE_NAMES
-from utterly.providers import ProviderConfig, create_provider
-from utterly.providers import local_engine
+from utterly.providers import ProviderConfig, create_provider, local_engine
 
 ROOT = Path(__file__).resolve().parent
 BASELINE_PROMPT = ("Generate {n} sentences in {language} that mean the same thing as these "

@@ -33,13 +33,13 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test servers (tests/servers) are reused here
 
+from pipeline_overhead import chat  # noqa: E402  (bench/ is on sys.path)
+
 from tests.servers.phoenix import phoenix_executable, start_phoenix  # noqa: E402
 from tests.servers.run import free_port, python_module_args, run_subprocess  # noqa: E402
 from utterly.generation import agenerate  # noqa: E402
 from utterly.observability import Tracer, TracingConfig  # noqa: E402
 from utterly.providers import ProviderConfig  # noqa: E402
-
-from pipeline_overhead import chat  # noqa: E402  (bench/ is on sys.path)
 
 PUBLIC_KEY, SECRET_KEY = "pk-lf-recorder-0123", "sk-lf-recorder-SECRET-4567"
 

@@ -3,8 +3,14 @@ import os
 
 import pytest
 
-from utterly.catalogue import (CATALOGUE, DEFAULT_LOCAL_MODEL, CatalogueModel, PackagedFile,
-                               join_parts, resolve_model_path)
+from utterly.catalogue import (
+    CATALOGUE,
+    DEFAULT_LOCAL_MODEL,
+    CatalogueModel,
+    PackagedFile,
+    join_parts,
+    resolve_model_path,
+)
 from utterly.errors import ErrorCode, ProviderError
 
 

@@ -31,8 +31,13 @@ from tests.servers.run import free_port, port_answers
 from utterly.studio.access import Actor, user_by_name
 from utterly.studio.config import StudioConfig
 from utterly.studio.db import make_engine, migrate, session_factory
-from utterly.studio.models import (GenerationJob, GenerationJobItem, GenerationRun,
-                                   SentenceGenerationSettings, User)
+from utterly.studio.models import (
+    GenerationJob,
+    GenerationJobItem,
+    GenerationRun,
+    SentenceGenerationSettings,
+    User,
+)
 from utterly.studio.schemas import BotIn, FaqIn, JobIn, SentenceIn
 from utterly.studio.services import bots, jobs
 

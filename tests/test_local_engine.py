@@ -10,8 +10,7 @@ import pytest
 
 from utterly.catalogue import resolve_model_path
 from utterly.prompt import output_schema
-from utterly.providers.local_engine import (CHUNK, ContextTooLong, DeadlineReached, Engine,
-                                            Sampling)
+from utterly.providers.local_engine import CHUNK, ContextTooLong, DeadlineReached, Engine, Sampling
 
 from .conftest import TEST_MODEL
 

@@ -26,8 +26,13 @@ from collections import Counter
 import pytest
 
 import utterly
-from tests.servers.langfuse_recorder import (COLLECTOR_PATH, OTEL_PATH, SCORES_PATH,
-                                             eventually, run_recorder)
+from tests.servers.langfuse_recorder import (
+    COLLECTOR_PATH,
+    OTEL_PATH,
+    SCORES_PATH,
+    eventually,
+    run_recorder,
+)
 from tests.servers.run import free_port
 from utterly.errors import ProviderError
 from utterly.generation import acheck_provider

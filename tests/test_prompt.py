@@ -1,8 +1,15 @@
 import pytest
 
 from utterly.errors import InvalidRequest
-from utterly.prompt import (TEMPLATE_VARIABLES, default_template, output_schema, render,
-                            render_request, template_version, validate_template)
+from utterly.prompt import (
+    TEMPLATE_VARIABLES,
+    default_template,
+    output_schema,
+    render,
+    render_request,
+    template_version,
+    validate_template,
+)
 from utterly.request import GenerationRequest
 
 

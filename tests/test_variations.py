@@ -17,7 +17,11 @@ from rapidfuzz.distance import Levenshtein
 
 from utterly.normalize import normalize
 from utterly.variations import (
-    KINDS, apply_variation, keyboard_neighbours, shows_variation, supported_languages,
+    KINDS,
+    apply_variation,
+    keyboard_neighbours,
+    shows_variation,
+    supported_languages,
     variation_tokens,
 )
 

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 from .embeddings.base import EmbeddingProvider
 from .language import is_wrong_language
 from .normalize import normalize, tidy
-from .result import Origin, RejectReason, Rejection, Sentence
+from .result import Origin, Rejection, RejectReason, Sentence
 from .voice import bot_voice
 
 

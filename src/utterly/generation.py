@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from .embeddings.base import EmbeddingProvider
-from .observability import TracingConfig, Tracer, cost_of, get_tracer, spans
+from .observability import Tracer, TracingConfig, cost_of, get_tracer, spans
 from .observability.scores import quality_scores
 from .pipeline import PipelineSettings, ProgressCallback, prepare_generation, run_generation
 from .providers import ChatProvider, ProviderConfig, create_provider

@@ -128,7 +128,7 @@ def _read_string(s: str, i: int, lenient: set[str]) -> tuple[str, int]:
         parts.append(chr(code))
 
 
-def _read_json(s: str, start: int) -> _JsonValue:
+def _read_json(s: str, start: int) -> _JsonValue:  # noqa: C901
     """Read the value opening at s[start] ('{' or '['), as far as it goes."""
     lenient: set[str] = set()
     stack: list[list | dict] = []
@@ -295,7 +295,7 @@ def _text_of(item: dict) -> str | None:
     return strings[0] if len(strings) == 1 else None
 
 
-def _strings(value: object, expected_key: str, depth: int = 0) -> list[str]:
+def _strings(value: object, expected_key: str, depth: int = 0) -> list[str]:  # noqa: C901
     """The candidate sentences held by a JSON value, in order (not yet tidied)."""
     if depth > 8:
         return []
@@ -530,7 +530,7 @@ def _plain_lines(text: str) -> tuple[list[str], list[str]]:
 
 # ---------------------------------------------------------------------------------------
 
-def parse_sentences(text: str, *, expected_key: str = "sentences") -> ParsedOutput:
+def parse_sentences(text: str, *, expected_key: str = "sentences") -> ParsedOutput:  # noqa: C901
     """The sentences in a model's output, how they were found, and what went wrong."""
     if not isinstance(text, str) or not text.strip():
         return ParsedOutput([], "none", ["the output is empty"])

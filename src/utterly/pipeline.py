@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from . import variations
 from .clean import Cleaner, thresholds_for
 from .embeddings.base import EmbeddingProvider
-from .observability import spans
 from .errors import ErrorCode, ProviderError
+from .observability import spans
 from .parse import ItemReader
 from .prompt import render_request
 from .providers.base import ChatProvider, Completion, open_stream
 from .request import GenerationRequest
-from .result import GenerationResult, Origin, RejectReason, Rejection, Sentence, Usage
+from .result import GenerationResult, Origin, Rejection, RejectReason, Sentence, Usage
 
 ProgressCallback = Callable[[dict], None]
 

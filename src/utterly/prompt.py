@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 from .errors import ErrorCode, InvalidRequest

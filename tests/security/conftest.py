@@ -6,8 +6,14 @@ from __future__ import annotations
 import pytest
 
 from tests.servers.run import ASGIServer
-from tests.studio.conftest import (database_url, password_hash, postgres_url, running_studio,
-                                   studio, world)
+from tests.studio.conftest import (
+    database_url,
+    password_hash,
+    postgres_url,
+    running_studio,
+    studio,
+    world,
+)
 from utterly.studio.config import StudioConfig
 
 from .capture import create_app

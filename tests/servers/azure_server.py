@@ -44,7 +44,7 @@ def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
                         status_code=status)
 
 
-def create_app(deployments: list[Deployment], api_key: str) -> FastAPI:
+def create_app(deployments: list[Deployment], api_key: str) -> FastAPI:  # noqa: C901
     app = FastAPI()
     app.state.deployments = {d.name: d for d in deployments}
     app.state.requests = []  # (deployment, query params, headers, body) of every call

@@ -55,12 +55,12 @@ async def _hang(request: Request, limit_s: float = 600.0) -> Response:
     return Response(status_code=499)
 
 
-def create_app() -> FastAPI:
+def create_app() -> FastAPI:  # noqa: C901
     app = FastAPI()
     hits: Counter = Counter()
     app.state.hits = hits
 
-    async def behave(behaviour: str, shape: str, request: Request, model: str):
+    async def behave(behaviour: str, shape: str, request: Request, model: str):  # noqa: C901
         """The failure (or None for a valid answer) of `behaviour` in the `shape` protocol."""
         hits[behaviour] += 1
         openai = shape == "openai"

@@ -63,7 +63,7 @@ def _not_found(name: str) -> JSONResponse:
     return _error(404, f'model "{name}" not found, try pulling it first')
 
 
-def create_app(models: list[OllamaModel]) -> FastAPI:
+def create_app(models: list[OllamaModel]) -> FastAPI:  # noqa: C901
     app = FastAPI()
     app.state.models = {m.name: m for m in models}
     app.state.requests = []  # (path, body) of every POST, for assertions

@@ -17,13 +17,21 @@ import pytest
 from sqlalchemy import text
 
 from tests.servers.run import ASGIServer
-from utterly.studio.app import create_app
-from utterly.studio.config import StudioConfig
-from utterly.studio.models import (Base, Bot, Faq, Membership, Namespace,
-                                   ObservabilitySettings, SentenceGenerationSettings,
-                                   TrainingSentence, User)
 from utterly.normalize import normalize
 from utterly.prompt import default_template, template_version
+from utterly.studio.app import create_app
+from utterly.studio.config import StudioConfig
+from utterly.studio.models import (
+    Base,
+    Bot,
+    Faq,
+    Membership,
+    Namespace,
+    ObservabilitySettings,
+    SentenceGenerationSettings,
+    TrainingSentence,
+    User,
+)
 from utterly.studio.passwords import hash_password
 
 PASSWORD = "correct-horse-1"

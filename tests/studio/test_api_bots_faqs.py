@@ -10,8 +10,12 @@ from sqlalchemy import func, select
 
 from utterly import __version__
 from utterly.normalize import normalize
-from utterly.studio.models import (Faq, ObservabilitySettings, SentenceGenerationSettings,
-                                   TrainingSentence)
+from utterly.studio.models import (
+    Faq,
+    ObservabilitySettings,
+    SentenceGenerationSettings,
+    TrainingSentence,
+)
 
 from .conftest import problem
 

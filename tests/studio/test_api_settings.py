@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.servers.fixtures import RunningServer
-from tests.servers.langfuse_server import (basic_credentials, create_app as langfuse_app,
-                                           create_collector_app)
+from tests.servers.langfuse_server import basic_credentials, create_collector_app
+from tests.servers.langfuse_server import create_app as langfuse_app
 from tests.servers.run import ASGIServer, free_port
 from utterly.prompt import default_template, template_version
 from utterly.studio.services import settings as settings_service

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from tests.studio.conftest import PASSWORD
 from utterly.studio.models import Token, utcnow
 from utterly.studio.passwords import hash_password, verify_password
-from utterly.studio.services.throttle import LoginThrottle
 from utterly.studio.services.accounts import digest
+from utterly.studio.services.throttle import LoginThrottle
 
 PROBLEM = "application/problem+json"
 

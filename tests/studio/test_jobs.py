@@ -28,8 +28,13 @@ from utterly.embeddings.local import LocalEmbeddings
 from utterly.pipeline import PipelineSettings
 from utterly.studio.access import Actor
 from utterly.studio.config import StudioConfig
-from utterly.studio.models import (GenerationJob, GenerationJobItem, GenerationRun,
-                                   SentenceGenerationSettings, utcnow)
+from utterly.studio.models import (
+    GenerationJob,
+    GenerationJobItem,
+    GenerationRun,
+    SentenceGenerationSettings,
+    utcnow,
+)
 from utterly.studio.schemas import JobIn
 from utterly.studio.services import jobs
 

@@ -19,7 +19,6 @@ from utterly.studio.services import nlu
 
 from .conftest import generate_with_candidates, problem
 
-
 PASSWORD_MORE = ["J'ai oublié mon mot de passe", "Changer mon mot de passe",
                  "Mon mot de passe ne fonctionne plus",
                  "Je n'arrive plus à me connecter avec mon mot de passe"]

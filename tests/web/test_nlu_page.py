@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 
 from tests.servers.faulty_server import create_app as create_vendor
 from tests.servers.run import ASGIServer
-
 from utterly.studio.web.i18n import MESSAGES
 
 from .conftest import enable_generation, login, switch

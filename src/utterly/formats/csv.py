@@ -18,8 +18,16 @@ import csv
 import io
 import re
 
-from .model import (BotData, Collector, SentenceData, as_text, check_locale, check_origin,
-                    default_locale, invalid)
+from .model import (
+    BotData,
+    Collector,
+    SentenceData,
+    as_text,
+    check_locale,
+    check_origin,
+    default_locale,
+    invalid,
+)
 
 HEADER = ["intent", "text", "locale", "origin"]
 # A formula trigger, behind any number of quotes: "=1+1" and "'=1+1" both get one more

@@ -13,8 +13,18 @@ from __future__ import annotations
 
 import json
 
-from .model import (BotData, Collector, SentenceData, as_text, check_locale, check_origin,
-                    check_string, check_tags, default_locale, invalid)
+from .model import (
+    BotData,
+    Collector,
+    SentenceData,
+    as_text,
+    check_locale,
+    check_origin,
+    check_string,
+    check_tags,
+    default_locale,
+    invalid,
+)
 
 
 def _line(value: dict) -> str:

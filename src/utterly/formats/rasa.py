@@ -18,8 +18,16 @@ import re
 
 import yaml
 
-from .model import (BotData, Collector, SentenceData, as_text, check_locale, check_origin,
-                    default_locale, invalid)
+from .model import (
+    BotData,
+    Collector,
+    SentenceData,
+    as_text,
+    check_locale,
+    check_origin,
+    default_locale,
+    invalid,
+)
 
 VERSION = "3.1"
 # [text](entity), [text](entity:value), [text]{"entity": …}, [text][{…}, …]
@@ -141,7 +149,7 @@ def plain_text(text: str) -> str:
     return _ANNOTATION.sub(lambda m: m.group(1), text)
 
 
-def load(data: str | bytes, *, locale: str | None = None) -> BotData:
+def load(data: str | bytes, *, locale: str | None = None) -> BotData:  # noqa: C901
     """Rasa NLU YAML. `locale` is for examples whose intent and metadata give none."""
     root = _compose(as_text(data))
     if root is None:

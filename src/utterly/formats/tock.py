@@ -51,8 +51,19 @@ import json
 import re
 
 from ..request import normalize_locale
-from .model import (BotData, Collector, SentenceData, as_text, check_locale, check_origin,
-                    check_string, check_tags, default_locale, invalid, slug)
+from .model import (
+    BotData,
+    Collector,
+    SentenceData,
+    as_text,
+    check_locale,
+    check_origin,
+    check_string,
+    check_tags,
+    default_locale,
+    invalid,
+    slug,
+)
 
 EXTENSION = "utterly"
 UNKNOWN_INTENT = "tock:unknown"

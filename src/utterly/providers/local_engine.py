@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import llama_cpp
+
 # The high-level `Llama` class has one sequence per context; the private wrappers of the
 # same package (pinned) are the thinnest safe path to several.
 from llama_cpp import _internals as internals

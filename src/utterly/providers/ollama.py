@@ -7,10 +7,17 @@ import os
 import time
 
 from ..errors import ErrorCode, ProviderError
-from .base import CheckResult, Completion, Message, ProviderConfig
 from ..outbound import async_transport
-from .errors_map import (ForeignAnswer, Target, from_ollama, invalid_response, is_ollama_error,
-                         model_not_pulled, status_class)
+from .base import CheckResult, Completion, Message, ProviderConfig
+from .errors_map import (
+    ForeignAnswer,
+    Target,
+    from_ollama,
+    invalid_response,
+    is_ollama_error,
+    model_not_pulled,
+    status_class,
+)
 from .retry import call_classified
 
 DEFAULT_URL = "http://127.0.0.1:11434"

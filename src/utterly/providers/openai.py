@@ -13,8 +13,8 @@ import os
 import time
 
 from ..errors import ErrorCode, ProviderError
-from .base import CheckResult, Completion, Message, ProviderConfig
 from ..outbound import async_transport2
+from .base import CheckResult, Completion, Message, ProviderConfig
 from .errors_map import Target, from_openai, invalid_response
 from .retry import call_classified
 

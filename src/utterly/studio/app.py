@@ -14,15 +14,15 @@ from .. import __version__
 from ..outbound import OutboundPolicy
 from . import problems
 from .api import auth, bots, generation, nlu, settings, transfer, users
-from .web import routes as web
 from .api.deps import StudioState, state
 from .body_limit import BodyLimit
 from .config import StudioConfig
-from .headers import SecurityHeaders
 from .db import make_engine, migrate, session_factory
-from .services.throttle import LoginThrottle
+from .headers import SecurityHeaders
 from .secrets import SecretBox
 from .services.jobs import JobWorker
+from .services.throttle import LoginThrottle
+from .web import routes as web
 
 log = logging.getLogger("utterly.studio")
 

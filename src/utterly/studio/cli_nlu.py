@@ -9,9 +9,13 @@ import sys
 import click
 
 from .cli_common import (
-    ID, acting_user, config_from, open_sessions, run_service, storage_options,
+    ID,
+    acting_user,
+    config_from,
+    open_sessions,
+    run_service,
+    storage_options,
 )
-
 
 # The bounds of JobIn (schemas.py), repeated here so that the CLI starts without pydantic;
 # tests/test_cli_nlu.py checks that they agree.

@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 from .cli_common import (
-    ID, acting_user, config_from, fail, open_sessions, run_service, storage_options,
+    ID,
+    acting_user,
+    config_from,
+    fail,
+    open_sessions,
+    run_service,
+    storage_options,
 )
 
 FORMAT_NAMES = ["tock", "rasa", "csv", "jsonl"]

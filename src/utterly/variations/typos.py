@@ -24,7 +24,12 @@ from ..normalize import normalize
 from .keyboard import keyboard_neighbours, layout_for
 from .lexicon import WORD, Lexicon, lexicon, phrase_key
 from .text import (
-    is_latin, overlaps, protected_spans, sentence_starts, splice, strip_accents,
+    is_latin,
+    overlaps,
+    protected_spans,
+    sentence_starts,
+    splice,
+    strip_accents,
 )
 from .typo_check import shows_typo
 

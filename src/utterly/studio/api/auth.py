@@ -6,9 +6,20 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from ..access import Actor
 from ..models import User
-from ..schemas import (ApiTokenIn, ApiTokenOut, Credentials, LoginOut, Me, MemberIn,
-                       MemberOut, MemberPatch, NamespaceIn, NamespaceRole, PasswordChange,
-                       TokenOut)
+from ..schemas import (
+    ApiTokenIn,
+    ApiTokenOut,
+    Credentials,
+    LoginOut,
+    Me,
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+    NamespaceIn,
+    NamespaceRole,
+    PasswordChange,
+    TokenOut,
+)
 from ..services import accounts
 from .deps import CSRF_COOKIE, SESSION_COOKIE, actor, client_address, state, transaction
 

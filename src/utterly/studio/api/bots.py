@@ -6,11 +6,20 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from ..access import Actor
+from ..access import Actor, bot_for, faq_for
 from ..models import Faq, TrainingSentence
-from ..schemas import (BotIn, BotOut, BotPatch, FaqIn, FaqOut, FaqPatch, Page,
-                       SentenceBatchIn, SentenceIn, SentenceOut)
-from ..access import bot_for, faq_for
+from ..schemas import (
+    BotIn,
+    BotOut,
+    BotPatch,
+    FaqIn,
+    FaqOut,
+    FaqPatch,
+    Page,
+    SentenceBatchIn,
+    SentenceIn,
+    SentenceOut,
+)
 from ..services import bots
 from .deps import actor, transaction
 

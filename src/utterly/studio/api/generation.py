@@ -12,8 +12,16 @@ from starlette.concurrency import run_in_threadpool
 
 from ..access import Actor
 from ..errors import StudioError
-from ..schemas import (GenerateIn, GenerateOut, ImportIn, ImportOut, ImportRefused, Page,
-                       RunDetail, RunOut)
+from ..schemas import (
+    GenerateIn,
+    GenerateOut,
+    ImportIn,
+    ImportOut,
+    ImportRefused,
+    Page,
+    RunDetail,
+    RunOut,
+)
 from ..services import generation
 from .deps import actor, state, transaction
 

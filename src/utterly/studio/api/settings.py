@@ -5,10 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Depends, Query, Request
 
 from ..access import Actor
-from ..schemas import (CheckOut, ObservabilitySettingsIn, ObservabilitySettingsOut,
-                       PromptPreview, PromptPreviewIn,
-                       SentenceGenerationSettingsIn, SentenceGenerationSettingsOut,
-                       SettingsExport)
+from ..schemas import (
+    CheckOut,
+    ObservabilitySettingsIn,
+    ObservabilitySettingsOut,
+    PromptPreview,
+    PromptPreviewIn,
+    SentenceGenerationSettingsIn,
+    SentenceGenerationSettingsOut,
+    SettingsExport,
+)
 from ..services import settings
 from .deps import actor, state, transaction
 

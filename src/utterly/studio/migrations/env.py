@@ -5,6 +5,7 @@ from sqlalchemy import DateTime
 
 from utterly.studio.models import Base
 
+
 def _render_item(type_, obj, autogen_context):
     # Migrations must not import application types: UTCDateTime is a DateTime in SQL.
     if type_ == "type" and getattr(obj, "impl", None) is not None and isinstance(obj.impl, DateTime):

@@ -9,10 +9,15 @@ from ...normalize import normalize, tidy
 from ...prompt import default_template, template_version
 from ..access import Actor, bot_for, faq_for, require_namespace
 from ..errors import Conflict, Invalid, NotFound
-from ..models import (Bot, Faq, Membership, ObservabilitySettings, SentenceGenerationSettings,
-                      TrainingSentence)
+from ..models import (
+    Bot,
+    Faq,
+    Membership,
+    ObservabilitySettings,
+    SentenceGenerationSettings,
+    TrainingSentence,
+)
 from ..schemas import BotIn, BotPatch, FaqIn, FaqPatch, SentenceIn
-
 
 # ---- bots -----------------------------------------------------------------------------
 

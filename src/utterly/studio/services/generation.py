@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from ...errors import ProviderError, UtterlyError
 from ...generation import agenerate, aprepare
 from ...normalize import normalize
-from ...prompt import default_template, template_version
 from ...observability import TracingConfig, get_tracer
 from ...observability.spans import send_score
+from ...prompt import default_template, template_version
 from ...providers import ProviderConfig
 from ...request import MAX_ANSWER_CHARS, GenerationRequest
 from ...result import GenerationResult

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from ..access import Actor, bot_for
 from ..errors import Conflict, Invalid, NotFound, StudioError
-from ..models import (Faq, GenerationJob, GenerationJobItem, TrainingSentence, User, utcnow)
+from ..models import Faq, GenerationJob, GenerationJobItem, TrainingSentence, User, utcnow
 from ..schemas import GenerateIn, ImportIn, JobIn
 from ..secrets import SecretBox
 from . import generation
@@ -299,7 +299,7 @@ def _finish(sessions, job_id: int, release: bool) -> dict:
         return job_view(session, job)
 
 
-def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,
+def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,  # noqa: C901
             stop: threading.Event | None = None, wait: bool = False,
             lease_s: float = LEASE_S, heartbeat_s: float = HEARTBEAT_S,
             poll_s: float = 1.0) -> dict:

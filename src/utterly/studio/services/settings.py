@@ -9,17 +9,23 @@ from sqlalchemy.orm import Session
 
 from ...catalogue import CATALOGUE
 from ...errors import ErrorCode, ProviderError, UtterlyError
-from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
 from ...generation import acheck_provider
 from ...observability import TracingConfig
 from ...observability.exporter import http_client
 from ...outbound import OutboundPolicy, check_url, refused_in
+from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
 from ...providers import ProviderConfig
 from ..access import Actor, bot_for
 from ..errors import Invalid, from_core
 from ..models import ObservabilitySettings, SentenceGenerationSettings
-from ..schemas import (CheckOut, ObservabilitySettingsIn, PromptPreview, ObservabilitySettingsOut,
-                       SentenceGenerationSettingsIn, SentenceGenerationSettingsOut)
+from ..schemas import (
+    CheckOut,
+    ObservabilitySettingsIn,
+    ObservabilitySettingsOut,
+    PromptPreview,
+    SentenceGenerationSettingsIn,
+    SentenceGenerationSettingsOut,
+)
 from ..secrets import SecretBox, mask
 
 # Which connection fields each provider needs, beyond the model.

@@ -78,7 +78,7 @@ def _checked_sentence(s: SentenceData, title: str, field: str) -> tuple[str, str
     return text, key
 
 
-def import_bot(session: Session, actor: Actor, bot_id: int, data: BotData,
+def import_bot(session: Session, actor: Actor, bot_id: int, data: BotData,  # noqa: C901
                mode: str = "merge") -> dict:
     """Merge `data` into the bot in the session's transaction; the report says what came
     of it. Conflicts raise (409) with the list and leave the bot untouched."""

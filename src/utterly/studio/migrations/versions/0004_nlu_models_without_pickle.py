@@ -5,7 +5,6 @@ Revises: 0003
 """
 from alembic import op
 
-
 revision = '0004'
 down_revision = '0003'
 branch_labels = None
