@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..access import Actor
@@ -49,13 +50,13 @@ def client_address(request: Request) -> str:
 def actor(request: Request) -> Actor:
     """The user behind a bearer token (API, CLI) or a session cookie (Studio pages).
 
-    Cookie-authenticated writes must echo the CSRF token: another site can make a browser
-    send the cookie, but cannot read the token to put it in a header.
+    It looks the token up in a session of its own: routes that run long work outside any
+    transaction (generate) must not hold a connection for it.
     """
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    with state(request).sessions() as session:
-        if scheme.lower() == "bearer" and token:
+    if scheme.lower() == "bearer" and token:
+        with state(request).sessions() as session:
             row = accounts.token_owner(session, token.strip(), ("access", "api"))
             if row is None:
                 raise NotAuthenticated("the token is invalid or expired",
@@ -63,18 +64,44 @@ def actor(request: Request) -> Actor:
                                        hint="get a new one from POST /api/auth/token",
                                        headers={"WWW-Authenticate": "Bearer"})
             return Actor(row.user_id, row.user.username, row.user.is_site_admin)
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            row = accounts.token_owner(session, cookie, ("session",))
-            if row is not None:
-                if request.method not in SAFE_METHODS:
-                    csrf = request.headers.get(CSRF_HEADER, "")
-                    if not csrf or accounts.digest(csrf) != row.csrf_hash:
-                        raise Forbidden("missing or wrong CSRF token", code="csrf_failed",
-                                        hint=f"send the {CSRF_HEADER} header with the value "
-                                             f"of the {CSRF_COOKIE} cookie")
-                return Actor(row.user_id, row.user.username, row.user.is_site_admin)
-    raise NotAuthenticated("authentication required",
-                           hint="log in, or send `Authorization: Bearer <token>` "
-                                "(POST /api/auth/token)",
-                           headers={"WWW-Authenticate": "Bearer"})
+    who = cookie_actor(request)
+    if who is None:
+        raise NotAuthenticated("authentication required",
+                               hint="log in, or send `Authorization: Bearer <token>` "
+                                    "(POST /api/auth/token)",
+                               headers={"WWW-Authenticate": "Bearer"})
+    return who
+
+
+def cookie_actor(request: Request) -> Actor | None:
+    """The user of a valid Studio session cookie, or None (the pages then ask to log in).
+
+    Cookie-authenticated writes must echo the CSRF token: another site can make a browser
+    send the cookie, but cannot read the token to put it in a header.
+    """
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    with state(request).sessions() as session:
+        row = accounts.token_owner(session, cookie, ("session",))
+        if row is None:
+            return None
+        if request.method not in SAFE_METHODS:
+            csrf = request.headers.get(CSRF_HEADER, "")
+            if not csrf or accounts.digest(csrf) != row.csrf_hash:
+                raise Forbidden("missing or wrong CSRF token", code="csrf_failed",
+                                hint=f"send the {CSRF_HEADER} header with the value "
+                                     f"of the {CSRF_COOKIE} cookie")
+        return Actor(row.user_id, row.user.username, row.user.is_site_admin)
+
+
+def _unit_of_work(request: Request):
+    with transaction(request) as session:
+        yield session
+
+
+ActorDep = Annotated[Actor, Depends(actor)]
+# scope="function": the transaction ends once the route has returned and its answer is
+# built, before the answer is sent (the default scope would commit after sending it), so a
+# failed commit is still the answer; a raise rolls back before the problem response.
+SessionDep = Annotated[Session, Depends(_unit_of_work, scope="function")]

@@ -6,11 +6,10 @@ import asyncio
 import json
 import threading
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..access import Actor
 from ..errors import StudioError
 from ..schemas import (
     GenerateIn,
@@ -23,14 +22,14 @@ from ..schemas import (
     RunOut,
 )
 from ..services import generation
-from .deps import actor, state, transaction
+from .deps import ActorDep, SessionDep, state
 
 router = APIRouter(prefix="/api/bots/{bot_id}", tags=["generation"])
 
 
 @router.post("/faqs/{faq_id}/generate", response_model=GenerateOut)
-def generate(bot_id: int, faq_id: int, request: Request,
-             body: GenerateIn | None = None, who: Actor = Depends(actor)):
+def generate(bot_id: int, faq_id: int, request: Request, who: ActorDep,
+             body: GenerateIn | None = None):
     """Generate candidate sentences for the FAQ with the bot's settings. Nothing is added to
     the FAQ until a person imports a selection."""
     st = state(request)
@@ -38,8 +37,8 @@ def generate(bot_id: int, faq_id: int, request: Request,
 
 
 @router.post("/faqs/{faq_id}/generate/warm-up")
-def warm_up(bot_id: int, faq_id: int, request: Request, body: GenerateIn | None = None,
-            who: Actor = Depends(actor)) -> dict[str, bool]:
+def warm_up(bot_id: int, faq_id: int, request: Request, who: ActorDep,
+            body: GenerateIn | None = None) -> dict[str, bool]:
     """Have the model read the prompt that `generate` with this body would send, ahead of
     it (the Studio calls this when the generate dialog opens): with the embedded model, the
     generation then shows its first sentence sooner. Refused like `generate`; stores
@@ -51,8 +50,8 @@ def warm_up(bot_id: int, faq_id: int, request: Request, body: GenerateIn | None 
 
 @router.post("/faqs/{faq_id}/generate/stream", response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}}})
-async def generate_stream(bot_id: int, faq_id: int, request: Request,
-                          body: GenerateIn | None = None, who: Actor = Depends(actor)):
+async def generate_stream(bot_id: int, faq_id: int, request: Request, who: ActorDep,
+                          body: GenerateIn | None = None):
     """The same as generate, as server-sent events: `progress` after each model call (with
     the sentences kept so far), then `result` (the generate response) or `error` (a
     problem+json object)."""
@@ -102,34 +101,29 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request,
           "description": "a selected sentence conflicts with another FAQ or is not from the "
                          "run: nothing was imported"}})
 def import_sentences(bot_id: int, faq_id: int, body: ImportIn, request: Request,
-                     who: Actor = Depends(actor)):
+                     who: ActorDep, session: SessionDep):
     """Import candidates of a run into the FAQ: all or nothing, idempotent."""
-    with transaction(request) as session:
-        return generation.import_sentences(session, who, bot_id, faq_id, body,
-                                           state(request).box)
+    return generation.import_sentences(session, who, bot_id, faq_id, body,
+                                       state(request).box)
 
 
 @router.delete("/generation-runs/{run_id}/sentences")
-def undo_import(bot_id: int, run_id: int, request: Request,
-                who: Actor = Depends(actor)) -> dict[str, int]:
+def undo_import(bot_id: int, run_id: int, who: ActorDep,
+                session: SessionDep) -> dict[str, int]:
     """Remove every sentence this run imported."""
-    with transaction(request) as session:
-        return {"run_id": run_id,
-                "deleted": generation.undo_import(session, who, bot_id, run_id)}
+    return {"run_id": run_id, "deleted": generation.undo_import(session, who, bot_id, run_id)}
 
 
 @router.get("/generation-runs", response_model=Page)
-def list_runs(bot_id: int, request: Request, faq_id: int | None = None,
+def list_runs(bot_id: int, who: ActorDep, session: SessionDep, faq_id: int | None = None,
               limit: int = Query(default=50, ge=1, le=500),
-              offset: int = Query(default=0, ge=0, le=10**9), who: Actor = Depends(actor)):
-    with transaction(request) as session:
-        total, runs = generation.list_runs(session, who, bot_id, faq_id=faq_id, limit=limit,
-                                           offset=offset)
-        return Page(total=total, limit=limit, offset=offset,
-                    items=[RunOut(**r).model_dump(mode="json") for r in runs])
+              offset: int = Query(default=0, ge=0, le=10**9)):
+    total, runs = generation.list_runs(session, who, bot_id, faq_id=faq_id, limit=limit,
+                                       offset=offset)
+    return Page(total=total, limit=limit, offset=offset,
+                items=[RunOut(**r).model_dump(mode="json") for r in runs])
 
 
 @router.get("/generation-runs/{run_id}", response_model=RunDetail)
-def get_run(bot_id: int, run_id: int, request: Request, who: Actor = Depends(actor)):
-    with transaction(request) as session:
-        return RunDetail(**generation.get_run(session, who, bot_id, run_id))
+def get_run(bot_id: int, run_id: int, who: ActorDep, session: SessionDep):
+    return RunDetail(**generation.get_run(session, who, bot_id, run_id))

@@ -2,63 +2,55 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from ..access import Actor
 from ..schemas import JobIn, NluEvaluateIn, NluParseIn, NluTrainIn
 from ..services import jobs, nlu
-from .deps import actor, transaction
+from .deps import ActorDep, SessionDep
 
 router = APIRouter(prefix="/api/bots/{bot_id}")
 
 
 @router.post("/nlu/train", tags=["nlu"])
-def train(bot_id: int, request: Request, body: NluTrainIn | None = None,
-          who: Actor = Depends(actor)) -> dict:
+def train(bot_id: int, who: ActorDep, session: SessionDep,
+          body: NluTrainIn | None = None) -> dict:
     """Train the bot's intent classifier on its sentences of one locale and store it."""
     body = body or NluTrainIn()
-    with transaction(request) as session:
-        return nlu.train(session, who, bot_id, body.locale, body.features)
+    return nlu.train(session, who, bot_id, body.locale, body.features)
 
 
 @router.post("/nlu/parse", tags=["nlu"])
-def parse(bot_id: int, body: NluParseIn, request: Request, who: Actor = Depends(actor)) -> dict:
+def parse(bot_id: int, body: NluParseIn, who: ActorDep, session: SessionDep) -> dict:
     """Which FAQ a sentence asks, with the confidence and the runners-up."""
-    with transaction(request) as session:
-        return nlu.parse(session, who, bot_id, body.text, body.locale)
+    return nlu.parse(session, who, bot_id, body.text, body.locale)
 
 
 @router.post("/nlu/evaluate", tags=["nlu"])
-def evaluate(bot_id: int, request: Request, body: NluEvaluateIn | None = None,
-             who: Actor = Depends(actor)) -> dict:
+def evaluate(bot_id: int, who: ActorDep, session: SessionDep,
+             body: NluEvaluateIn | None = None) -> dict:
     """Human sentences only vs human + generated, on the same held-out human sentences
     (k folds): accuracy, macro-F1, per-FAQ precision/recall, the most confused pairs."""
     body = body or NluEvaluateIn()
-    with transaction(request) as session:
-        return nlu.evaluate(session, who, bot_id, body.locale, body.k, body.features)
+    return nlu.evaluate(session, who, bot_id, body.locale, body.k, body.features)
 
 
 @router.post("/generation-jobs", status_code=202, tags=["generation"])
-def create_job(bot_id: int, body: JobIn, request: Request, who: Actor = Depends(actor)) -> dict:
+def create_job(bot_id: int, body: JobIn, who: ActorDep, session: SessionDep) -> dict:
     """Generate for every FAQ (or those with fewer than `below` sentences) in the
     background; results wait for review unless `auto_import`."""
-    with transaction(request) as session:
-        return jobs.job_view(session, jobs.create_job(session, who, bot_id, body))
+    return jobs.job_view(session, jobs.create_job(session, who, bot_id, body))
 
 
 @router.get("/generation-jobs", tags=["generation"])
-def list_jobs(bot_id: int, request: Request, who: Actor = Depends(actor)) -> list[dict]:
-    with transaction(request) as session:
-        return jobs.list_jobs(session, who, bot_id)
+def list_jobs(bot_id: int, who: ActorDep, session: SessionDep) -> list[dict]:
+    return jobs.list_jobs(session, who, bot_id)
 
 
 @router.get("/generation-jobs/{job_id}", tags=["generation"])
-def get_job(bot_id: int, job_id: int, request: Request, who: Actor = Depends(actor)) -> dict:
-    with transaction(request) as session:
-        return jobs.get_job(session, who, bot_id, job_id)
+def get_job(bot_id: int, job_id: int, who: ActorDep, session: SessionDep) -> dict:
+    return jobs.get_job(session, who, bot_id, job_id)
 
 
 @router.post("/generation-jobs/{job_id}/cancel", tags=["generation"])
-def cancel_job(bot_id: int, job_id: int, request: Request, who: Actor = Depends(actor)) -> dict:
-    with transaction(request) as session:
-        return jobs.cancel_job(session, who, bot_id, job_id)
+def cancel_job(bot_id: int, job_id: int, who: ActorDep, session: SessionDep) -> dict:
+    return jobs.cancel_job(session, who, bot_id, job_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
@@ -13,7 +13,7 @@ from ...formats.model import check_locale, slug
 from ..access import Actor, bot_for
 from ..errors import Invalid
 from ..services import transfer
-from .deps import actor, transaction
+from .deps import ActorDep, SessionDep, transaction
 
 router = APIRouter(prefix="/api/bots", tags=["import and export"])
 
@@ -45,27 +45,29 @@ class ImportReport(BaseModel):
     "description": "The file, as an attachment",
     "content": {f.media_type.split(";")[0]: {"schema": {"type": "string"}}
                 for f in FORMATS.values()}}})
-def export_bot(bot_id: int, request: Request,
-               format: FormatName = Query(default="tock", description="the file's format"),
-               who: Actor = Depends(actor)):
+def export_bot(bot_id: int, who: ActorDep, session: SessionDep,
+               format: FormatName = Query(default="tock", description="the file's format")):
     """Download every FAQ of the bot and its sentences. Viewers may export."""
-    with transaction(request) as session:
-        data = transfer.export_bot(session, who, bot_id)
+    data = transfer.export_bot(session, who, bot_id)
     chosen = FORMATS[format]
     filename = f"{slug(data.name, 'bot')}{chosen.suffix}"
     return Response(chosen.dump(data).encode("utf-8"), media_type=chosen.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def importer(bot_id: int, request: Request, who: Actor = Depends(actor)) -> Actor:
+def importer(bot_id: int, request: Request, who: ActorDep) -> Actor:
     """The caller, once known to be a bot_user of the bot: checked before the body is read
-    (the body limit, body_limit.py, allows files up to MAX_IMPORT_BYTES here)."""
+    (the body limit, body_limit.py, allows files up to MAX_IMPORT_BYTES here), in a
+    transaction of its own that ends before the upload starts."""
     with transaction(request) as session:
         bot_for(session, who, bot_id, "bot_user")
     return who
 
 
-async def file_body(request: Request, who: Actor = Depends(importer)) -> bytes:
+ImporterDep = Annotated[Actor, Depends(importer)]
+
+
+async def file_body(request: Request, who: ImporterDep) -> bytes:
     return await request.body()
 
 
@@ -74,34 +76,33 @@ async def file_body(request: Request, who: Actor = Depends(importer)) -> bytes:
                     "content": {"application/json": _FILE_BODY, "application/yaml": _FILE_BODY,
                                 "text/csv": _FILE_BODY, "application/jsonl": _FILE_BODY,
                                 "application/octet-stream": _FILE_BODY}}})
-def import_bot(bot_id: int, request: Request,
+def import_bot(bot_id: int, who: ImporterDep,
+               body: Annotated[bytes, Depends(file_body)], session: SessionDep,
                format: FormatName | None = Query(
                    default=None, description="the file's format; default: told from the "
                    "content"),
                locale: str | None = Query(
                    default=None, max_length=35, description="the locale of sentences the "
-                   "file gives none; default: the bot's first locale"),
-               who: Actor = Depends(importer), body: bytes = Depends(file_body)):
+                   "file gives none; default: the bot's first locale")):
     """Merge a file's FAQs and sentences into the bot, all or nothing (bot_user).
 
     FAQs match by title; sentences the bot has are counted as already present; a sentence
     that trains another FAQ is a conflict (409, `conflicts` lists them) and then nothing is
     imported. Sentences in a locale the bot lacks are skipped and reported."""
-    with transaction(request) as session:
-        bot = bot_for(session, who, bot_id, "bot_user")
-        if not body.strip():
-            raise Invalid("the request body is empty", field="body",
-                          hint="send the file itself as the request body")
-        if locale is not None:
-            try:
-                locale = check_locale(locale, "", "locale")
-            except InvalidRequest as exc:
-                raise Invalid(exc.message, field="locale", hint=exc.hint) from None
-            if locale not in bot.locales:
-                raise Invalid(f"locale `{locale}` is not one of this bot's locales "
-                              f"{bot.locales}", field="locale",
-                              hint="use one of the bot's locales or add it to the bot")
-        name = format or detect(None, body)
-        data = FORMATS[name].load(body, locale=locale or bot.locales[0])
-        report = transfer.import_bot(session, who, bot_id, data)
-        return ImportReport(format=name, **report)
+    bot = bot_for(session, who, bot_id, "bot_user")
+    if not body.strip():
+        raise Invalid("the request body is empty", field="body",
+                      hint="send the file itself as the request body")
+    if locale is not None:
+        try:
+            locale = check_locale(locale, "", "locale")
+        except InvalidRequest as exc:
+            raise Invalid(exc.message, field="locale", hint=exc.hint) from None
+        if locale not in bot.locales:
+            raise Invalid(f"locale `{locale}` is not one of this bot's locales "
+                          f"{bot.locales}", field="locale",
+                          hint="use one of the bot's locales or add it to the bot")
+    name = format or detect(None, body)
+    data = FORMATS[name].load(body, locale=locale or bot.locales[0])
+    report = transfer.import_bot(session, who, bot_id, data)
+    return ImportReport(format=name, **report)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from ..access import Actor, bot_for, faq_for
-from ..api.deps import SESSION_COOKIE, state
+from ..api.deps import cookie_actor, state
 from ..errors import Forbidden, NotFound
 from ..services import accounts, bots
 from .i18n import LANGUAGES, MESSAGES, pick_language, translator
@@ -26,15 +26,6 @@ router = APIRouter(include_in_schema=False)
 def _lang(request: Request) -> str:
     return pick_language(request.cookies.get(LANG_COOKIE),
                          request.headers.get("Accept-Language"))
-
-
-def _actor(request: Request) -> Actor | None:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        return None
-    with state(request).sessions() as session:
-        row = accounts.token_owner(session, cookie, ("session",))
-        return Actor(row.user_id, row.user.username) if row else None
 
 
 def _render(request: Request, template: str, page: str, status: int = 200, **context):
@@ -64,7 +55,7 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 def _bot_page(request: Request, bot_id: int, template: str, page: str, role: str = "viewer",
               faq_id: int | None = None):
-    who = _actor(request)
+    who = cookie_actor(request)
     if who is None:
         return _login_redirect(request)
     with state(request).sessions() as session:
@@ -98,7 +89,7 @@ def login_page(request: Request, next: str = "/"):
 
 @router.get("/", response_class=HTMLResponse)
 def bots_page(request: Request):
-    who = _actor(request)
+    who = cookie_actor(request)
     if who is None:
         return _login_redirect(request)
     with state(request).sessions() as session:
