@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize", "tidy"]
+__all__ = ["LABEL_WORDS", "PAIRS", "normalize", "tidy"]
 
 
 def _strips_accents(base: str) -> bool:
@@ -66,7 +66,7 @@ def normalize(text: str) -> str:
 
 # Quote pairs that may wrap a whole sentence. The apostrophe-like ones also occur inside
 # words ("can't", "l’adresse"), which _unwrap_quotes has to tell apart.
-_PAIRS = {
+PAIRS = {
     '"': '"', "“": "”", "”": "”", "„": "“", "«": "»", "»": "«", "‹": "›", "「": "」",
     "『": "』", "'": "'", "‘": "’", "’": "’", "`": "`", "‚": "‘", "＂": "＂",
 }
@@ -75,7 +75,7 @@ _APOSTROPHES = frozenset("'’`")
 # or JSON it came from (`"Où est mon colis ?` from a sloppy list).
 _DOUBLE_QUOTES = frozenset('"“”„«»‹›「」『』＂')
 
-_LABEL_WORDS = (
+LABEL_WORDS = (
     r"sentences?|paraphrases?|paraphrased|questions?|q|queries|query|utterances?|variations?|"
     r"variants?|versions?|options?|examples?|rephrasings?|rephrased|reformulations?|"
     r"reformulée?s?|reformul[ée]s?|phrases?|alternatives?|exemples?|variantes?|"
@@ -92,8 +92,8 @@ _LEADER = re.compile(
     r"|\d{1,3}\s?[-–—:]\s+"
     r"|[(\[]\d{1,3}[)\]]\s*"
     r"|#\d{1,3}\s?[.:)-]?\s+"
-    r"|(?:" + _LABEL_WORDS + r")\s{0,3}(?:#?\d{1,3})?\s{0,3}[:：]\s*"
-    r"|(?:" + _LABEL_WORDS + r")\s{0,3}#?\d{1,3}\s{0,3}(?:[.)]|[-–—]\s)\s*"
+    r"|(?:" + LABEL_WORDS + r")\s{0,3}(?:#?\d{1,3})?\s{0,3}[:：]\s*"
+    r"|(?:" + LABEL_WORDS + r")\s{0,3}#?\d{1,3}\s{0,3}(?:[.)]|[-–—]\s)\s*"
     r")+",
     re.IGNORECASE,
 )
@@ -145,7 +145,7 @@ def _unwrap_quotes(text: str, budget: list[int]) -> str:
     while end - start >= 2 and budget[0] > 0:
         budget[0] -= 1
         opening, closing = text[start], text[end - 1]
-        if _PAIRS.get(opening) != closing and not (opening in _DOUBLE_QUOTES
+        if PAIRS.get(opening) != closing and not (opening in _DOUBLE_QUOTES
                                                    and closing in _DOUBLE_QUOTES):
             break
         if not _balanced(text[start + 1:end - 1], opening, closing):
@@ -159,10 +159,10 @@ def _unwrap_quotes(text: str, budget: list[int]) -> str:
     text = text[start:end]
     # A single leftover double quote at one end, with no other quote of its kind.
     if text and text[0] in _DOUBLE_QUOTES and text[0] not in text[1:] \
-            and _PAIRS.get(text[0], text[0]) not in text[1:]:
+            and PAIRS.get(text[0], text[0]) not in text[1:]:
         text = text[1:].lstrip()
     if text and text[-1] in _DOUBLE_QUOTES and text[-1] not in text[:-1] \
-            and not any(_PAIRS.get(q) == text[-1] for q in set(text[:-1]) & _DOUBLE_QUOTES):
+            and not any(PAIRS.get(q) == text[-1] for q in set(text[:-1]) & _DOUBLE_QUOTES):
         text = text[:-1].rstrip()
     return text
 

@@ -4,9 +4,9 @@ We ask for {"sentences": [...]}, but small models add chatter, fences and notes,
 keys, stop mid-JSON at max_tokens, or print a numbered list instead. `parse_sentences` tries,
 in order:
 
-1. JSON values found anywhere in the text (a lenient reader: single quotes, trailing commas,
-   bare keys and Python literals are accepted; at a cut or a syntax error it keeps the
-   complete strings before it);
+1. JSON values found anywhere in the text (json_reader.py, lenient: single quotes, trailing
+   commas, bare keys and Python literals are accepted; at a cut or a syntax error it keeps
+   the complete strings before it);
 2. list items ("1. ", "2) ", "(3) ", "- ", "• ", "Sentence 4: "), ignoring every other line;
 3. plain lines, once header and trailer chatter ("Here are...", "Note: ...") is dropped.
    A single line counts only if it is quoted, follows a header, or is a question ("?"):
@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .normalize import _LABEL_WORDS, _PAIRS, normalize, tidy
+from .json_reader import JsonValue, find_json_values
+from .normalize import LABEL_WORDS, PAIRS, normalize, tidy
 
 __all__ = ["ItemReader", "ParsedOutput", "parse_sentences"]
 
@@ -46,231 +47,6 @@ _TEXT_KEYS = (
     "text", "sentence", "paraphrase", "question", "utterance", "content", "value", "phrase",
     "rephrasing", "reformulation", "variation", "variant", "output", "s",
 )
-_MAX_DEPTH = 64
-
-
-# ---------------------------------------------------------------------------------------
-# A lenient JSON reader. json.loads cannot help with a cut or a typo, and the truncated
-# case is the common one: we keep every value completed before the end, in a structure
-# built while reading, so the partial containers are already linked into the root.
-
-class _Stop(Exception):
-    def __init__(self, position: int, truncated: bool) -> None:
-        super().__init__(position)
-        self.position = position
-        self.truncated = truncated
-
-
-@dataclass
-class _JsonValue:
-    value: object
-    start: int
-    end: int
-    status: str  # "complete", "truncated" (the text ended) or "broken" (a syntax error)
-    lenient: set[str] = field(default_factory=set)
-
-
-_WS = re.compile(r"[ \t\r\n]*")
-_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_CHUNK = {q: re.compile(r"[^%s\\]*" % re.escape(q)) for q in "\"'"}
-_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
-            "t": "\t", "'": "'"}
-_LITERALS = {"true": True, "false": False, "null": None,
-             "True": True, "False": False, "None": None}
-_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
-
-
-def _read_string(s: str, i: int, lenient: set[str]) -> tuple[str, int]:
-    """The string whose opening quote is at s[i]; (value, index after the closing quote)."""
-    quote = s[i]
-    if quote == "'":
-        lenient.add("single quotes")
-    chunk = _CHUNK[quote]
-    n = len(s)
-    parts: list[str] = []
-    i += 1
-    while True:
-        end = chunk.match(s, i).end()
-        parts.append(s[i:end])
-        if end >= n:
-            raise _Stop(n, truncated=True)
-        if s[end] == quote:
-            return "".join(parts), end + 1
-        # a backslash
-        if end + 1 >= n:
-            raise _Stop(n, truncated=True)
-        esc = s[end + 1]
-        if esc != "u":
-            if esc not in _ESCAPES or (esc == "'" and quote == '"'):
-                lenient.add("invalid escapes")
-            parts.append(_ESCAPES.get(esc, esc))
-            i = end + 2
-            continue
-        hex_match = _HEX4.match(s, end + 2)
-        if not hex_match:
-            if n - (end + 2) < 4 and all(c in "0123456789abcdefABCDEF" for c in s[end + 2:]):
-                raise _Stop(n, truncated=True)
-            lenient.add("invalid escapes")
-            parts.append("u")
-            i = end + 2
-            continue
-        code = int(hex_match.group(), 16)
-        i = hex_match.end()
-        if 0xD800 <= code < 0xDC00:
-            if s.startswith("\\u", i):
-                low = _HEX4.match(s, i + 2)
-                if low and 0xDC00 <= int(low.group(), 16) < 0xE000:
-                    code = 0x10000 + ((code - 0xD800) << 10) + (int(low.group(), 16) - 0xDC00)
-                    i = low.end()
-        if 0xD800 <= code < 0xE000:
-            code = 0xFFFD  # a lone surrogate cannot be written out as UTF-8 later
-        parts.append(chr(code))
-
-
-def _read_json(s: str, start: int) -> _JsonValue:  # noqa: C901
-    """Read the value opening at s[start] ('{' or '['), as far as it goes."""
-    lenient: set[str] = set()
-    stack: list[list | dict] = []
-    keys: list[str | None] = []  # the pending key of each open object
-    root: list | dict | None = None
-    last_string: tuple[list | dict, object] | None = None  # where the last string went
-    i = start
-    n = len(s)
-    state = "value"
-
-    def attach(value: object) -> None:
-        nonlocal root, last_string
-        if not stack:
-            root = value  # type: ignore[assignment]
-            return
-        top = stack[-1]
-        if isinstance(top, list):
-            top.append(value)
-            last_string = (top, len(top) - 1) if isinstance(value, str) else None
-        else:
-            top[keys[-1]] = value  # type: ignore[index]
-            last_string = (top, keys[-1]) if isinstance(value, str) else None
-
-    try:
-        while True:
-            i = _WS.match(s, i).end()
-            if i >= n:
-                raise _Stop(n, truncated=True)
-            c = s[i]
-            if state in ("value", "value_or_close"):
-                if c == "]" and state == "value_or_close":
-                    state = "close"
-                elif c in "{[":
-                    if len(stack) >= _MAX_DEPTH:
-                        raise _Stop(i, truncated=False)
-                    container: list | dict = {} if c == "{" else []
-                    attach(container)
-                    last_string = None
-                    stack.append(container)
-                    keys.append(None)
-                    i += 1
-                    state = "key_or_close" if c == "{" else "value_or_close"
-                    continue
-                elif c in "\"'":
-                    value, i = _read_string(s, i, lenient)
-                    attach(value)
-                    state = "after"
-                    continue
-                elif c in "-0123456789":
-                    match = _NUMBER.match(s, i)
-                    if not match:
-                        raise _Stop(i, truncated=i + 1 >= n)
-                    if match.end() >= n:
-                        raise _Stop(n, truncated=True)  # 12 may be the start of 125
-                    attach(float(match.group()) if any(x in match.group() for x in ".eE")
-                           else int(match.group()))
-                    i = match.end()
-                    state = "after"
-                    continue
-                else:
-                    for word, literal in _LITERALS.items():
-                        if s.startswith(word, i):
-                            if word[0].isupper():
-                                lenient.add("Python literals")
-                            attach(literal)
-                            i += len(word)
-                            state = "after"
-                            break
-                        if word.startswith(s[i:]):
-                            raise _Stop(n, truncated=True)
-                    else:
-                        raise _Stop(i, truncated=False)
-                    continue
-            if state == "key_or_close":
-                if c == "}":
-                    state = "close"
-                else:
-                    if c in "\"'":
-                        key, i = _read_string(s, i, lenient)
-                    else:
-                        match = _BARE_KEY.match(s, i)
-                        if not match:
-                            raise _Stop(i, truncated=False)
-                        if match.end() >= n:
-                            raise _Stop(n, truncated=True)
-                        key, i = match.group(), match.end()
-                        lenient.add("unquoted keys")
-                    keys[-1] = key
-                    last_string = None
-                    state = "colon"
-                    continue
-            if state == "colon":
-                if c != ":":
-                    raise _Stop(i, truncated=False)
-                i += 1
-                state = "value"
-                continue
-            if state == "after":
-                top = stack[-1]
-                if c == ",":
-                    i += 1
-                    state = "key_or_close" if isinstance(top, dict) else "value_or_close"
-                    # A trailing comma shows up as a close right after this comma.
-                    j = _WS.match(s, i).end()
-                    if j < n and s[j] in "]}":
-                        lenient.add("trailing commas")
-                    continue
-                if (c == "]" and isinstance(top, list)) or (c == "}" and isinstance(top, dict)):
-                    state = "close"
-                else:
-                    raise _Stop(i, truncated=False)
-            if state == "close":
-                stack.pop()
-                keys.pop()
-                last_string = None
-                i += 1
-                state = "after"
-                if not stack:
-                    return _JsonValue(root, start, i, "complete", lenient)
-    except _Stop as stop:
-        if not stop.truncated and state == "after" and last_string is not None:
-            # ["He said "hi" to me", ...]: the string before the error was probably cut
-            # short by an unescaped quote, so it is not a sentence of the model's.
-            container, where = last_string
-            del container[where]  # type: ignore[arg-type]
-        return _JsonValue(root, start, max(stop.position, start + 1),
-                          "truncated" if stop.truncated else "broken", lenient)
-
-
-def _find_json_values(text: str) -> list[_JsonValue]:
-    values = []
-    opener = re.compile(r"[\[{]")
-    position = 0
-    while True:
-        match = opener.search(text, position)
-        if not match:
-            return values
-        value = _read_json(text, match.start())
-        values.append(value)
-        # Resume where this reading stopped: every character is read once, so 100 KB of
-        # brackets stay linear.
-        position = value.end
 
 
 # ---------------------------------------------------------------------------------------
@@ -372,7 +148,7 @@ _MARKER = re.compile(
     r"|[(\[]\d{1,3}[)\]]\s*"
     r"|#\d{1,3}\s?[.:)-]?\s+"
     r"|[-*•–—·▪►◦‣+]\s+"
-    r"|(?:" + _LABEL_WORDS + r")\s{0,3}#?\d{1,3}\s{0,3}(?:[:：.)]|[-–—]\s)\s*"
+    r"|(?:" + LABEL_WORDS + r")\s{0,3}#?\d{1,3}\s{0,3}(?:[:：.)]|[-–—]\s)\s*"
     r")",
     re.IGNORECASE,
 )
@@ -412,7 +188,7 @@ def _is_header(line: str) -> bool:
 def _closing_quote(text: str) -> int:
     """Index of the quote closing the one at text[0], or -1."""
     opening = text[0]
-    closing = _PAIRS.get(opening)
+    closing = PAIRS.get(opening)
     if closing is None:
         return -1
     if opening in "'’‘`":
@@ -443,7 +219,7 @@ def _clean_item(content: str) -> str:
         content = content[1:-1].strip()  # *italic* or `code`
     content = content.rstrip(",;").rstrip()
     # '"Where is my parcel?" (informal)': the quotation is the sentence, the rest a comment.
-    if content and content[0] in _PAIRS:
+    if content and content[0] in PAIRS:
         close = _closing_quote(content)
         if close > 0:
             rest = content[close + 1:].strip()
@@ -515,7 +291,7 @@ def _plain_lines(text: str) -> tuple[list[str], list[str]]:
             too_long += 1
             continue
         cleaned = _clean_item(stripped)
-        kept.append((cleaned, cleaned[:1] in _PAIRS))
+        kept.append((cleaned, cleaned[:1] in PAIRS))
     notes = []
     if too_long:
         notes.append(f"ignored {too_long} line(s) longer than 300 characters")
@@ -535,9 +311,9 @@ def parse_sentences(text: str, *, expected_key: str = "sentences") -> ParsedOutp
     if not isinstance(text, str) or not text.strip():
         return ParsedOutput([], "none", ["the output is empty"])
 
-    values = _find_json_values(text)
+    values = find_json_values(text)
     useful = []
-    empty_json: _JsonValue | None = None
+    empty_json: JsonValue | None = None
     for value in values:
         sentences, dropped = _keep(_strings(value.value, expected_key))
         if sentences:
@@ -597,7 +373,7 @@ def parse_sentences(text: str, *, expected_key: str = "sentences") -> ParsedOutp
         f"found no JSON, list or sentence lines in the output: {summary!r}", *notes])
 
 
-def _from_json(useful: list[tuple[_JsonValue, list[str], int]]) -> ParsedOutput:
+def _from_json(useful: list[tuple[JsonValue, list[str], int]]) -> ParsedOutput:
     problems: list[str] = []
     if len(useful) > 1 and all(len(s) == 1 for _, s, _ in useful):
         # JSON lines: {"sentence": "a"}\n{"sentence": "b"}: one value per sentence.
