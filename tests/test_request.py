@@ -1,7 +1,7 @@
 import pytest
 
 from utterly.errors import ErrorCode, InvalidRequest
-from utterly.request import GenerationRequest
+from utterly.request import GenerationRequest, language_of
 
 
 def build(**overrides):
@@ -46,6 +46,16 @@ def test_locale_is_normalised(given, expected):
     request = build(locale=given)
     assert request.locale == expected
     assert request.language == expected.split("-")[0]
+
+
+@pytest.mark.parametrize("locale, language", [
+    ("fr", "fr"), ("FR", "fr"), ("fr-FR", "fr"), ("fr_FR", "fr"), ("fr-CA", "fr"),
+    ("FR_ca", "fr"), (" fr-FR ", "fr"), ("zh-Hant-TW", "zh"), ("es-419", "es"),
+    ("", ""), ("-FR", ""), (None, ""),
+])
+def test_language_of_a_locale(locale, language):
+    """The one place a locale becomes a language (variations, voice, language detection)."""
+    assert language_of(locale) == language
 
 
 def test_sentences_whitespace_is_collapsed():

@@ -22,6 +22,8 @@ import unicodedata
 
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
+from .request import language_of
+
 COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "sv", "da", "tr", "ru",
                     "uk", "el", "ar", "he", "hi", "zh", "ja", "ko")
 
@@ -52,7 +54,7 @@ def _language(code: str) -> Language | None:
 
 def expected_languages(locale: str) -> tuple[Language, ...]:
     """lingua languages for a BCP 47 tag ("fr", "fr-FR", "en_GB"); empty if unknown."""
-    primary = (locale or "").replace("_", "-").split("-")[0].strip().lower()
+    primary = language_of(locale)
     codes = _SYNONYMS.get(primary, (primary,))
     return tuple(lang for lang in map(_language, codes) if lang is not None)
 

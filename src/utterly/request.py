@@ -29,6 +29,12 @@ def normalize_locale(value: str) -> str:
     return "-".join(p.upper() if len(p) == 2 and i else p for i, p in enumerate(parts))
 
 
+def language_of(locale: str) -> str:
+    """The language of a locale, as the word lists and detectors are keyed: "fr-FR",
+    "fr_CA", " FR " -> "fr". Lenient, for locales not validated yet; "" when there is none."""
+    return (locale or "").replace("_", "-").split("-")[0].strip().lower()
+
+
 class VariationOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -99,7 +105,7 @@ class GenerationRequest(BaseModel):
 
     @property
     def language(self) -> str:
-        return self.locale.split("-")[0]
+        return language_of(self.locale)
 
     @classmethod
     def build(cls, **data) -> "GenerationRequest":

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from .request import language_of
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 # Sequences of words a reply starts with, per language; matched on the first words.
@@ -55,14 +57,10 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
-def _language(locale: str) -> str:
-    return locale.replace("_", "-").split("-")[0].casefold()
-
-
 def bot_voice(text: str, examples: list[str], locale: str) -> str | None:
     """Why `text` reads as the bot's side of the conversation, or None if it reads as the
     user's."""
-    language = _language(locale)
+    language = language_of(locale)
     words = _words(text)
     if not words:
         return None

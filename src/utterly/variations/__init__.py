@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import random
 
+from ..request import language_of
 from . import tables
 from .keyboard import keyboard_neighbours
-from .text import language as _language
 from .typo_check import shows_typo
 from .typos import spelling_transform
 
@@ -56,7 +56,7 @@ def variation_tokens(locale: str, kind: str) -> set[str]:
     _check_kind(kind)
     if kind == "spelling_mistakes":
         return set()
-    return set(tables.tokens(_language(locale), kind))
+    return set(tables.tokens(language_of(locale), kind))
 
 
 def shows_variation(text: str, locale: str, kind: str) -> bool:
@@ -65,7 +65,7 @@ def shows_variation(text: str, locale: str, kind: str) -> bool:
     Conservative: a false "no" costs one more transform, a false "yes" a missing variation.
     """
     _check_kind(kind)
-    language = _language(locale)
+    language = language_of(locale)
     if kind == "spelling_mistakes":
         return shows_typo(text, language)
     return tables.shows_token(text, language, kind)
@@ -78,7 +78,7 @@ def apply_variation(text: str, locale: str, kind: str, *, seed: int) -> str | No
     mistakes need Latin-script words.
     """
     _check_kind(kind)
-    language = _language(locale)
+    language = language_of(locale)
     rng = random.Random(f"{seed}:{kind}:{language}:{text}")
     if kind == "spelling_mistakes":
         out = spelling_transform(text, language, rng)

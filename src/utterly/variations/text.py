@@ -1,14 +1,9 @@
-"""Text helpers shared by the transforms: locales, accents, protected chunks, edits."""
+"""Text helpers shared by the transforms: accents, protected chunks, edits."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-
-
-def language(locale: str) -> str:
-    """"fr-FR", "fr_CA", "FR" -> "fr"."""
-    return (locale or "").replace("_", "-").split("-")[0].strip().lower()
 
 
 def strip_accents(text: str) -> str:
