@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from sqlalchemy.orm import Session
 
 from ...catalogue import CATALOGUE
 from ...errors import ErrorCode, ProviderError, UtterlyError
 from ...generation import acheck_provider
 from ...observability import TracingConfig
-from ...observability.exporter import http_client
-from ...outbound import OutboundPolicy, check_url, refused_in
+from ...observability.check import check_langfuse, check_otlp
+from ...outbound import OutboundPolicy, check_url
 from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
 from ...providers import ProviderConfig
 from ..access import Actor, bot_for
@@ -313,78 +312,15 @@ def put_observability(session: Session, actor: Actor, bot_id: int,
 CHECK_TIMEOUT_S = 5.0
 
 
-def _classify_http(target: str, exc: Exception) -> dict:
-    refused = refused_in(exc)
-    if refused is not None:
-        return {"code": "outbound_refused",
-                "message": f"the server's outbound policy refuses {target}: {refused}",
-                "hint": "use another host, or ask the server's administrator "
-                        "(UTTERLY_OUTBOUND_ALLOW / UTTERLY_OUTBOUND_DENY)"}
-    if isinstance(exc, httpx.TimeoutException):
-        return {"code": "timeout", "message": f"{target} did not answer within "
-                f"{CHECK_TIMEOUT_S:g} s", "hint": "check the host and your network"}
-    return {"code": "unreachable", "message": f"cannot connect to {target}",
-            "hint": "check the URL and that the server is running"}
-
-
-def _status_class(status: int) -> str:
-    # Only the class: the URL may point at a service that is not Langfuse nor a collector.
-    return f"HTTP {status // 100}xx"
-
-
-def check_langfuse(host: str, public_key: str, secret_key: str) -> CheckOut:
-    """Verify the keys on Langfuse's projects endpoint; writes no trace."""
-    url = host.rstrip("/") + "/api/public/projects"
+def _checked(provider: str, check) -> CheckOut:
+    """An observability check's result, its failure classified rather than raised (as
+    `run_check` does for a provider)."""
     try:
-        with http_client(CHECK_TIMEOUT_S, outbound_policy()) as client:
-            response = client.get(url, auth=(public_key, secret_key))
-    except httpx.HTTPError as exc:
-        error = _classify_http(f"Langfuse at {host}", exc)
-        return CheckOut(ok=False, message=error["message"], provider="langfuse", error=error)
-    if response.status_code in (401, 403):
-        error = {"code": "authentication", "message": "Langfuse refused the keys",
-                 "hint": "check the public and secret keys belong to the same project "
-                         "and this host"}
-    elif response.status_code != 200:
-        error = {"code": "server_error",
-                 "message": f"{host} answered {_status_class(response.status_code)}",
-                 "hint": "check the host is a Langfuse server"}
-    else:
-        try:
-            projects = [p.get("name") for p in response.json().get("data", [])]
-            if not all(isinstance(p, str | None) for p in projects):
-                projects = None
-        except (ValueError, AttributeError, TypeError):
-            projects = None
-        if projects is None:
-            error = {"code": "invalid_response", "message": f"{host} is not a Langfuse server",
-                     "hint": "check the host"}
-        else:
-            return CheckOut(ok=True, provider="langfuse",
-                            message=f"Langfuse accepts the keys (project: "
-                                    f"{', '.join(filter(None, projects)) or 'unnamed'})",
-                            details={"projects": projects})
-    return CheckOut(ok=False, message=error["message"], provider="langfuse", error=error)
-
-
-def check_otlp(endpoint: str) -> CheckOut:
-    """POST an empty OTLP export request: a collector accepts it and stores nothing."""
-    url = endpoint.rstrip("/")
-    if not url.endswith("/v1/traces"):
-        url += "/v1/traces"
-    try:
-        with http_client(CHECK_TIMEOUT_S, outbound_policy()) as client:
-            response = client.post(url, content=b"",
-                                   headers={"Content-Type": "application/x-protobuf"})
-    except httpx.HTTPError as exc:
-        error = _classify_http(f"the OTLP endpoint {endpoint}", exc)
-        return CheckOut(ok=False, message=error["message"], provider="otlp", error=error)
-    if 200 <= response.status_code < 300:
-        return CheckOut(ok=True, provider="otlp", message=f"{url} accepts OTLP traces")
-    error = {"code": "server_error",
-             "message": f"{url} answered {_status_class(response.status_code)}",
-             "hint": "give the collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318"}
-    return CheckOut(ok=False, message=error["message"], provider="otlp", error=error)
+        result = check()
+    except UtterlyError as exc:
+        return CheckOut(ok=False, message=exc.message, provider=provider, error=exc.to_dict())
+    return CheckOut(ok=result.ok, message=result.message, provider=result.provider,
+                    details=result.details)
 
 
 def check_observability(session: Session, actor: Actor, bot_id: int,
@@ -400,10 +336,12 @@ def check_observability(session: Session, actor: Actor, bot_id: int,
                   if row.langfuse_secret_key_encrypted else None)
     results = []
     if fields["langfuse_public_key"] and secret and fields["langfuse_host"]:
-        results.append(check_langfuse(fields["langfuse_host"], fields["langfuse_public_key"],
-                                      secret))
+        results.append(_checked("langfuse", lambda: check_langfuse(
+            fields["langfuse_host"], fields["langfuse_public_key"], secret,
+            timeout_s=CHECK_TIMEOUT_S, outbound=outbound_policy())))
     if fields["otlp_endpoint"]:
-        results.append(check_otlp(fields["otlp_endpoint"]))
+        results.append(_checked("otlp", lambda: check_otlp(
+            fields["otlp_endpoint"], timeout_s=CHECK_TIMEOUT_S, outbound=outbound_policy())))
     if not results:
         raise Invalid("nothing to check", field="langfuse_host",
                       hint="fill in the Langfuse keys and host, or an OTLP endpoint")
