@@ -129,6 +129,11 @@ VARIANTS: dict[str, dict] = {
     "no-context": {"kind": "utterly", "context": False},
     # the four answers of a call asked for the same thing: diversity from sampling only
     "same-prompts": {"kind": "utterly", "context": True, "kinds": [""]},
+    # "ways to say" rather than "ways to ask", the same prompt for all four answers: the
+    # default's outputs were 90 % questions where the CLINC150 examples are mostly requests
+    # ("set an alarm for 9"); the examples' own form is left to decide
+    "say": {"kind": "utterly", "context": True, "kinds": [""],
+            "replace": ("new ways to ask the same thing", "new ways to say the same thing")},
     # real users describe their situation rather than ask the FAQ's question
     "situations": {"kind": "utterly", "context": True,
                    "kinds": ["", ", where the user first says what happened to them",
@@ -143,7 +148,13 @@ def template_for(variant: str) -> str | None:
         return None
     template = default_template()
     line = next(x for x in template.splitlines() if x.startswith("{% set kinds = "))
-    return template.replace(line, "{% set kinds = " + json.dumps(kinds) + " %}")
+    template = template.replace(line, "{% set kinds = " + json.dumps(kinds) + " %}")
+    if "replace" in VARIANTS[variant]:
+        old, new = VARIANTS[variant]["replace"]
+        if old not in template:
+            raise SystemExit(f"variant {variant}: the default template no longer says {old!r}")
+        template = template.replace(old, new)
+    return template
 
 BASELINE_PROMPT = ("Generate {n} sentences in {language} that mean the same thing as these "
                    "sentences:\n{examples}\nAnswer with a numbered list.")
