@@ -19,6 +19,10 @@ err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
+# Where each provider finds its key when --api-key is not given, as its module declares.
+_KEY_ENVS = " / ".join(dict.fromkeys(info.key_env for info in PROVIDERS.values() if info.key_env))
+
+
 def _provider_options(func):
     options = [
         click.option("--provider", type=click.Choice(list(PROVIDERS)), default="local",
@@ -29,7 +33,7 @@ def _provider_options(func):
         click.option("--base-url", default=None,
                      help="Server URL (Ollama, or any OpenAI-compatible server)."),
         click.option("--api-key", default=None,
-                     help="API key; default from OPENAI_API_KEY / AZURE_OPENAI_API_KEY."),
+                     help=f"API key; default from {_KEY_ENVS}."),
         click.option("--azure-endpoint", default=None,
                      help="Azure OpenAI endpoint; default from AZURE_OPENAI_ENDPOINT."),
         click.option("--azure-deployment", default=None, help="Azure OpenAI deployment."),
