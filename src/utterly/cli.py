@@ -25,6 +25,8 @@ _KEY_ENVS = " / ".join(dict.fromkeys(info.key_env for info in PROVIDERS.values()
 
 
 def _provider_options(func):
+    """The provider options, each named after a ProviderConfig field: the command builds
+    its config with `ProviderConfig(**provider_fields)`."""
     options = [
         click.option("--provider", type=click.Choice(list(PROVIDERS)), default="local",
                      show_default=True, help="Which engine writes the sentences."),
@@ -46,13 +48,6 @@ def _provider_options(func):
     for option in reversed(options):
         func = option(func)
     return func
-
-
-def _config(provider, model, base_url, api_key, azure_endpoint, azure_deployment,
-            api_version, timeout_s) -> ProviderConfig:
-    return ProviderConfig(provider=provider, model=model, base_url=base_url, api_key=api_key,
-                          azure_endpoint=azure_endpoint, azure_deployment=azure_deployment,
-                          api_version=api_version, timeout_s=timeout_s)
 
 
 def _fail(error: UtterlyError, as_json: bool) -> None:
@@ -107,7 +102,7 @@ def generate(sentences, locale, n, temperature, spelling_mistakes, sms_language,
     from .generation import agenerate
     from .pipeline import PipelineSettings
 
-    config = _config(**provider_fields)
+    config = ProviderConfig(**provider_fields)
     embedder = None if embeddings == "none" else embeddings
     status = err.status("starting the model…", spinner="dots")
 
@@ -191,7 +186,7 @@ def providers_check(as_json, **provider_fields) -> None:
     """Check that the provider answers and has the model."""
     from .generation import acheck_provider
 
-    config = _config(**provider_fields)
+    config = ProviderConfig(**provider_fields)
     try:
         result = asyncio.run(acheck_provider(config))
     except UtterlyError as error:

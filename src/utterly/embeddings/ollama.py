@@ -20,8 +20,7 @@ class OllamaEmbeddings(OllamaProvider):
 
     def __init__(self, config: ProviderConfig | None = None, **fields):
         """Either a ProviderConfig, or its fields as keywords (model=, base_url=, timeout_s=…)."""
-        super().__init__(config or ProviderConfig(
-            provider="ollama", **{k: v for k, v in fields.items() if v is not None}))
+        super().__init__(config or ProviderConfig.of("ollama", **fields))
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -14,10 +14,6 @@ DEFAULT_MODEL = "text-embedding-3-small"
 BATCH = 512  # OpenAI accepts up to 2048 inputs per request; stay well below
 
 
-def _config(provider: str, fields: dict) -> ProviderConfig:
-    return ProviderConfig(provider=provider, **{k: v for k, v in fields.items() if v is not None})
-
-
 class _EmbeddingsMixin:
     """Reuses the chat provider's client set-up (keys, URLs, Azure) for embeddings."""
 
@@ -46,7 +42,7 @@ class OpenAIEmbeddings(_EmbeddingsMixin, OpenAIProvider):
 
     def __init__(self, config: ProviderConfig | None = None, **fields):
         """Either a ProviderConfig, or its fields as keywords (model=, api_key=, base_url=…)."""
-        super().__init__(config or _config("openai", fields))
+        super().__init__(config or ProviderConfig.of("openai", **fields))
 
 
 class AzureOpenAIEmbeddings(_EmbeddingsMixin, AzureOpenAIProvider):
@@ -54,7 +50,7 @@ class AzureOpenAIEmbeddings(_EmbeddingsMixin, AzureOpenAIProvider):
 
     def __init__(self, config: ProviderConfig | None = None, **fields):
         """Either a ProviderConfig, or its fields as keywords (azure_endpoint=, api_key=…)."""
-        super().__init__(config or _config("azure-openai", fields))
+        super().__init__(config or ProviderConfig.of("azure-openai", **fields))
 
 
 _REMOTE = ("model", "base_url", "api_key", "timeout_s")

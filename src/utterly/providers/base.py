@@ -38,6 +38,12 @@ class ProviderConfig:
     # Where the client may connect, checked on the resolved address; None: anywhere.
     outbound: OutboundPolicy | None = None
 
+    @classmethod
+    def of(cls, provider: str, **fields) -> ProviderConfig:
+        """A config from keywords where None means "not given": the field keeps its default
+        (a timeout_s=None must not replace the default timeout)."""
+        return cls(provider=provider, **{k: v for k, v in fields.items() if v is not None})
+
 
 @dataclass(frozen=True)
 class ProviderInfo:
