@@ -80,6 +80,32 @@ async def test_the_sync_api_refuses_inside_an_event_loop(local_config):
         utterly.generate("Where is my parcel?", provider=local_config)
 
 
+async def test_a_ready_request_gives_what_its_keywords_give(local_config, local_embeddings):
+    """The CLI and the Studio build the request and the provider config once and hand them
+    over; the result is the keywords' own."""
+    from utterly.request import GenerationRequest
+
+    keywords = {"locale": "fr", "n": 3, "seed": 7, "sms_language": True,
+                "title": "Suivi de colis"}
+    by_keywords = await utterly.agenerate("Où est mon colis ?", provider=local_config,
+                                          embeddings=local_embeddings, **keywords)
+    request = GenerationRequest.build(
+        sentences=["Où est mon colis ?"], locale="fr", n=3, seed=7,
+        options={"sms_language": True}, title="Suivi de colis")
+    ready = await utterly.agenerate(request, provider=local_config,
+                                    embeddings=local_embeddings)
+    assert [s.text for s in ready.sentences] == [s.text for s in by_keywords.sentences]
+    assert ready.seed == 7
+
+
+def test_a_ready_request_takes_no_request_keyword():
+    from utterly.request import GenerationRequest
+
+    request = GenerationRequest.build(sentences=["Where is my parcel?"], n=3)
+    with pytest.raises(TypeError, match="n, sms_language belong in the request"):
+        utterly.generate(request, n=5, sms_language=True, provider="local")
+
+
 def test_bad_arguments_name_the_field():
     with pytest.raises(utterly.InvalidRequest) as caught:
         utterly.generate("Where is my parcel?", n=80)

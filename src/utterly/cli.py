@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from .embeddings import PROVIDERS as EMBEDDINGS
 from .errors import ErrorCode, UtterlyError
 from .providers import PROVIDERS, ProviderConfig
 
@@ -19,7 +20,13 @@ err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
+# Where each provider finds its key when --api-key is not given, as its module declares.
+_KEY_ENVS = " / ".join(dict.fromkeys(info.key_env for info in PROVIDERS.values() if info.key_env))
+
+
 def _provider_options(func):
+    """The provider options, each named after a ProviderConfig field: the command builds
+    its config with `ProviderConfig(**provider_fields)`."""
     options = [
         click.option("--provider", type=click.Choice(list(PROVIDERS)), default="local",
                      show_default=True, help="Which engine writes the sentences."),
@@ -29,7 +36,7 @@ def _provider_options(func):
         click.option("--base-url", default=None,
                      help="Server URL (Ollama, or any OpenAI-compatible server)."),
         click.option("--api-key", default=None,
-                     help="API key; default from OPENAI_API_KEY / AZURE_OPENAI_API_KEY."),
+                     help=f"API key; default from {_KEY_ENVS}."),
         click.option("--azure-endpoint", default=None,
                      help="Azure OpenAI endpoint; default from AZURE_OPENAI_ENDPOINT."),
         click.option("--azure-deployment", default=None, help="Azure OpenAI deployment."),
@@ -41,13 +48,6 @@ def _provider_options(func):
     for option in reversed(options):
         func = option(func)
     return func
-
-
-def _config(provider, model, base_url, api_key, azure_endpoint, azure_deployment,
-            api_version, timeout_s) -> ProviderConfig:
-    return ProviderConfig(provider=provider, model=model, base_url=base_url, api_key=api_key,
-                          azure_endpoint=azure_endpoint, azure_deployment=azure_deployment,
-                          api_version=api_version, timeout_s=timeout_s)
 
 
 def _fail(error: UtterlyError, as_json: bool) -> None:
@@ -79,7 +79,7 @@ def main() -> None:
 @click.option("--prompt-template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A Jinja2 prompt template file (see docs/prompts.md).")
 @click.option("--embeddings", default="local", show_default=True,
-              type=click.Choice(["local", "ollama", "openai", "azure-openai", "none"]),
+              type=click.Choice([*EMBEDDINGS, "none"]),
               help="Embedder for the meaning and near-duplicate filters.")
 @click.option("--title", default=None,
               help="The FAQ's title: tells the model what the question is about.")
@@ -102,7 +102,7 @@ def generate(sentences, locale, n, temperature, spelling_mistakes, sms_language,
     from .generation import agenerate
     from .pipeline import PipelineSettings
 
-    config = _config(**provider_fields)
+    config = ProviderConfig(**provider_fields)
     embedder = None if embeddings == "none" else embeddings
     status = err.status("starting the model…", spinner="dots")
 
@@ -139,17 +139,17 @@ def _other_intents(path: Path, locale: str, title: str | None) -> list[dict]:
     """The FAQs of a bot file, but the one being generated for (same title), as the
     library's `other_intents`; sentences of other locales are left out."""
     from .formats import FORMATS, detect
-    from .request import MAX_OTHER_INTENTS, MAX_OTHER_SENTENCES, normalize_locale
+    from .request import MAX_OTHER_INTENTS, MAX_OTHER_SENTENCES, language_of
 
     data = path.read_bytes()
     bot = FORMATS[detect(path.name, data)].load(data, locale=locale)
-    language = normalize_locale(locale).split("-")[0]
+    language = language_of(locale)
     others = []
     for faq in bot.faqs:
         if title and faq.title.strip().casefold() == title.strip().casefold():
             continue
         texts = [s.text for s in faq.sentences
-                 if normalize_locale(s.locale).split("-")[0] == language]
+                 if language_of(s.locale) == language]
         if texts:
             others.append({"name": faq.title, "sentences": texts[:MAX_OTHER_SENTENCES]})
     return others[:MAX_OTHER_INTENTS]
@@ -186,7 +186,7 @@ def providers_check(as_json, **provider_fields) -> None:
     """Check that the provider answers and has the model."""
     from .generation import acheck_provider
 
-    config = _config(**provider_fields)
+    config = ProviderConfig(**provider_fields)
     try:
         result = asyncio.run(acheck_provider(config))
     except UtterlyError as error:

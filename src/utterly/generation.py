@@ -5,12 +5,14 @@
     >>> [s.text for s in result.sentences]
 
 Both build the request (validated, errors name the field), the provider and the embedder,
-run the pipeline, and close what they opened.
+run the pipeline, and close what they opened. A caller that built the request and the
+provider config already (the CLI, the Studio) hands them over as they are.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Callable, Sequence
 
@@ -25,7 +27,7 @@ from .result import GenerationResult
 
 
 async def agenerate(
-    sentences: str | Sequence[str], *, locale: str = "en", n: int = 10,
+    sentences: str | Sequence[str] | GenerationRequest, *, locale: str = "en", n: int = 10,
     temperature: float = 0.7, spelling_mistakes: bool = False, sms_language: bool = False,
     abbreviated_language: bool = False, prompt_template: str | None = None,
     seed: int | None = None, title: str | None = None, answer: str | None = None,
@@ -49,14 +51,15 @@ async def agenerate(
     (`result.stopped`).
     `tracing`: "env" (LANGFUSE_* / OTEL_EXPORTER_OTLP_ENDPOINT, nothing when unset), a
     TracingConfig or Tracer, or None. `trace_context`: user_id, session_id, tags, metadata.
+    `sentences` may be a ready GenerationRequest, which then holds everything from `locale`
+    to `other_intents` (those keywords must be left out), and `provider` a ProviderConfig,
+    which holds `model` to `timeout_s`.
     """
-    request = GenerationRequest.build(
-        sentences=[sentences] if isinstance(sentences, str) else list(sentences),
-        locale=locale, n=n, temperature=temperature,
-        options={"spelling_mistakes": spelling_mistakes, "sms_language": sms_language,
-                 "abbreviated_language": abbreviated_language},
-        prompt_template=prompt_template, seed=seed, title=title, answer=answer,
-        other_intents=list(other_intents or []))
+    request = _request(sentences, {
+        "locale": locale, "n": n, "temperature": temperature,
+        "spelling_mistakes": spelling_mistakes, "sms_language": sms_language,
+        "abbreviated_language": abbreviated_language, "prompt_template": prompt_template,
+        "seed": seed, "title": title, "answer": answer, "other_intents": other_intents})
     owned = []
     if isinstance(provider, str):
         provider = ProviderConfig(
@@ -95,6 +98,31 @@ async def agenerate(
     finally:
         for thing in owned:
             await thing.aclose()
+
+
+# Their defaults tell which request keywords a caller gave along with a GenerationRequest.
+_PARAMETERS = inspect.signature(agenerate).parameters
+
+
+def _request(sentences: str | Sequence[str] | GenerationRequest,
+             keywords: dict) -> GenerationRequest:
+    """The request, validated (errors name the field), from agenerate's keywords; or the
+    ready one, as long as no keyword says otherwise: it would be silently ignored."""
+    if isinstance(sentences, GenerationRequest):
+        given = [name for name, value in keywords.items()
+                 if value != _PARAMETERS[name].default]
+        if given:
+            raise TypeError("agenerate() takes a GenerationRequest or the request keywords, "
+                            f"not both: {', '.join(given)} belong in the request")
+        return sentences
+    k = keywords
+    return GenerationRequest.build(
+        sentences=[sentences] if isinstance(sentences, str) else list(sentences),
+        locale=k["locale"], n=k["n"], temperature=k["temperature"],
+        options={name: k[name]
+                 for name in ("spelling_mistakes", "sms_language", "abbreviated_language")},
+        prompt_template=k["prompt_template"], seed=k["seed"], title=k["title"],
+        answer=k["answer"], other_intents=list(k["other_intents"] or []))
 
 
 async def aprepare(request: GenerationRequest,
@@ -180,7 +208,7 @@ def _finish(result: GenerationResult, handle) -> GenerationResult:
     return result
 
 
-def generate(sentences: str | Sequence[str], **kwargs) -> GenerationResult:
+def generate(sentences: str | Sequence[str] | GenerationRequest, **kwargs) -> GenerationResult:
     """Synchronous `agenerate`, for scripts and notebooks without a running event loop."""
     try:
         asyncio.get_running_loop()

@@ -4,8 +4,9 @@
     embedder = create_embeddings("local")            # offline, in-process
     vectors = await embedder.embed(["Où est ma commande ?", "Elle est où ma commande"])
 
-Providers are imported only when asked for, so the local engines and the HTTP SDKs are
-never loaded by a process that does not use them.
+PROVIDERS lists them, as each module declares its own (EmbeddingInfo). The modules load the
+local engines and the HTTP SDKs only when a provider is built, so a process that does not
+use them never loads them.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ErrorCode, ProviderError
-from .base import EmbeddingProvider, normalise_rows
+from . import local, ollama, openai
+from .base import EmbeddingInfo, EmbeddingProvider, normalise_rows
 
-PROVIDERS = ("local", "ollama", "openai", "azure")
+# The one list of embedding providers, each declared by its module (which imports its engine
+# or SDK only when one is built); in the order the CLI offers them.
+PROVIDERS: dict[str, EmbeddingInfo] = {info.name: info for info in (
+    local.INFO, ollama.INFO, openai.INFO, openai.AZURE)}
+_NAMES = {alias: info for info in PROVIDERS.values() for alias in (info.name, *info.aliases)}
 
-__all__ = ["PROVIDERS", "EmbeddingProvider", "cosine_matrix", "create_embeddings",
-           "normalise_rows"]
+__all__ = ["PROVIDERS", "EmbeddingInfo", "EmbeddingProvider", "cosine_matrix",
+           "create_embeddings", "normalise_rows"]
 
 
 def create_embeddings(provider: str = "local", *, model: str | None = None,
@@ -26,33 +32,19 @@ def create_embeddings(provider: str = "local", *, model: str | None = None,
                       azure_endpoint: str | None = None, azure_deployment: str | None = None,
                       api_version: str | None = None, timeout_s: float = 30.0,
                       ) -> EmbeddingProvider:
-    """Build the embedding provider called `provider` ("local", "ollama", "openai", "azure").
+    """Build the embedding provider called `provider` (a name of PROVIDERS or an alias).
 
-    Unset (None) options are left to each provider's own defaults and environment."""
-    key = (provider or "").strip().lower()
-    if key == "local":
-        from .local import LocalEmbeddings
-
-        return LocalEmbeddings(model)
-    if key == "ollama":
-        from .ollama import OllamaEmbeddings
-
-        return OllamaEmbeddings(model=model, base_url=base_url, api_key=api_key,
-                                timeout_s=timeout_s)
-    if key == "openai":
-        from .openai import OpenAIEmbeddings
-
-        return OpenAIEmbeddings(model=model, base_url=base_url, api_key=api_key,
-                                timeout_s=timeout_s)
-    if key in ("azure", "azure-openai", "azure_openai"):
-        from .openai import AzureOpenAIEmbeddings
-
-        return AzureOpenAIEmbeddings(model=model, base_url=base_url, api_key=api_key,
-                                     azure_endpoint=azure_endpoint,
-                                     azure_deployment=azure_deployment, api_version=api_version,
-                                     timeout_s=timeout_s)
-    raise ProviderError(ErrorCode.CONFIGURATION, f"unknown embedding provider {provider!r}",
-                        hint=f"use one of {', '.join(PROVIDERS)}", provider=str(provider))
+    Unset (None) options are left to each provider's own defaults and environment; each
+    provider is given only the options it takes."""
+    info = _NAMES.get((provider or "").strip().lower())
+    if info is None:
+        raise ProviderError(ErrorCode.CONFIGURATION,
+                            f"unknown embedding provider {provider!r}",
+                            hint=f"use one of {', '.join(PROVIDERS)}", provider=str(provider))
+    given = {"model": model, "base_url": base_url, "api_key": api_key,
+             "azure_endpoint": azure_endpoint, "azure_deployment": azure_deployment,
+             "api_version": api_version, "timeout_s": timeout_s}
+    return info.create(**{name: given[name] for name in info.fields})
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

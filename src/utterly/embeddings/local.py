@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..errors import ErrorCode, ProviderError
-from .base import normalise_rows
+from .base import EmbeddingInfo, normalise_rows
 
 E5 = "multilingual-e5-small"
 USE = "use-multilingual-v3"
@@ -160,3 +160,6 @@ class LocalEmbeddings:
 
     def __repr__(self) -> str:
         return f"LocalEmbeddings(model={self.model!r})"
+
+
+INFO = EmbeddingInfo(name="local", label="Local (in-process)", create=LocalEmbeddings)

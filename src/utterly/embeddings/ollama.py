@@ -8,7 +8,7 @@ from ..errors import ErrorCode, ProviderError
 from ..providers.base import ProviderConfig
 from ..providers.errors_map import invalid_response
 from ..providers.ollama import OllamaProvider
-from .base import normalise_rows
+from .base import EmbeddingInfo, normalise_rows
 
 DEFAULT_MODEL = "nomic-embed-text"
 
@@ -20,8 +20,7 @@ class OllamaEmbeddings(OllamaProvider):
 
     def __init__(self, config: ProviderConfig | None = None, **fields):
         """Either a ProviderConfig, or its fields as keywords (model=, base_url=, timeout_s=…)."""
-        super().__init__(config or ProviderConfig(
-            provider="ollama", **{k: v for k, v in fields.items() if v is not None}))
+        super().__init__(config or ProviderConfig.of("ollama", **fields))
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -39,3 +38,7 @@ class OllamaEmbeddings(OllamaProvider):
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+INFO = EmbeddingInfo(name="ollama", label="Ollama", create=OllamaEmbeddings,
+                     fields=("model", "base_url", "api_key", "timeout_s"))

@@ -8,14 +8,10 @@ from ..providers.azure import AzureOpenAIProvider
 from ..providers.base import ProviderConfig
 from ..providers.errors_map import invalid_response
 from ..providers.openai import OpenAIProvider
-from .base import normalise_rows
+from .base import EmbeddingInfo, normalise_rows
 
 DEFAULT_MODEL = "text-embedding-3-small"
 BATCH = 512  # OpenAI accepts up to 2048 inputs per request; stay well below
-
-
-def _config(provider: str, fields: dict) -> ProviderConfig:
-    return ProviderConfig(provider=provider, **{k: v for k, v in fields.items() if v is not None})
 
 
 class _EmbeddingsMixin:
@@ -46,7 +42,7 @@ class OpenAIEmbeddings(_EmbeddingsMixin, OpenAIProvider):
 
     def __init__(self, config: ProviderConfig | None = None, **fields):
         """Either a ProviderConfig, or its fields as keywords (model=, api_key=, base_url=…)."""
-        super().__init__(config or _config("openai", fields))
+        super().__init__(config or ProviderConfig.of("openai", **fields))
 
 
 class AzureOpenAIEmbeddings(_EmbeddingsMixin, AzureOpenAIProvider):
@@ -54,4 +50,12 @@ class AzureOpenAIEmbeddings(_EmbeddingsMixin, AzureOpenAIProvider):
 
     def __init__(self, config: ProviderConfig | None = None, **fields):
         """Either a ProviderConfig, or its fields as keywords (azure_endpoint=, api_key=…)."""
-        super().__init__(config or _config("azure-openai", fields))
+        super().__init__(config or ProviderConfig.of("azure-openai", **fields))
+
+
+_REMOTE = ("model", "base_url", "api_key", "timeout_s")
+INFO = EmbeddingInfo(name="openai", label="OpenAI", create=OpenAIEmbeddings, fields=_REMOTE,
+                     key_env=OpenAIProvider.key_env)
+AZURE = EmbeddingInfo(name="azure-openai", label="Azure OpenAI", create=AzureOpenAIEmbeddings,
+                      fields=(*_REMOTE, "azure_endpoint", "azure_deployment", "api_version"),
+                      aliases=("azure", "azure_openai"), key_env=AzureOpenAIProvider.key_env)

@@ -1,33 +1,35 @@
 """Chat providers: one module per wire protocol, chosen by name.
 
-Modules are imported on first use so that `utterly --help` does not load llama.cpp or SDKs.
+PROVIDERS is the one list of them: each module declares its provider's facts (ProviderInfo)
+next to its class, and the CLI, the library and the Studio read them from here. The modules
+import their SDK (and llama.cpp) only when a provider is built, so that reading the registry,
+as `utterly --help` does, loads none.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from ..errors import ErrorCode, ProviderError
-from .base import ChatProvider, CheckResult, Completion, ProviderConfig
+from . import azure, local, ollama, openai
+from .base import ChatProvider, CheckResult, Completion, ProviderConfig, ProviderInfo
 
-PROVIDERS = {
-    "local": ("utterly.providers.local", "LocalProvider"),
-    "ollama": ("utterly.providers.ollama", "OllamaProvider"),
-    "openai": ("utterly.providers.openai", "OpenAIProvider"),
-    "azure-openai": ("utterly.providers.azure", "AzureOpenAIProvider"),
-}
+# In the order the CLI and the Studio offer them.
+PROVIDERS: dict[str, ProviderInfo] = {info.name: info for info in (
+    local.INFO, ollama.INFO, openai.INFO, openai.COMPATIBLE, azure.INFO)}
+
+
+def provider_info(name: str) -> ProviderInfo:
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        raise ProviderError(
+            ErrorCode.CONFIGURATION, f"unknown provider {name!r}",
+            hint="choose one of: " + ", ".join(PROVIDERS), provider=name,
+        ) from None
 
 
 def create_provider(config: ProviderConfig) -> ChatProvider:
-    try:
-        module_name, class_name = PROVIDERS[config.provider]
-    except KeyError:
-        raise ProviderError(
-            ErrorCode.CONFIGURATION, f"unknown provider {config.provider!r}",
-            hint="choose one of: " + ", ".join(PROVIDERS), provider=config.provider,
-        ) from None
-    return getattr(import_module(module_name), class_name)(config)
+    return provider_info(config.provider).create(config)
 
 
-__all__ = ["ChatProvider", "CheckResult", "Completion", "ProviderConfig", "PROVIDERS",
-           "create_provider"]
+__all__ = ["ChatProvider", "CheckResult", "Completion", "ProviderConfig", "ProviderInfo",
+           "PROVIDERS", "create_provider", "provider_info"]

@@ -6,7 +6,7 @@ import os
 import time
 
 from ..errors import ErrorCode, ProviderError
-from .base import CheckResult
+from .base import CheckResult, ProviderInfo
 from .errors_map import Target
 from .openai import OpenAIProvider, forget_environment, http_client_options
 
@@ -80,3 +80,9 @@ class AzureOpenAIProvider(OpenAIProvider):
                                     "api_version": self.api_version,
                                     "served_model": completion.model,
                                     "latency_s": round(time.monotonic() - started, 3)})
+
+
+_SETTINGS = ("azure_endpoint", "azure_deployment", "api_version", "api_key")
+INFO = ProviderInfo(name="azure-openai", label="Azure OpenAI", create=AzureOpenAIProvider,
+                    fields=_SETTINGS, required=_SETTINGS, key_env=AzureOpenAIProvider.key_env,
+                    concurrency=4)

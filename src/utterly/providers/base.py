@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -37,6 +37,35 @@ class ProviderConfig:
     read_env: bool = True
     # Where the client may connect, checked on the resolved address; None: anywhere.
     outbound: OutboundPolicy | None = None
+
+    @classmethod
+    def of(cls, provider: str, **fields) -> ProviderConfig:
+        """A config from keywords where None means "not given": the field keeps its default
+        (a timeout_s=None must not replace the default timeout)."""
+        return cls(provider=provider, **{k: v for k, v in fields.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What the shells need to know of a provider without building one: the CLI's choices,
+    the Studio's settings form, its validation and its job concurrency all read these.
+
+    Declared by each provider module next to its class; `create` builds the provider and
+    must not import an SDK before it is called (the registry is read by `utterly --help`).
+    """
+
+    name: str
+    label: str
+    create: Callable[[ProviderConfig], ChatProvider]
+    # ProviderConfig fields a user fills in for it, and those it cannot work without
+    fields: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    # Where the CLI and the library find its key when none is given; None: it takes none
+    key_env: str | None = None
+    # Generations run side by side by a Studio job: servers take a few at once without
+    # tripping rate limits; the embedded model runs one at a time anyway.
+    concurrency: int = 2
+    models: tuple[str, ...] = ()
 
 
 @dataclass

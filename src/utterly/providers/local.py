@@ -16,9 +16,17 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-from ..catalogue import resolve_model_path
+from ..catalogue import CATALOGUE, resolve_model_path
 from ..errors import ErrorCode, ProviderError
-from .base import CheckResult, Completion, Message, Piece, ProviderConfig, TextStream
+from .base import (
+    CheckResult,
+    Completion,
+    Message,
+    Piece,
+    ProviderConfig,
+    ProviderInfo,
+    TextStream,
+)
 
 # Answers one call writes side by side: 4 tokens per step cost about twice one on 2 cores,
 # more buy little (measured in bench/generation_speed.py, see docs/quality.md).
@@ -121,6 +129,12 @@ class LocalProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+# The embedded catalogue's models are the ones offered (the Studio runs no other); one
+# engine writes every answer, so a job gains nothing from running two generations at once.
+INFO = ProviderInfo(name="local", label="Local (embedded model)", create=LocalProvider,
+                    fields=("model",), concurrency=1, models=tuple(CATALOGUE))
 
 
 class LocalStream(TextStream):

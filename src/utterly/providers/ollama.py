@@ -8,7 +8,7 @@ import time
 
 from ..errors import ErrorCode, ProviderError
 from ..outbound import async_transport
-from .base import CheckResult, Completion, Message, ProviderConfig
+from .base import CheckResult, Completion, Message, ProviderConfig, ProviderInfo
 from .errors_map import (
     ForeignAnswer,
     Target,
@@ -150,3 +150,8 @@ class OllamaProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+INFO = ProviderInfo(name="ollama", label="Ollama", create=OllamaProvider,
+                    fields=("model", "base_url"), required=("model",), concurrency=2,
+                    models=(DEFAULT_MODEL, "llama3.2", "mistral"))

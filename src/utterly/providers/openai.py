@@ -14,7 +14,7 @@ import time
 
 from ..errors import ErrorCode, ProviderError
 from ..outbound import async_transport2
-from .base import CheckResult, Completion, Message, ProviderConfig
+from .base import CheckResult, Completion, Message, ProviderConfig, ProviderInfo
 from .errors_map import Target, from_openai, invalid_response
 from .retry import call_classified
 
@@ -220,3 +220,29 @@ class OpenAIProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+class OpenAICompatibleProvider(OpenAIProvider):
+    """A server speaking OpenAI's protocol (llama.cpp, vLLM, LM Studio…) at a URL that must be
+    given: without one the SDK would quietly call api.openai.com instead. It reports itself
+    as `openai` (the protocol) in errors, traces and costs."""
+
+    def _setup(self) -> None:
+        env = os.environ if self.config.read_env else {}
+        if not (self.config.base_url or env.get("OPENAI_BASE_URL")):
+            raise ProviderError(
+                ErrorCode.CONFIGURATION, "no URL for the OpenAI-compatible server",
+                hint="give it with the option --base-url, e.g. http://127.0.0.1:8080/v1",
+                provider=self.name)
+        super()._setup()
+
+
+INFO = ProviderInfo(name="openai", label="OpenAI", create=OpenAIProvider,
+                    fields=("model", "base_url", "api_key"), required=("model", "api_key"),
+                    key_env=OpenAIProvider.key_env, concurrency=4,
+                    models=(DEFAULT_MODEL, "gpt-4o"))
+# A key is optional: many local servers take none.
+COMPATIBLE = ProviderInfo(name="openai-compatible", label="OpenAI-compatible",
+                          create=OpenAICompatibleProvider, fields=("model", "base_url", "api_key"),
+                          required=("model", "base_url"), key_env=OpenAIProvider.key_env,
+                          concurrency=4)

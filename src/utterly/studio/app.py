@@ -13,7 +13,7 @@ from sqlalchemy import text
 from .. import __version__
 from ..outbound import OutboundPolicy
 from . import problems
-from .api import auth, bots, generation, nlu, settings, transfer, users
+from .api import auth, bots, generation, nlu, providers, settings, transfer, users
 from .api.deps import StudioState, state
 from .body_limit import BodyLimit
 from .config import StudioConfig
@@ -59,7 +59,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(BodyLimit)  # before anything reads a body
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, BodyLimit's 413 too
-    for module in (auth, users, bots, settings, generation, nlu, transfer):
+    for module in (auth, users, bots, providers, settings, generation, nlu, transfer):
         app.include_router(module.router)
     _docs(app)
     app.mount("/static", StaticFiles(directory=web.HERE / "static"), name="static")

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from ..errors import UtterlyError
+from ..providers import PROVIDERS
 from .errors import StudioError, from_core
 
 log = logging.getLogger("utterly.studio")
@@ -23,7 +24,7 @@ _FIELD_HINTS = {
     "n": "ask for 1 to 50 sentences",
     "locale": "use a BCP 47 tag such as 'fr' or 'en-GB'",
     "locales": "use BCP 47 tags such as 'fr' or 'en-GB'",
-    "provider": "choose local, ollama, openai, openai-compatible or azure-openai",
+    "provider": "choose " + ", ".join(list(PROVIDERS)[:-1]) + " or " + list(PROVIDERS)[-1],
     "role": "choose admin, bot_user or viewer",
 }
 _HINTS = {

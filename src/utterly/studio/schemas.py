@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from ..providers import PROVIDERS
 from ..request import MAX_SENTENCES, VariationOptions, normalize_locale
 
 Role = Literal["admin", "bot_user", "viewer"]
-ProviderName = Literal["local", "ollama", "openai", "openai-compatible", "azure-openai"]
+ProviderName = Literal[tuple(PROVIDERS)]
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 
 
@@ -228,6 +229,21 @@ class Page(BaseModel):
     limit: int
     offset: int
     items: list[Any]
+
+
+# ---- providers ------------------------------------------------------------------------
+
+class ProviderOut(BaseModel):
+    """One chat provider, as the core's registry describes it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    label: str
+    fields: list[str] = Field(description="the settings fields it takes")
+    required: list[str] = Field(description="the settings fields it cannot work without")
+    concurrency: int = Field(description="generations a job runs side by side")
+    models: list[str] = Field(description="model names to suggest")
 
 
 # ---- settings -------------------------------------------------------------------------

@@ -115,11 +115,12 @@ class Plan:
     faq_id: int
     provider_name: str
     config: ProviderConfig = field(repr=False)
-    template: str | None
     prompt_version: str
-    request: dict
-    # the FAQ's title and answer and the bot's other FAQs: given to the core, not stored
-    context: dict = field(default_factory=dict, repr=False)
+    # What the run stores of the request: not the FAQ's title and answer nor the bot's
+    # other FAQs, which the core's request below also holds.
+    record: dict
+    # The core's request, validated once: what the model is asked
+    request: GenerationRequest = field(repr=False)
     tracing: TracingConfig | None = field(default=None, repr=False)
     trace_context: dict = field(default_factory=dict)
 
@@ -140,17 +141,17 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
             raise Invalid(f"locale `{locale}` is not one of this bot's locales {bot.locales}",
                           field="locale", hint="use one of the bot's locales")
         template = settings.prompt_template
-        plan = Plan(
+        config = config_of(settings, box)
+        record = {"sentences": _sources(session, faq, data), "locale": locale,
+                  "n": data.n or settings.nb_sentences,
+                  "temperature": (settings.temperature if data.temperature is None
+                                  else data.temperature),
+                  "options": data.options.model_dump(), "seed": data.seed}
+        context = _context(session, faq, locale)
+        fields = dict(
             actor=actor, bot_id=bot.id, faq_id=faq.id, provider_name=settings.provider,
-            config=config_of(settings, box), template=template,
-            prompt_version=template_version(template or default_template()),
-            request={"sentences": _sources(session, faq, data), "locale": locale,
-                     "n": data.n or settings.nb_sentences,
-                     "temperature": (settings.temperature if data.temperature is None
-                                     else data.temperature),
-                     "options": data.options.model_dump(), "seed": data.seed},
-            context=_context(session, faq, locale),
-            tracing=tracing_for(session, bot.id, box),
+            config=config, prompt_version=template_version(template or default_template()),
+            record=record, tracing=tracing_for(session, bot.id, box),
             trace_context={
                 "user_id": actor.username, "session_id": f"bot-{bot.id}-faq-{faq.id}",
                 "tags": [f"bot:{bot.name}", f"faq:{faq.title}"],
@@ -158,10 +159,10 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
                              "namespace_id": bot.namespace_id}})
         session.commit()
     try:  # the core's own validation, so that a bad request fails before streaming starts
-        GenerationRequest.build(**plan.request, **plan.context, prompt_template=template)
+        request = GenerationRequest.build(**record, **context, prompt_template=template)
     except UtterlyError as exc:
         raise from_core(exc) from None
-    return plan
+    return Plan(**fields, request=request)
 
 
 def warm_up(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
@@ -171,10 +172,8 @@ def warm_up(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
     Checked and refused like a generation; nothing is stored, nothing is sent to a remote
     provider. True when the model read it."""
     plan = prepare(session_factory, actor, bot_id, faq_id, data, box)
-    request = GenerationRequest.build(**plan.request, **plan.context,
-                                      prompt_template=plan.template)
     try:
-        return asyncio.run(aprepare(request, plan.config))
+        return asyncio.run(aprepare(plan.request, plan.config))
     except ProviderError as exc:
         raise from_core(exc) from None
 
@@ -185,17 +184,14 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None) -> 
     The model call happens outside any database transaction: it can take a minute, and a
     connection must not be held (or a SQLite write lock taken) for that long.
     """
-    request = plan.request
+    request = plan.record
     started = time.perf_counter()
     result: GenerationResult | None = None
     error: UtterlyError | None = None
     try:
         result = asyncio.run(agenerate(
-            request["sentences"], locale=request["locale"], n=request["n"],
-            temperature=request["temperature"], seed=request["seed"],
-            prompt_template=plan.template, provider=plan.config, on_progress=on_progress,
-            tracing=plan.tracing, trace_context=plan.trace_context, **plan.context,
-            should_stop=should_stop, **request["options"]))
+            plan.request, provider=plan.config, on_progress=on_progress,
+            tracing=plan.tracing, trace_context=plan.trace_context, should_stop=should_stop))
     except ProviderError as exc:
         error = exc
     except UtterlyError as exc:  # the request itself was refused: nothing ran
@@ -246,7 +242,7 @@ def _status(result: GenerationResult | None) -> str:
 
 def _candidates(session: Session, plan: Plan, result: GenerationResult) -> list[dict]:
     texts = [s.text for s in result.sentences]
-    risks = candidate_risks(session, plan.bot_id, plan.faq_id, plan.request["locale"], texts)
+    risks = candidate_risks(session, plan.bot_id, plan.faq_id, plan.record["locale"], texts)
     return [{"text": s.text, "origin": str(s.origin), "scores": s.scores,
              "variations": s.variations, "conflict_risk": risk}
             for s, risk in zip(result.sentences, risks)]

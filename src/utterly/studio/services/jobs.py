@@ -41,6 +41,7 @@ from datetime import timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ...providers import PROVIDERS
 from ..access import Actor, bot_for
 from ..errors import Conflict, Invalid, NotFound, StudioError
 from ..models import Faq, GenerationJob, GenerationJobItem, TrainingSentence, User, utcnow
@@ -51,9 +52,8 @@ from .settings import generation_row
 
 log = logging.getLogger("utterly.studio.jobs")
 
-# Concurrent generations per provider: the embedded model runs one at a time anyway;
-# servers take a few in parallel without tripping rate limits.
-CONCURRENCY = {"local": 1, "ollama": 2, "openai": 4, "openai-compatible": 4, "azure-openai": 4}
+# Concurrent generations per provider (a table tests can lower for one provider).
+CONCURRENCY = {name: info.concurrency for name, info in PROVIDERS.items()}
 
 # A running job's owner touches it this often (seconds) …
 HEARTBEAT_S = 5.0

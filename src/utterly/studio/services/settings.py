@@ -13,7 +13,7 @@ from ...observability import TracingConfig
 from ...observability.check import check_langfuse, check_otlp
 from ...outbound import OutboundPolicy, check_url
 from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
-from ...providers import ProviderConfig
+from ...providers import PROVIDERS, ProviderConfig
 from ..access import Actor, bot_for
 from ..errors import Invalid, from_core
 from ..models import ObservabilitySettings, SentenceGenerationSettings
@@ -27,14 +27,6 @@ from ..schemas import (
 )
 from ..secrets import SecretBox, mask
 
-# Which connection fields each provider needs, beyond the model.
-_REQUIRED = {
-    "local": (),
-    "ollama": ("model",),
-    "openai": ("model", "api_key"),
-    "openai-compatible": ("model", "base_url"),
-    "azure-openai": ("azure_endpoint", "azure_deployment", "api_version", "api_key"),
-}
 _FIELD_HINTS = {
     "model": "name the model, e.g. `tinyllama` for Ollama or `gpt-4o-mini` for OpenAI",
     "api_key": "paste the provider's API key",
@@ -96,8 +88,7 @@ def provider_config(provider: str, fields: dict, api_key: str | None) -> Provide
     environment (its OPENAI_API_KEY would otherwise go to the URL an admin typed), and
     connections only where the outbound policy allows."""
     return ProviderConfig(
-        provider="openai" if provider == "openai-compatible" else provider,
-        model=fields.get("model"), base_url=fields.get("base_url"), api_key=api_key,
+        provider=provider, model=fields.get("model"), base_url=fields.get("base_url"), api_key=api_key,
         azure_endpoint=fields.get("azure_endpoint"),
         azure_deployment=fields.get("azure_deployment"), api_version=fields.get("api_version"),
         read_env=False, outbound=outbound_policy())
@@ -142,7 +133,7 @@ def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings
             except UtterlyError as exc:
                 raise from_core(exc) from None
     present = dict(fields, api_key=api_key)
-    for name in _REQUIRED[data.provider]:
+    for name in PROVIDERS[data.provider].required:
         if not present.get(name):
             raise Invalid(f"{name} is required for provider `{data.provider}`", field=name,
                           hint=_FIELD_HINTS[name])
@@ -156,7 +147,9 @@ def run_check(config: ProviderConfig, tracing: TracingConfig | None = None,
         result = asyncio.run(acheck_provider(config, tracing=tracing,
                                              trace_context=trace_context))
     except UtterlyError as exc:
-        return CheckOut(ok=False, message=exc.message, provider=config.provider,
+        # The provider's own name when it set one: an openai-compatible server is `openai`.
+        return CheckOut(ok=False, message=exc.message,
+                        provider=getattr(exc, "provider", None) or config.provider,
                         model=config.model, error=exc.to_dict())
     return CheckOut(ok=result.ok, message=result.message, provider=result.provider,
                     model=result.model, details=result.details)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from ...providers import PROVIDERS
 from ..access import Actor, bot_for, faq_for
 from ..api.deps import cookie_actor, state
 from ..errors import Forbidden, NotFound
@@ -54,7 +55,7 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 
 def _bot_page(request: Request, bot_id: int, template: str, page: str, role: str = "viewer",
-              faq_id: int | None = None):
+              faq_id: int | None = None, **context):
     who = cookie_actor(request)
     if who is None:
         return _login_redirect(request)
@@ -72,7 +73,7 @@ def _bot_page(request: Request, bot_id: int, template: str, page: str, role: str
                    if ns.id == bot.namespace_id][0]
         return _render(request, template, page, user=who.username, role=my_role,
                        bot={"id": bot.id, "name": bot.name, "locales": bot.locales},
-                       faq={"id": faq.id, "title": faq.title} if faq else None)
+                       faq={"id": faq.id, "title": faq.title} if faq else None, **context)
 
 
 def _error(request: Request, who: Actor | None, status: int, key: str, **values):
@@ -121,7 +122,7 @@ def faq_page(request: Request, bot_id: int, faq_id: int):
 @router.get("/bots/{bot_id}/settings/sentence-generation", response_class=HTMLResponse)
 def generation_settings_page(request: Request, bot_id: int):
     return _bot_page(request, bot_id, "settings_generation.html", "settings-generation",
-                     role="admin")
+                     role="admin", providers=list(PROVIDERS))
 
 
 @router.get("/bots/{bot_id}/settings/observability", response_class=HTMLResponse)

@@ -550,27 +550,19 @@ function checkResult(node, result) {
   }
 }
 
-const MODEL_SUGGESTIONS = {
-  local: ["qwen2.5-coder-1.5b", "smollm2-135m"],
-  ollama: ["tinyllama", "llama3.2", "mistral"],
-  openai: ["gpt-4o-mini", "gpt-4o"],
-  "openai-compatible": [],
-  "azure-openai": [],
-};
-
 function pageGenerationSettings() {
   const form = $("#generation-settings");
   const error = $("#settings-error");
   const result = $("#check-result");
   let defaults = "";
+  let providers = {}; // name -> the core's description (GET /api/providers)
 
   function showFields() {
-    const provider = form.provider.value;
+    const info = providers[form.provider.value] || { fields: [], models: [] };
     form.querySelectorAll(".field").forEach((field) => {
-      field.hidden = !field.dataset.for.split(" ").includes(provider);
+      field.hidden = !info.fields.includes(field.dataset.field);
     });
-    $("#model-suggestions").replaceChildren(
-      ...MODEL_SUGGESTIONS[provider].map((m) => h("option", { value: m })));
+    $("#model-suggestions").replaceChildren(...info.models.map((m) => h("option", { value: m })));
   }
 
   function fill(s) {
@@ -666,7 +658,12 @@ function pageGenerationSettings() {
       button.disabled = false;
     }
   });
-  api("GET", botPath("/settings/sentence-generation")).then(fill).catch((err) => showError(error, err));
+  Promise.all([api("GET", "/api/providers"), api("GET", botPath("/settings/sentence-generation"))])
+    .then(([list, s]) => {
+      providers = Object.fromEntries(list.map((p) => [p.name, p]));
+      fill(s);
+    })
+    .catch((err) => showError(error, err));
 }
 
 function pageObservabilitySettings() {
