@@ -414,7 +414,9 @@ def test_a_dead_backend_changes_nothing_in_the_generation(behaviour, local_confi
             assert outcome(result) == outcome(untraced)
             assert re.fullmatch(r"[0-9a-f]{32}", result.trace_id)
             assert result.trace_url == f"{url}/trace/{result.trace_id}"
-            assert tracer.dropped > 0
+            # the export gives up after its timeout, in the background
+            eventually(lambda: tracer.dropped > 0,
+                       failure=lambda: f"nothing counted as dropped: {tracer.counters}")
             if recorder is not None:  # the exporter did try both destinations
                 assert {OTEL_PATH, COLLECTOR_PATH} <= {r.path for r in recorder.requests}
                 assert not recorder.spans
@@ -432,7 +434,10 @@ def test_drops_are_counted_and_logged_once_per_destination(local_config, untrace
             for _ in range(2):
                 assert outcome(small_generation(local_config, tracer)) == outcome(untraced)
             tracer.flush()
-            eventually(lambda: all(c.dropped for c in tracer.counters),
+            # both traces, each of at least six spans (root, attempt, render, chat, parse,
+            # clean), given up after the export timeout, and the scores
+            eventually(lambda: all(c.dropped >= (1 if "scores" in c.destination else 2 * 6)
+                                   for c in tracer.counters),
                        failure=lambda: f"not every destination dropped: {tracer.counters}")
         finally:
             tracer.shutdown()
@@ -442,8 +447,7 @@ def test_drops_are_counted_and_logged_once_per_destination(local_config, untrace
     warnings = [r for r in caplog.records if r.name == "utterly.tracing" and url in r.args[0]]
     assert sorted(r.args[0] for r in warnings) == sorted(destinations)
     assert all(r.levelno == logging.WARNING for r in warnings)
-    # both traces were dropped, each of at least six spans (root, attempt, render, chat,
-    # parse, clean), with one warning per destination all the same
+    # one warning per destination, however many spans it dropped
     span_counters = [c for c in tracer.counters if "scores" not in c.destination]
     assert all(c.dropped >= 2 * 6 for c in span_counters)
 

@@ -19,7 +19,10 @@ class TracingConfig:
     # prompts and outputs in spans; on by default, as Langfuse users expect
     capture_content: bool = True
     # Telemetry must never slow a generation: exports run in the background with these bounds.
-    export_timeout_s: float = 2.0
+    # 10 s, OpenTelemetry's own default: on a busy 2-core server a local backend took more
+    # than 2 s to answer and whole traces were dropped. Exiting is bounded apart
+    # (shutdown_timeout_s), so a slow backend never holds a process.
+    export_timeout_s: float = 10.0
     max_queue_size: int = 2048
     shutdown_timeout_s: float = 3.0
     # Where exports may connect (settings a server's users wrote); None: anywhere.
