@@ -158,6 +158,9 @@ def studio_first_sentence(faqs: list[dict], model: str, n: int) -> list[tuple[st
         first = float("nan")
         with st.api.stream("POST", f"/api/bots/{bot}/faqs/{faq}/generate/stream",
                            json={"n": n}) as response:
+            if response.status_code != 200:  # a broken setup must not print as a timing
+                raise SystemExit(f"generate/stream answered {response.status_code}: "
+                                 f"{response.read().decode()[:300]}")
             for line in response.iter_lines():
                 if first != first and line.startswith("data:") \
                         and json.loads(line[5:]).get("sentences"):
@@ -175,9 +178,11 @@ def studio_first_sentence(faqs: list[dict], model: str, n: int) -> list[tuple[st
                     row.enabled, row.provider, row.model = True, "local", model
             bot = bots[faq["locale"]]
             faq_id = st.new_faq(bot, faq["title"], faq["locale"])
-            st.api.patch(f"/api/bots/{bot}/faqs/{faq_id}", json={"answer": faq["answer"]})
+            st.api.patch(f"/api/bots/{bot}/faqs/{faq_id}",
+                         json={"answer": faq["answer"]}).raise_for_status()
             st.api.post(f"/api/bots/{bot}/faqs/{faq_id}/sentences/batch",
-                        json={"texts": faq["sentences"]})
+                        json={"sentences": [{"text": t} for t in faq["sentences"]]}
+                        ).raise_for_status()
             faq["studio"] = (bot, faq_id)
         warm = faqs[0]["studio"]
         first_sentence(st, *warm)  # the model loaded and the fixed prompt read, as in use
@@ -187,7 +192,8 @@ def studio_first_sentence(faqs: list[dict], model: str, n: int) -> list[tuple[st
             bot, faq_id = faq["studio"]
             warmed = i % 2 == 1
             if warmed:
-                st.api.post(f"/api/bots/{bot}/faqs/{faq_id}/generate/warm-up", json={"n": n})
+                st.api.post(f"/api/bots/{bot}/faqs/{faq_id}/generate/warm-up",
+                            json={"n": n}).raise_for_status()
             seconds = first_sentence(st, bot, faq_id)
             out.append((faq["title"], warmed, seconds))
             log(f"studio {faq['locale']} first sentence {seconds:.1f}s "
@@ -195,16 +201,9 @@ def studio_first_sentence(faqs: list[dict], model: str, n: int) -> list[tuple[st
     return out
 
 
-async def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="qwen2.5-coder-1.5b")
-    parser.add_argument("--faqs", type=int, default=6, help="FAQs per language")
-    parser.add_argument("--n", default="5,10", help="sentences asked, comma-separated")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--studio", type=int, default=4, metavar="FAQS",
-                        help="also time the first sentence in a real Studio for this many "
-                             "FAQs (0: skip)")
-    args = parser.parse_args(argv)
+async def library_calls(args) -> None:
+    """Utterly and the baseline called from Python on the loaded model; prints both
+    tables."""
     sizes = [int(x) for x in args.n.split(",")]
     faqs = load_faqs(args.faqs)
     provider = create_provider(ProviderConfig(provider="local", model=args.model,
@@ -274,6 +273,22 @@ async def main(argv=None) -> None:
     print(f"\nPrompt tokens: {read:.0f} read, {cached:.0f} restored from the prefix cache "
           f"({cached / max(1, read + cached):.0%}). Wall time {wall / 60:.1f} min.")
     await provider.aclose()
+
+
+async def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--faqs", type=int, default=6, help="FAQs per language")
+    parser.add_argument("--n", default="5,10", help="sentences asked, comma-separated")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--studio", type=int, default=4, metavar="FAQS",
+                        help="also time the first sentence in a real Studio for this many "
+                             "FAQs (0: skip)")
+    parser.add_argument("--studio-only", action="store_true",
+                        help="only the Studio's first-sentence timings")
+    args = parser.parse_args(argv)
+    if not args.studio_only:
+        await library_calls(args)
     if args.studio:
         rows = studio_first_sentence(load_faqs(args.studio + 1), args.model, 10)
         print("\nIn the Studio (HTTP, SQLite, n = 10): seconds from the click to the first "
