@@ -10,6 +10,7 @@ victim from logging in.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import httpx
@@ -49,10 +50,15 @@ def test_forty_guesses_at_once_on_two_servers_check_three_passwords(world):
     other = create_app(world.studio.config)
     with ASGIServer(other) as other_url:
         passwords = [f"guess-{i:02d}-wrong" for i in range(39)] + [PASSWORD]
+        started = time.monotonic()
         statuses = guess_all([world.studio.url, other_url], passwords)
+        elapsed = time.monotonic() - started
     other.state.engine.dispose()
     checked = statuses[401] + statuses[200]
-    assert checked == 3 and statuses[429] == 37, statuses
+    # Three free attempts, then waits of 1, 2, 4… s: a burst that lasts longer than 1 s (40
+    # password hashes on a slow machine) may rightly check one more after each wait.
+    allowed = 3 + sum(1 for k in range(1, 10) if 2 ** k - 1 <= elapsed)
+    assert 3 <= checked <= allowed and statuses[429] == 40 - checked, (statuses, elapsed)
 
 
 def test_someone_elses_failures_never_lock_the_victim_out(world):
