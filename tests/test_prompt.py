@@ -32,6 +32,20 @@ def test_default_template_splits_system_and_user_and_carries_the_request():
     assert "spelling mistakes" not in user
 
 
+def test_the_answers_of_one_call_can_be_asked_different_things():
+    """The default asks the answers written side by side the same thing; a template can
+    tell them apart with `stream` and `streams`."""
+    default = [render_request(request(), stream=i, streams=4).messages for i in range(4)]
+    assert all(m == default[0] for m in default)
+    kinds = ('{% set kinds = ["", ", short ones"] %}Write {{ nb_sentences }} ways'
+             '{{ kinds[stream % kinds|length] }} (answer {{ stream + 1 }} of {{ streams }}).')
+    custom = GenerationRequest.build(sentences=["Où est mon colis ?"], locale="fr", n=3,
+                                     prompt_template=kinds)
+    users = [render_request(custom, stream=i, streams=2).messages[-1]["content"]
+             for i in range(2)]
+    assert users == ["Write 3 ways (answer 1 of 2).", "Write 3 ways, short ones (answer 2 of 2)."]
+
+
 def test_each_option_changes_the_prompt():
     base = render_request(request()).messages[1]["content"]
     for option in ("spelling_mistakes", "sms_language", "abbreviated_language"):
