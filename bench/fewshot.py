@@ -121,40 +121,43 @@ def sample_seeds(by_intent: dict[str, list[str]], intents: list[str], k: int,
 # What each variant changes. `baseline` is the simple prompt a bot builder could write
 # (Tock's own feature has this shape): one call, a numbered list, no filter, no retry, the
 # same model. The others go through Utterly's pipeline.
+def _asked(kinds: list[str]) -> str:
+    """A request line asking each answer for another kind of message."""
+    return ("{% set kinds = " + json.dumps(kinds) + " %}\nWrite {{ nb_sentences }} new ways "
+            "to ask the same thing{{ kinds[stream % kinds|length] }}.")
+
+
 VARIANTS: dict[str, dict] = {
     "baseline": {"kind": "baseline"},
     # what the product does: the FAQ's title (the intent's name) and the bot's other FAQs
     # (the other intents' seed sentences) are passed, as the Studio passes them
     "default": {"kind": "utterly", "context": True},
     "no-context": {"kind": "utterly", "context": False},
-    # the four answers of a call asked for the same thing: diversity from sampling only
-    "same-prompts": {"kind": "utterly", "context": True, "kinds": [""]},
-    # "ways to say" rather than "ways to ask", the same prompt for all four answers: the
-    # default's outputs were 90 % questions where the CLINC150 examples are mostly requests
-    # ("set an alarm for 9"); the examples' own form is left to decide
-    "say": {"kind": "utterly", "context": True, "kinds": [""],
-            "replace": ("new ways to ask the same thing", "new ways to say the same thing")},
+    # The default until 2026-12-01: each of the four answers asked for another kind of
+    # message, "ways to ask" (90 % of its sentences were questions).
+    "kinds": {"kind": "utterly", "context": True, "last_lines": _asked(
+        ["", ", short ones", ", as questions", ", as requests"])},
+    # the four answers asked the same thing, "ways to ask"
+    "same-prompts": {"kind": "utterly", "context": True,
+                     "last_lines": "\nWrite {{ nb_sentences }} new ways to ask the same thing."},
     # real users describe their situation rather than ask the FAQ's question
-    "situations": {"kind": "utterly", "context": True,
-                   "kinds": ["", ", where the user first says what happened to them",
-                             ", where the user explains their situation", ", as questions"]},
+    "situations": {"kind": "utterly", "context": True, "last_lines": _asked(
+        ["", ", where the user first says what happened to them",
+         ", where the user explains their situation", ", as questions"])},
 }
+# The default template's last line, which the variants above replace.
+DEFAULT_LAST_LINES = "\nWrite {{ nb_sentences }} new ways to say the same thing."
 
 
 def template_for(variant: str) -> str | None:
-    """The default template with the variant's kinds of message, or None (the default)."""
-    kinds = VARIANTS[variant].get("kinds")
-    if kinds is None:
+    """The default template with the variant's request line, or None (the default)."""
+    last_lines = VARIANTS[variant].get("last_lines")
+    if last_lines is None:
         return None
     template = default_template()
-    line = next(x for x in template.splitlines() if x.startswith("{% set kinds = "))
-    template = template.replace(line, "{% set kinds = " + json.dumps(kinds) + " %}")
-    if "replace" in VARIANTS[variant]:
-        old, new = VARIANTS[variant]["replace"]
-        if old not in template:
-            raise SystemExit(f"variant {variant}: the default template no longer says {old!r}")
-        template = template.replace(old, new)
-    return template
+    if DEFAULT_LAST_LINES not in template:
+        raise SystemExit(f"variant {variant}: the default template's request line changed")
+    return template.replace(DEFAULT_LAST_LINES, last_lines)
 
 BASELINE_PROMPT = ("Generate {n} sentences in {language} that mean the same thing as these "
                    "sentences:\n{examples}\nAnswer with a numbered list.")
