@@ -1,7 +1,8 @@
 """request → prompt → provider → parse → clean → vary → result, one sentence at a time.
 
 A round asks the provider for several answers written side by side (the local model writes
-up to 4 at the cost of about 2), each prompt asking for another kind of message. Every
+up to 4 at the cost of about 2; the default template asks them all the same thing, so they
+share the whole prompt, and a custom one may tell them apart with `stream`). Every
 sentence is judged as soon as its line is written; a kept one gets its variation at once,
 so what is shown while the model writes is what the result holds. A stream stops when it
 has written what its prompt asked for, the round when `n` are kept. Only when the answers
