@@ -584,19 +584,6 @@ function pageGenerationSettings() {
     showFields();
   }
 
-  // The embedded model reads the prompt while the user looks at the options: the click
-  // then shows the first sentence sooner. Best effort: a failure here says nothing.
-  let warmTimer = null;
-  function warmUp() {
-    clearTimeout(warmTimer);
-    warmTimer = setTimeout(() => {
-      if (!settings || !settings.enabled || !dialog.open) return;
-      const data = payload();
-      if (data.sentences.length === 0 || data.sentences.length > 5) return;
-      request("POST", botPath(`/faqs/${FAQ}/generate/warm-up`), data).catch(() => {});
-    }, 300);
-  }
-
   function payload() {
     const data = {
       enabled: form.enabled.checked, provider: form.provider.value,
@@ -680,19 +667,6 @@ function pageObservabilitySettings() {
     form.langfuse_host.value = s.langfuse_host || "";
     form.otlp_endpoint.value = s.otlp_endpoint || "";
     form.capture_content.checked = s.capture_content;
-  }
-
-  // The embedded model reads the prompt while the user looks at the options: the click
-  // then shows the first sentence sooner. Best effort: a failure here says nothing.
-  let warmTimer = null;
-  function warmUp() {
-    clearTimeout(warmTimer);
-    warmTimer = setTimeout(() => {
-      if (!settings || !settings.enabled || !dialog.open) return;
-      const data = payload();
-      if (data.sentences.length === 0 || data.sentences.length > 5) return;
-      request("POST", botPath(`/faqs/${FAQ}/generate/warm-up`), data).catch(() => {});
-    }, 300);
   }
 
   function payload() {
