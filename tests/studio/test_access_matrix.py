@@ -125,6 +125,9 @@ ROUTES = [
           code="generation_disabled"),
     Route("POST", FAQ + "/generate/warm-up", "bot_user", 409, lambda ids: {"n": 1},
           code="generation_disabled"),
+    # no stream runs here: an allowed role is told that this one does not exist
+    Route("POST", BOT + "/generate/streams/{stream_id}/cancel", "bot_user", 404,
+          code="not_found"),
     Route("POST", FAQ + "/import", "bot_user", 200, body_ids=("run_id",),
           body=lambda ids: {"run_id": ids["run_id"], "texts": [CANDIDATE]}),
     Route("GET", RUNS, "viewer", 200),
@@ -251,11 +254,11 @@ def ids(world, _clients) -> Ids:
             acme={"namespace_id": world.acme, "bot_id": world.bot,
                   "faq_id": world.faq_password, "sentence_id": sentence(world.faq_password),
                   "run_id": acme_run.id, "job_id": acme_job.id,
-                  "user_id": world.users["vic"]},
+                  "user_id": world.users["vic"], "stream_id": "acme-stream"},
             globex={"namespace_id": world.globex, "bot_id": world.other_bot,
                     "faq_id": world.other_faq, "sentence_id": sentence(world.other_faq),
                     "run_id": globex_run.id, "job_id": globex_job.id,
-                    "user_id": world.users["gus"]})
+                    "user_id": world.users["gus"], "stream_id": "globex-stream"})
         result.missing = {key: MISSING_ID for key in result.acme}
         for name, user_id in world.users.items():
             token, _, _ = accounts.issue_token(session, session.get(User, user_id), "access",

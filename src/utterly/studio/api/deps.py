@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..access import Actor
 from ..config import StudioConfig
 from ..errors import Forbidden, NotAuthenticated
+from ..live import LiveGenerations
 from ..secrets import SecretBox
 from ..services import accounts
 from ..services.throttle import LoginThrottle
@@ -28,6 +29,7 @@ class StudioState:
     sessions: sessionmaker[Session]
     box: SecretBox
     throttle: LoginThrottle
+    live: LiveGenerations = field(default_factory=LiveGenerations)
 
 
 def state(request: Request) -> StudioState:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import StudioError
+from ..errors import NotFound, StudioError
 from ..schemas import (
     GenerateIn,
     GenerateOut,
@@ -52,25 +52,30 @@ def warm_up(bot_id: int, faq_id: int, request: Request, who: ActorDep,
              responses={200: {"content": {"text/event-stream": {}}}})
 async def generate_stream(bot_id: int, faq_id: int, request: Request, who: ActorDep,
                           body: GenerateIn | None = None):
-    """The same as generate, as server-sent events: `progress` after each model call (with
-    the sentences kept so far), then `result` (the generate response) or `error` (a
-    problem+json object)."""
+    """The same as generate, as server-sent events: `started` (the `stream_id` that Cancel
+    names), `progress` as the model writes (each kept sentence, each rejected one with its
+    reason), then `result` (the generate response; a cancelled run is `partial` and keeps
+    what was kept) or `error` (a problem+json object). A client that leaves stops the model
+    too."""
     st = state(request)
     # Refusals (access, disabled generation, bad input) are plain problem responses.
     plan = await run_in_threadpool(generation.prepare, st.sessions, who, bot_id, faq_id,
                                    body or GenerateIn(), st.box)
+    stream_id, cancelled = st.live.start(who.user_id, bot_id)
     loop = asyncio.get_running_loop()
     events: asyncio.Queue = asyncio.Queue()
-    # A client that leaves stops the model: what was kept is stored as a partial run.
     left = threading.Event()
 
     def progress(event: dict) -> None:
         loop.call_soon_threadsafe(events.put_nowait, ("progress", event))
 
+    def should_stop() -> bool:
+        return left.is_set() or cancelled.is_set()
+
     async def work() -> None:
         try:
             result = await run_in_threadpool(generation.execute, st.sessions, plan, progress,
-                                             left.is_set)
+                                             should_stop)
             events.put_nowait(("result", result.model_dump(mode="json")))
         except StudioError as exc:
             events.put_nowait(("error", exc.to_problem()))
@@ -79,20 +84,38 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
                 "an unexpected error happened on the server", status=500,
                 code="internal_error", hint="this is a bug: please report it").to_problem()))
 
+    def sse(kind: str, data: dict) -> str:
+        return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
     async def stream():
         task = asyncio.create_task(work())
         try:
+            yield sse("started", {"stream_id": stream_id, "cancel_url": str(request.url_for(
+                "cancel_stream", bot_id=bot_id, stream_id=stream_id).path)})
             while True:
                 kind, data = await events.get()
-                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                yield sse(kind, data)
                 if kind != "progress":
                     break
         finally:
             left.set()
             await task
+            st.live.finish(stream_id)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/generate/streams/{stream_id}/cancel", status_code=202)
+def cancel_stream(bot_id: int, stream_id: str, request: Request, who: ActorDep,
+                  session: SessionDep) -> dict[str, str | bool]:
+    """Stop a streamed generation this user started on this bot (Cancel in the dialog). The
+    stream then ends with its `result`: a `partial` run holding what was kept. 404 when the
+    stream has ended or is not yours."""
+    generation.require_generator(session, who, bot_id)
+    if not state(request).live.cancel(stream_id, who.user_id, bot_id):
+        raise NotFound("generation stream", field="stream_id")
+    return {"stream_id": stream_id, "cancelled": True}
 
 
 @router.post("/faqs/{faq_id}/import", response_model=ImportOut, responses={
@@ -102,7 +125,8 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
                          "run: nothing was imported"}})
 def import_sentences(bot_id: int, faq_id: int, body: ImportIn, request: Request,
                      who: ActorDep, session: SessionDep):
-    """Import candidates of a run into the FAQ: all or nothing, idempotent."""
+    """Import candidates of a run into the FAQ: all or nothing, idempotent. Its rejected
+    candidates may be chosen too ("keep anyway"); conflicts are still refused."""
     return generation.import_sentences(session, who, bot_id, faq_id, body,
                                        state(request).box)
 

@@ -253,6 +253,11 @@ def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gene
     return execute(session_factory, prepare(session_factory, actor, bot_id, faq_id, data, box))
 
 
+def require_generator(session: Session, actor: Actor, bot_id: int) -> None:
+    """Who may generate on the bot (and so stop a generation): a bot_user or more."""
+    bot_for(session, actor, bot_id, "bot_user")
+
+
 def _run_of(session: Session, bot_id: int, run_id: int, field: str | None = None
             ) -> GenerationRun:
     run = session.get(GenerationRun, run_id)
@@ -263,7 +268,8 @@ def _run_of(session: Session, bot_id: int, run_id: int, field: str | None = None
 
 def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
                      data: ImportIn, box: SecretBox | None = None) -> ImportOut:
-    """Import a selection of a run's candidates into the FAQ, all or nothing.
+    """Import a selection of a run's candidates into the FAQ, all or nothing. A rejected
+    candidate of the run may be imported too: the filters advise, the reviewer decides.
 
     Repeating a request reports `already_present` for what it imported the first time. A
     refusal (409 `import_refused`) reports `would_import` for the acceptable texts, since
@@ -272,7 +278,10 @@ def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
     bot, faq = faq_for(session, actor, bot_id, faq_id, "bot_user")
     run = _run_of(session, bot.id, data.run_id, field="run_id")
     locale = run.request["locale"]
-    by_key = {normalize(c["text"]): c for c in run.candidates} if run.faq_id == faq.id else {}
+    # A rejected candidate is the run's too: the reviewer may keep one the filters refused
+    # (the conflict check below still applies).
+    offered = [*run.candidates, *run.rejected] if run.faq_id == faq.id else []
+    by_key = {normalize(c["text"]): c for c in reversed(offered) if c.get("text")}
     texts = [prepare_text(t, f"texts.{i}")[0] for i, t in enumerate(data.texts)]
     statuses = classify(session, bot.id, faq.id, locale, texts)
     report: list[ImportReport] = []

@@ -364,6 +364,9 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     };
   }
 
+  // The generation on screen: its stream (for Cancel), its clock, what it rejected so far.
+  let live = null;
+
   async function run() {
     const error = $("#gen-options-error");
     clearError(error);
@@ -371,24 +374,56 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     if (data.sentences.length === 0) return showError(error, t("gen.none_selected"));
     if (data.sentences.length > 5) return showError(error, t("gen.too_many"));
     show("progress");
+    const started = Date.now();
+    const tick = () => {
+      $("#gen-elapsed").textContent = t("gen.elapsed", { seconds: Math.round((Date.now() - started) / 1000) });
+    };
+    live = { cancelUrl: null, cancelled: false, rejected: 0, clock: setInterval(tick, 1000) };
+    tick();
     $("#gen-live").replaceChildren();
+    $("#gen-live-rejected").textContent = "";
+    $("#gen-cancel").disabled = false;
+    $("#gen-cancel").textContent = t("gen.cancel");
     $("#gen-progress-bar").value = 0;
     $("#gen-progress-text").textContent = t("gen.working", { attempt: 1, kept: 0, requested: data.n });
     try {
       const result = await streamGeneration(data, (event) => {
-        const kept = event.kept || 0;
+        if (event.event === "rejected") {
+          live.rejected += 1;
+          $("#gen-live-rejected").textContent = "· " + t("gen.working_rejected", { count: live.rejected });
+        }
+        // never more than asked: a surplus sentence is rejected, not shown
+        const requested = event.requested || data.n;
+        const kept = Math.min(event.kept || 0, requested);
         $("#gen-progress-text").textContent = t("gen.working",
-          { attempt: event.attempt, kept, requested: event.requested });
-        $("#gen-progress-bar").value = Math.min(1, kept / event.requested);
+          { attempt: event.attempt || 1, kept, requested });
+        $("#gen-progress-bar").value = kept / requested;
         if (event.sentences) {
-          $("#gen-live").replaceChildren(...event.sentences.map((s) => h("li", { text: s })));
+          $("#gen-live").replaceChildren(...event.sentences.slice(0, requested).map((s) => h("li", { text: s })));
         }
       });
-      showResults(result);
+      showResults(result, live.cancelled);
     } catch (err) {
       show("options");
       showError(error, err);
+    } finally {
+      clearInterval(live.clock);
+      live = null;
     }
+  }
+
+  // Stop the model; the stream then ends with the sentences kept so far (a partial run).
+  // Clicked before the stream said where to send it, the cancel leaves when it does.
+  function cancel() {
+    if (!live || live.cancelled) return;
+    live.cancelled = true;
+    $("#gen-cancel").disabled = true;
+    $("#gen-cancel").textContent = t("gen.cancelling");
+    sendCancel();
+  }
+
+  function sendCancel() {
+    if (live && live.cancelled && live.cancelUrl) request("POST", live.cancelUrl).catch(() => {});
   }
 
   async function streamGeneration(data, onProgress) {
@@ -411,7 +446,8 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
         const json = (chunk.match(/^data: (.*)$/m) || [])[1];
         if (!kind || !json) continue;
         const event = JSON.parse(json);
-        if (kind === "progress") onProgress(event);
+        if (kind === "started") { live.cancelUrl = event.cancel_url; sendCancel(); }
+        else if (kind === "progress") onProgress(event);
         else if (kind === "result") return event;
         else if (kind === "error") throw new ApiError(event);
       }
@@ -419,16 +455,33 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     throw new ApiError({ detail: t("error.network") });
   }
 
-  function showResults(result) {
+  function showResults(result, cancelled) {
     lastRun = result;
     show("results");
     clearError($("#gen-results-error"));
-    const summary = t("gen.results", { count: result.candidates.length })
-      + (result.rejected.length ? " · " + t("gen.rejected", { count: result.rejected.length }) : "")
-      + (result.warnings.length ? " · " + result.warnings.join(" ") : "");
+    const summary = cancelled
+      ? t("gen.cancelled", { count: result.candidates.length })
+      : t("gen.results", { count: result.candidates.length })
+        + (result.warnings.length ? " · " + result.warnings.join(" ") : "");
     $("#gen-summary").textContent = summary;
     renderCandidates($("#gen-candidates"), result.candidates, "gen-candidate");
     $("#gen-select-all").checked = false;
+    renderRejected(result.rejected);
+  }
+
+  // What the filters refused, with why in plain words; the reviewer may keep one anyway.
+  function renderRejected(rejected) {
+    const shown = rejected.filter((r) => r.text);
+    $("#gen-rejected-box").hidden = shown.length === 0;
+    $("#gen-rejected-box").open = false;
+    $("#gen-rejected-summary").textContent = t("gen.rejected_title", { count: shown.length });
+    $("#gen-rejected").replaceChildren(...shown.map((r, i) => {
+      const id = `gen-rejected-${i}`;
+      return h("li", { class: "candidate rejected", "data-reason": r.reason },
+        h("input", { type: "checkbox", id, value: r.text }),
+        h("label", { for: id, text: " " + r.text }),
+        h("span", { class: "note", text: " (" + t("reason." + r.reason) + ")" }));
+    }));
   }
 
   async function validate() {
@@ -436,7 +489,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     button.disabled = true;  // one import at a time
     let report;
     try {
-      report = await importChecked($("#gen-candidates"), FAQ, lastRun.run_id, $("#gen-results-error"));
+      report = await importChecked($("#gen-choices"), FAQ, lastRun.run_id, $("#gen-results-error"));
     } finally {
       button.disabled = false;
     }
@@ -451,6 +504,9 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   $("#gen-again").addEventListener("click", run);
   $("#gen-back").addEventListener("click", () => show("options"));
   $("#gen-validate").addEventListener("click", validate);
+  $("#gen-cancel").addEventListener("click", cancel);
+  // Closing the dialog while the model writes stops it: no run goes on out of sight.
+  dialog.addEventListener("close", cancel);
   $("#gen-temperature").addEventListener("input", (e) => { $("#gen-temperature-value").textContent = e.target.value; });
   selectAllOf($("#gen-select-all"), $("#gen-candidates"));
   $("#gen-sources").addEventListener("change", () => {
