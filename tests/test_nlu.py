@@ -14,7 +14,7 @@ import pytest
 
 from utterly.embeddings.local import LocalEmbeddings
 from utterly.errors import InvalidRequest
-from utterly.nlu import Example, IntentClassifier, compare, conflict_risks
+from utterly.nlu import ConflictIndex, Example, IntentClassifier, compare, conflict_risks, conflicts
 
 HUMAN = {
     "password": ["I forgot my password", "how do I reset my password",
@@ -273,3 +273,32 @@ def test_no_risk_without_a_second_intent_or_for_an_unknown_own_intent():
     assert conflict_risks(ASKS_SUBSCRIPTION, "order", only_order) == [None, None]
     assert conflict_risks(ASKS_SUBSCRIPTION, "refund", examples(CANCEL)) == [None, None]
     assert conflict_risks([], "order", examples(CANCEL)) == []
+
+
+# ---- a big bot: the index is bounded, whatever the bot's size ----------------------------
+
+def test_a_big_bot_keeps_an_even_share_of_each_intent_humans_first():
+    stored = (generated("order", [f"cancel order number {i}" for i in range(300)])
+              + examples({"order": CANCEL["order"]})
+              + examples({"subscription": [f"stop plan {i}" for i in range(50)]}))
+    kept = conflicts.representative(stored, limit=40)
+    by_intent = {i: [e for e in kept if e.intent == i] for i in ("order", "subscription")}
+    assert len(kept) == 40 and all(len(v) == 20 for v in by_intent.values())
+    # the five human sentences of `order` come first, before its generated ones
+    assert [e.origin for e in by_intent["order"][:5]] == ["human"] * 5
+    assert conflicts.representative(stored[:30], limit=40) == stored[:30]
+
+
+def test_the_bounded_index_still_flags_the_other_faq(monkeypatch, embed):
+    """Capped to 6 sentences per intent and to few weights, the overlapping FAQs are still
+    told apart: the bounds cost the index its bulk, not its judgement."""
+    noise = {f"other {i}": [f"question {i} about topic {i} number {j}" for j in range(20)]
+             for i in range(20)}
+    stored = examples(CANCEL) + examples(noise)
+    monkeypatch.setattr(conflicts, "MAX_EXAMPLES", 23 * 6)
+    monkeypatch.setattr(conflicts, "MAX_WEIGHTS", 23 * 1000)
+    index = ConflictIndex(stored, embed=embed)
+    assert len(index.labels) <= 23 * 6 and len(index.vectors) == len(index.labels)
+    assert index.classifier.max_features == 1000
+    risks = index.risks(ASKS_SUBSCRIPTION + FAITHFUL, "order")
+    assert [r.intent if r else None for r in risks] == ["subscription"] * 2 + [None] * 2

@@ -6,8 +6,8 @@ No HTTP, no database: lists of examples in, numbers out.
 """
 
 from .classifier import Example, IntentClassifier, Prediction
-from .conflicts import ConflictRisk, conflict_risks
+from .conflicts import ConflictIndex, ConflictRisk, conflict_risks
 from .evaluate import Comparison, compare
 
-__all__ = ["Comparison", "ConflictRisk", "Example", "IntentClassifier", "Prediction",
+__all__ = ["Comparison", "ConflictIndex", "ConflictRisk", "Example", "IntentClassifier", "Prediction",
            "compare", "conflict_risks"]

@@ -40,12 +40,17 @@ class Prediction:
     ranking: list[tuple[str, float]]
 
 
-def _tfidf():
+def _tfidf(max_features: int | None = None):
+    # a cap keeps the most frequent n-grams, four character ones for one word one
+    chars = words = None
+    if max_features is not None:
+        chars, words = max_features * 4 // 5, max(1, max_features // 5)
     return FeatureUnion([
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                                  preprocessor=normalize, min_df=1)),
+                                  preprocessor=normalize, min_df=1, max_features=chars)),
         ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
-                                  preprocessor=normalize, token_pattern=r"(?u)\b\w+\b")),
+                                  preprocessor=normalize, token_pattern=r"(?u)\b\w+\b",
+                                  max_features=words)),
     ])
 
 
@@ -72,13 +77,16 @@ class _Embedder:
 
 
 class IntentClassifier:
-    def __init__(self, features: str = "tfidf", c: float = 10.0, seed: int = 0):
+    def __init__(self, features: str = "tfidf", c: float = 10.0, seed: int = 0,
+                 max_features: int | None = None):
         if features not in FEATURES:
             raise InvalidRequest(f"unknown features {features!r}", field="features",
                                  hint="use " + " or ".join(FEATURES))
         self.features = features
         self.c = c
         self.seed = seed
+        # The coefficients are intents × features: on a big bot, uncapped, they fill memory.
+        self.max_features = max_features
         self._model = None
         self.intents: list[str] = []
         self.trained_on = 0
@@ -89,7 +97,7 @@ class IntentClassifier:
             raise InvalidRequest(
                 "training needs sentences of at least 2 intents (FAQs)", field="sentences",
                 hint="add sentences to a second FAQ")
-        vectorize = _tfidf() if self.features == "tfidf" else _Embedder()
+        vectorize = _tfidf(self.max_features) if self.features == "tfidf" else _Embedder()
         self._model = make_pipeline(vectorize, LogisticRegression(
             C=self.c, max_iter=3000, random_state=self.seed))
         self._model.fit([e.text for e in examples], [e.intent for e in examples])

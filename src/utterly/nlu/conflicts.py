@@ -4,6 +4,7 @@ meaning belongs to another intent and is clearly closer than any of its own."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,48 +28,103 @@ class ConflictRisk:
     reason: str = "classifier"            # classifier | similarity | both
 
 
+# A bot's size must not decide the server's memory (a 120,000-sentence bot once took
+# 13.5 GB): the index keeps an even share of each intent's sentences, its classifier a
+# bounded number of weights (intents × features; L-BFGS keeps about 20 copies of them), and
+# the sentences are embedded a batch at a time. Measured in bench/conflict_memory.py.
+MAX_EXAMPLES = 20_000
+MAX_WEIGHTS = 2_000_000
+EMBED_BATCH = 256
+
+
+def representative(stored: list[Example], limit: int | None = None) -> list[Example]:
+    """At most `limit` (MAX_EXAMPLES) examples, each intent keeping an even share of them:
+    its human sentences first, then the others in their order."""
+    limit = MAX_EXAMPLES if limit is None else limit
+    if len(stored) <= limit:
+        return stored
+    by_intent: dict[str, list[Example]] = defaultdict(list)
+    for example in stored:
+        by_intent[example.intent].append(example)
+    share = max(1, limit // len(by_intent))
+    return [e for examples in by_intent.values()
+            for e in sorted(examples, key=lambda e: e.origin != "human")[:share]]
+
+
+class ConflictIndex:
+    """What conflict checking needs from a bot's stored sentences, built once: the trained
+    classifier and, with an embedder, the sentences' vectors. Checking a run's candidates
+    then costs their own classification and embedding only, whatever the bot's size."""
+
+    def __init__(self, stored: list[Example], *, classifier: IntentClassifier | None = None,
+                 embed=None):
+        stored = representative(stored)
+        self.intents = {e.intent for e in stored}
+        self.classifier = None
+        self.labels = np.array([e.intent for e in stored])
+        self.vectors = None
+        self.embed = embed
+        if len(self.intents) < 2:
+            return
+        self.classifier = classifier or IntentClassifier(
+            max_features=max(1000, MAX_WEIGHTS // len(self.intents))).fit(stored)
+        if embed is not None:
+            texts = [e.text for e in stored]
+            parts = [np.asarray(embed(texts[i:i + EMBED_BATCH]), dtype=np.float32)
+                     for i in range(0, len(texts), EMBED_BATCH)]
+            self.vectors = np.concatenate(parts) if parts else None
+
+    @property
+    def nbytes(self) -> int:
+        return self.vectors.nbytes if self.vectors is not None else 0
+
+    def risks(self, candidates: list[str], own_intent: str) -> list[ConflictRisk | None]:
+        """One entry per candidate: None, or the risk with the other intent."""
+        out: list[ConflictRisk | None] = [None] * len(candidates)
+        if not candidates or self.classifier is None or own_intent not in self.intents:
+            return out
+        clf = self.classifier
+        probs = clf.probabilities(candidates)
+        own = clf.intents.index(own_intent)
+        sims = None
+        if self.vectors is not None:
+            sims = np.asarray(self.embed(candidates), dtype=np.float32) @ self.vectors.T
+            own_mask = self.labels == own_intent
+            others = np.where(~own_mask)[0]
+        for i, text in enumerate(candidates):
+            row = probs[i].copy()
+            own_p = row[own]
+            row[own] = -1
+            other = int(np.argmax(row))
+            margin = float(row[other] - own_p)
+            reasons, other_intent = [], clf.intents[other]
+            sim_other = sim_own = None
+            if margin >= MARGIN:
+                reasons.append("classifier")
+            if sims is not None:
+                sim_own = float(sims[i][own_mask].max()) if own_mask.any() else 0.0
+                j = others[int(np.argmax(sims[i][others]))]
+                sim_other = float(sims[i][j])
+                if sim_other >= SIMILARITY and sim_other >= sim_own + CLOSER_BY:
+                    if not reasons:
+                        other_intent = str(self.labels[j])
+                    reasons.append("similarity")
+            if reasons:
+                out[i] = ConflictRisk(
+                    text=text, intent=other_intent, margin=round(margin, 4),
+                    similarity=None if sim_other is None else round(sim_other, 4),
+                    own_similarity=None if sim_own is None else round(sim_own, 4),
+                    reason="both" if len(reasons) == 2 else reasons[0])
+        return out
+
+
 def conflict_risks(candidates: list[str], own_intent: str, stored: list[Example], *,
                    classifier: IntentClassifier | None = None, embed=None
                    ) -> list[ConflictRisk | None]:
     """One entry per candidate: None, or the risk with the other intent. `embed(texts)`
     returns L2-normalised vectors (optional); `classifier` is trained on `stored` when
-    not given."""
-    out: list[ConflictRisk | None] = [None] * len(candidates)
-    intents = {e.intent for e in stored}
-    if not candidates or len(intents) < 2 or own_intent not in intents:
-        return out
-    clf = classifier or IntentClassifier().fit(stored)
-    probs = clf.probabilities(candidates)
-    own = clf.intents.index(own_intent)
-    sims = None
-    if embed is not None:
-        vectors = embed(candidates + [e.text for e in stored])
-        cand, base = vectors[:len(candidates)], vectors[len(candidates):]
-        sims = cand @ base.T
-        labels = np.array([e.intent for e in stored])
-    for i, text in enumerate(candidates):
-        row = probs[i].copy()
-        own_p = row[own]
-        row[own] = -1
-        other = int(np.argmax(row))
-        margin = float(row[other] - own_p)
-        reasons, other_intent = [], clf.intents[other]
-        sim_other = sim_own = None
-        if margin >= MARGIN:
-            reasons.append("classifier")
-        if sims is not None:
-            own_mask = labels == own_intent
-            sim_own = float(sims[i][own_mask].max()) if own_mask.any() else 0.0
-            others = np.where(~own_mask)[0]
-            j = others[int(np.argmax(sims[i][others]))]
-            sim_other = float(sims[i][j])
-            if sim_other >= SIMILARITY and sim_other >= sim_own + CLOSER_BY:
-                if not reasons:
-                    other_intent = str(labels[j])
-                reasons.append("similarity")
-        if reasons:
-            out[i] = ConflictRisk(text=text, intent=other_intent, margin=round(margin, 4),
-                                  similarity=None if sim_other is None else round(sim_other, 4),
-                                  own_similarity=None if sim_own is None else round(sim_own, 4),
-                                  reason="both" if len(reasons) == 2 else reasons[0])
-    return out
+    not given. To check many runs against the same sentences, build a ConflictIndex once."""
+    if not candidates or own_intent not in {e.intent for e in stored}:
+        return [None] * len(candidates)
+    return ConflictIndex(stored, classifier=classifier, embed=embed).risks(candidates,
+                                                                          own_intent)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+import threading
+from collections import OrderedDict
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidRequest, UtterlyError
-from ...nlu import Example, IntentClassifier, compare, conflict_risks
+from ...nlu import ConflictIndex, Example, IntentClassifier, compare
 from ..access import Actor, bot_for
 from ..errors import Conflict, Invalid, from_core
 from ..models import Bot, Faq, NluModel, TrainingSentence
@@ -116,16 +119,68 @@ def evaluate(session: Session, actor: Actor, bot_id: int, locale: str | None, k:
     return result
 
 
+def _sentence_version(session: Session, bot_id: int, locale: str) -> tuple:
+    """What changes whenever a sentence of the bot in this locale is added, removed or
+    moved: sentences are never edited in place, and a reused id (SQLite reuses the highest
+    one after a delete) comes with its own text and FAQ."""
+    s = TrainingSentence
+    return tuple(session.execute(select(
+        func.count(), func.max(s.id), func.sum(s.id), func.sum(s.faq_id),
+        func.sum(func.length(s.text))).where(s.bot_id == bot_id, s.locale == locale)).one())
+
+
+class _ConflictIndexes:
+    """The conflict index of the bots generating lately, rebuilt when their sentences
+    change: a generation checks its candidates without training on the whole bot again."""
+
+    def __init__(self, kept: int = 4):
+        self._kept = kept
+        self._lock = threading.Lock()
+        self._indexes: OrderedDict[tuple[int, str], tuple[tuple, ConflictIndex]] = \
+            OrderedDict()
+        self._building: dict[tuple[int, str], threading.Lock] = {}
+
+    def get(self, session: Session, bot_id: int, locale: str) -> ConflictIndex:
+        key, version = (bot_id, locale), _sentence_version(session, bot_id, locale)
+        with self._lock:
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one build per bot at a time; the others wait for it
+            with self._lock:
+                found = self._indexes.get(key)
+                if found is not None and found[0] == version:
+                    self._indexes.move_to_end(key)
+                    return found[1]
+            from ...embeddings.local import LocalEmbeddings
+
+            index = ConflictIndex(examples(session, bot_id, locale),
+                                  embed=LocalEmbeddings().embed_sync)
+            with self._lock:
+                self._indexes[key] = (version, index)
+                self._indexes.move_to_end(key)
+                while len(self._indexes) > self._kept:
+                    self._indexes.popitem(last=False)
+            return index
+
+    def peek(self, bot_id: int, locale: str) -> ConflictIndex | None:
+        """The kept index, current or not; None when there is none."""
+        with self._lock:
+            found = self._indexes.get((bot_id, locale))
+        return found[1] if found else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._indexes.clear()
+
+
+conflict_indexes = _ConflictIndexes()
+
+
 def candidate_risks(session: Session, bot_id: int, faq_id: int, locale: str,
                     texts: list[str]) -> list[dict | None]:
     """For each generated candidate: None, or the FAQ it risks being confused with."""
-    stored = examples(session, bot_id, locale)
-    if len({e.intent for e in stored}) < 2 or _intent(faq_id) not in {e.intent for e in stored}:
-        return [None] * len(texts)
-    from ...embeddings.local import LocalEmbeddings
-
-    embedder = LocalEmbeddings()
-    risks = conflict_risks(texts, _intent(faq_id), stored, embed=embedder.embed_sync)
+    if not texts:
+        return []
+    risks = conflict_indexes.get(session, bot_id, locale).risks(texts, _intent(faq_id))
     titles = _titles(session, bot_id)
     return [None if r is None else {
         "faq_id": _faq_id(r.intent), "faq_title": titles.get(_faq_id(r.intent), ""),
