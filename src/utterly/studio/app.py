@@ -32,7 +32,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     OutboundPolicy.from_env()  # a bad UTTERLY_OUTBOUND_ALLOW/_DENY entry stops the start
     if not config.data_dir.exists():
         config.data_dir.mkdir(parents=True, mode=0o700)
-    engine = make_engine(config.url)
+    engine = make_engine(config.url, **config.pool)
     migrate(engine)
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -35,7 +35,7 @@ def storage_options(func):
 def open_sessions(config):
     from .db import make_engine, migrate, session_factory
 
-    engine = make_engine(config.url)
+    engine = make_engine(config.url, **config.pool)
     migrate(engine)
     return engine, session_factory(engine)
 

@@ -28,6 +28,15 @@ class StudioConfig:
     # run bulk generation jobs in this process (off for processes that only serve reads):
     # UTTERLY_RUN_JOBS=0|false|no|off, or `utterly serve --no-jobs`
     run_jobs: bool = True
+    # Database connections per process: the pool, what may open beyond it, and how long a
+    # request waits for one before answering 503 database_busy (UTTERLY_DB_POOL_SIZE,
+    # UTTERLY_DB_MAX_OVERFLOW, UTTERLY_DB_POOL_TIMEOUT in seconds)
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout_s: float = 10.0
+    # how long a statement waits for another transaction's lock before 503 database_busy
+    # (UTTERLY_DB_LOCK_TIMEOUT, seconds)
+    db_lock_timeout_s: float = 10.0
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -41,6 +50,13 @@ class StudioConfig:
             "api_token_days": int(env.get("UTTERLY_API_TOKEN_DAYS") or cls.api_token_days),
             "api_token_max_days": int(env.get("UTTERLY_API_TOKEN_MAX_DAYS")
                                       or cls.api_token_max_days),
+            "db_pool_size": _number(env, "UTTERLY_DB_POOL_SIZE", cls.db_pool_size, int, 1),
+            "db_max_overflow": _number(env, "UTTERLY_DB_MAX_OVERFLOW", cls.db_max_overflow,
+                                       int, 0),
+            "db_pool_timeout_s": _number(env, "UTTERLY_DB_POOL_TIMEOUT", cls.db_pool_timeout_s,
+                                         float, 0.1),
+            "db_lock_timeout_s": _number(env, "UTTERLY_DB_LOCK_TIMEOUT", cls.db_lock_timeout_s,
+                                         float, 0.1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -56,5 +72,27 @@ class StudioConfig:
         return f"sqlite:///{(self.data_dir / 'utterly.db').resolve()}"
 
     @property
+    def pool(self) -> dict:
+        """make_engine's pool and lock options."""
+        return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow,
+                "pool_timeout_s": self.db_pool_timeout_s,
+                "lock_timeout_s": self.db_lock_timeout_s}
+
+    @property
     def key_file(self) -> Path:
         return self.data_dir / "secret.key"
+
+
+def _number(env, name: str, default, kind, least):
+    """A number from the environment, or a message that names the variable and the fix."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value < least:
+        what = "a whole number" if kind is int else "a number"
+        raise SystemExit(f"{name}={raw!r} is not valid: use {what} of at least {least}")
+    return value

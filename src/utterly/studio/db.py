@@ -13,13 +13,22 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
+                pool_timeout_s: float = 10.0, lock_timeout_s: float = 10.0) -> Engine:
+    """An engine whose waits are bounded: for a pooled connection (`pool_timeout_s`) and
+    for another transaction's lock (`lock_timeout_s`); past them the Studio answers 503
+    database_busy rather than hold the request."""
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow,
+            "pool_timeout": pool_timeout_s}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             _owner_only(Path(path))
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        if path == ":memory:" or not path:
+            pool = {}  # one connection, no pool to size
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": lock_timeout_s}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -30,7 +39,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    milliseconds = max(1, int(lock_timeout_s * 1000))
+    return create_engine(url, pool_pre_ping=True, **pool,
+                         connect_args={"options": f"-c lock_timeout={milliseconds}"})
 
 
 def _owner_only(path: Path) -> None:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from ..errors import UtterlyError
@@ -99,12 +100,43 @@ def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
     return problem_response(error)
 
 
-def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
-    log.error("database error: %s", type(exc).__name__)
-    error = StudioError("the database is unavailable", status=503, code="database_unavailable",
-                        hint="try again in a moment; if it lasts, check the database server")
+# PostgreSQL SQLSTATEs that mean "busy now, fine in a moment": a lock or statement
+# timeout, a deadlock or serialization victim, no connection slot left.
+_BUSY_SQLSTATES = {"55P03", "57014", "40P01", "40001", "53300"}
+_RETRY_AFTER_S = "2"
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig)
+
+
+def _database_busy() -> JSONResponse:
+    error = StudioError("the database is busy", status=503, code="database_busy",
+                        hint=f"try again in {_RETRY_AFTER_S} s; if it lasts, raise "
+                             "UTTERLY_DB_POOL_SIZE or look for long transactions",
+                        headers={"Retry-After": _RETRY_AFTER_S})
     error.title = "Service unavailable"
     return problem_response(error)
+
+
+def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+    if _is_busy(exc):
+        log.warning("database busy: %s", type(exc.orig).__name__)
+        return _database_busy()
+    log.error("database error: %s", type(exc).__name__)
+    error = StudioError("the database is unavailable", status=503, code="database_unavailable",
+                        hint="try again in a moment; if it lasts, check the database server",
+                        headers={"Retry-After": "5"})
+    error.title = "Service unavailable"
+    return problem_response(error)
+
+
+def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
+    # Every connection of the pool is in use and none came back in time: load, not a bug.
+    log.warning("database connection pool exhausted")
+    return _database_busy()
 
 
 def _bug(_: Request, exc: Exception) -> JSONResponse:
@@ -167,6 +199,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(OverflowError, _unstorable)
     app.add_exception_handler(Exception, _bug)
