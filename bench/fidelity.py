@@ -80,10 +80,31 @@ def cleaner_for(faq: dict, embeddings) -> Cleaner:
                    other_intents=[OtherIntent(**o) for o in faq["others"]])
 
 
-async def judge(faq: dict, text: str, embeddings) -> str:
-    """The pipeline's verdict on one candidate: "kept" or the rejection reason."""
-    rejected = await cleaner_for(faq, embeddings).add([text])
-    return str(rejected[0].reason) if rejected else "kept"
+async def judge(faq: dict, text: str, embeddings) -> tuple[str, float | None]:
+    """The pipeline's verdict on one candidate: "kept" or the rejection reason, and the
+    similarity to the examples a kept one carries (None for a rejected one)."""
+    cleaner = cleaner_for(faq, embeddings)
+    rejected = await cleaner.add([text])
+    if rejected:
+        return str(rejected[0].reason), None
+    return "kept", cleaner.kept[0].scores.get("similarity")
+
+
+# Cuts on the similarity a kept candidate carries: would a stricter one than the drift
+# threshold tell the Studio's reviewer which kept candidates are faithful?
+SIMILARITY_CUTS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
+
+
+def similarity_cuts(kept: list[tuple[str, float]]) -> None:
+    faithful = [s for label, s in kept if label == "faithful"]
+    others = [s for label, s in kept if label != "faithful"]
+    print("\n| similarity ≥ | faithful kept | others kept | share faithful |")
+    print("|---|---|---|---|")
+    for cut in (None, *SIMILARITY_CUTS):
+        f = sum(1 for s in faithful if cut is None or s >= cut)
+        o = sum(1 for s in others if cut is None or s >= cut)
+        print(f"| {'(drift threshold)' if cut is None else cut} | {f}/{len(faithful)} | "
+              f"{o}/{len(others)} | {f / max(1, f + o):.1%} |")
 
 
 async def score(path: Path) -> None:
@@ -92,10 +113,13 @@ async def score(path: Path) -> None:
     embeddings = create_embeddings("local")
     outcome: dict[str, Counter] = defaultdict(Counter)
     verdicts = []
+    kept: list[tuple[str, float]] = []
     for row in rows:
-        verdict = await judge(index[row["faq"]], row["text"], embeddings)
+        verdict, similarity = await judge(index[row["faq"]], row["text"], embeddings)
         outcome[row["label"]][verdict] += 1
         verdicts.append((row, verdict))
+        if similarity is not None:
+            kept.append((row["label"], similarity))
     languages = Counter(index[r["faq"]]["locale"] for r in rows)
     print(f"## Filters on the labelled set ({len(rows)} candidates: "
           + ", ".join(f"{n} {lang}" for lang, n in sorted(languages.items())) + ")\n")
@@ -138,6 +162,7 @@ async def score(path: Path) -> None:
     print(f"Answers rejected: {sum(answers.values()) - answers['kept']}/{sum(answers.values())}; "
           f"copies rejected: {sum(outcome['copy'].values()) - outcome['copy']['kept']}/"
           f"{sum(outcome['copy'].values())}.")
+    similarity_cuts(kept)
     await embeddings.aclose()
 
 

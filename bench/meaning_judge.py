@@ -83,7 +83,7 @@ async def main(argv=None) -> None:
     rows.sort(key=lambda r: r["faq"])
     index = faq_index()
     embeddings = create_embeddings("local")
-    filters = [await judge(index[r["faq"]], r["text"], embeddings) for r in rows]
+    filters = [(await judge(index[r["faq"]], r["text"], embeddings))[0] for r in rows]
     await embeddings.aclose()
     model = Judge(args.model)
     started = time.perf_counter()

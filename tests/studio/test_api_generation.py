@@ -404,6 +404,66 @@ def test_list_runs_filters_by_faq_and_paginates(shop):
     assert problem(gus.get(f"/api/bots/{shop.world.other_bot}/generation-runs/{runs[0]}"), 404)
 
 
+def test_a_transformed_candidate_names_the_sentence_it_came_from(shop):
+    out = shop.generate(shop.orders, options={"spelling_mistakes": True})
+    for candidates in (out["candidates"], shop.run(out["run_id"])["candidates"]):
+        transformed = [c for c in candidates if c["origin"] == "transformed"]
+        assert transformed, candidates
+        for c in candidates:
+            if c["origin"] == "transformed":
+                assert c["source_text"] in (PARCEL, TRACK)
+                assert c["text"] != c["source_text"]
+                assert c["variations"] == ["spelling_mistakes"]
+                # the score is the model sentence's: the transform only changed its spelling
+                assert c["scores"]["similarity"] > 0
+            else:
+                assert (c["source_text"], c["variations"]) == (None, [])
+
+
+def test_list_runs_filters_by_status_and_person(shop):
+    """The history's filters: status and username, alone or with faq_id; a bad value is a
+    422 naming the parameter."""
+    world = shop.world
+    bob_orders = shop.generate(shop.orders)["run_id"]
+    ada = world.studio.api("ada")
+    by_ada = ada.post(shop.url(f"/faqs/{shop.delivery}/generate"))
+    assert by_ada.status_code == 200, by_ada.text
+    ada_delivery = by_ada.json()["run_id"]
+    use_provider(world, base_url=f"{shop.vendor.url}/unauthorized/v1")
+    failed = problem(world.studio.api("bob").post(shop.url(f"/faqs/{shop.orders}/generate")),
+                     502)["run_id"]
+    vic = world.studio.api("vic")
+
+    def ids(**params) -> list[int]:
+        response = vic.get(shop.url("/generation-runs"), params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["total"] == len(body["items"])
+        return [r["id"] for r in body["items"]]
+
+    assert ids() == [failed, ada_delivery, bob_orders]
+    assert ids(status="failed") == [failed]
+    assert ids(status="succeeded") == [ada_delivery, bob_orders]
+    assert ids(status="partial") == []
+    assert ids(user="bob") == [failed, bob_orders]
+    assert ids(user="ada") == [ada_delivery]
+    assert ids(user="bob", status="succeeded") == [bob_orders]
+    assert ids(user="ada", faq_id=shop.orders) == []
+    assert ids(user="bob", faq_id=shop.orders, status="failed") == [failed]
+    # a name nobody has, or someone of another namespace: nothing, not an error that would
+    # tell which names exist
+    assert ids(user="nobody") == []
+    assert ids(user="gus") == []
+
+    wrong = problem(vic.get(shop.url("/generation-runs"), params={"status": "done"}), 422)
+    assert wrong["field"] == "status"
+    assert "succeeded" in wrong["detail"] and "failed" in wrong["detail"]
+    assert problem(vic.get(shop.url("/generation-runs"), params={"user": ""}), 422)[
+        "field"] == "user"
+    assert problem(vic.get(shop.url("/generation-runs"), params={"user": "x" * 65}), 422)[
+        "field"] == "user"
+
+
 def test_a_held_run_shows_its_candidates_statuses_as_of_the_review(shop):
     """A run nobody imported from (a bulk job's, without auto-import) is reviewed later: its
     detail gives each candidate's status now, not as it was when it was generated."""

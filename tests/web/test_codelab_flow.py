@@ -123,6 +123,10 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     run_id = imported_run.get_attribute("data-run-id")
     shot(page, "09-history")
     imported_run.get_by_role("button", name=re.compile("^Undo import")).click()
+    # Undo asks first
+    confirm = page.get_by_role("dialog", name=f"Undo the import of run #{run_id}?")
+    expect(confirm).to_contain_text(f"the sentences this run imported ({selectable})")
+    confirm.get_by_role("button", name="Remove them").click()
     expect(page.locator("#toast")).to_have_text(f"{selectable} sentences removed.")
     undone = page.locator(f'#runs tbody tr[data-run-id="{run_id}"]')
     expect(undone.locator("td").nth(6)).to_have_text("0")

@@ -350,6 +350,10 @@ class Candidate(BaseModel):
     origin: str
     scores: dict[str, float] = Field(default_factory=dict)
     variations: list[str] = Field(default_factory=list)
+    source_text: str | None = Field(
+        default=None, description="for a transformed sentence (origin `transformed`): the "
+        "model's sentence the variations were applied to; null otherwise, and for runs stored "
+        "before it was recorded")
     conflict_risk: dict[str, Any] | None = Field(
         default=None, description="set when the sentence is closer to another FAQ than to its "
         "own (classifier margin or meaning similarity): faq_id and faq_title (the other FAQ), "
@@ -406,6 +410,10 @@ class ImportRefused(BaseModel):
     code: Literal["import_refused"]
     hint: str
     report: list[RefusedReport]
+
+
+# How a generation run ended (GenerationRun.status)
+RunStatus = Literal["succeeded", "partial", "failed"]
 
 
 class RunOut(BaseModel):

@@ -20,6 +20,7 @@ from ..schemas import (
     Page,
     RunDetail,
     RunOut,
+    RunStatus,
 )
 from ..services import generation
 from .deps import ActorDep, SessionDep, state
@@ -140,10 +141,16 @@ def undo_import(bot_id: int, run_id: int, who: ActorDep,
 
 @router.get("/generation-runs", response_model=Page)
 def list_runs(bot_id: int, who: ActorDep, session: SessionDep, faq_id: int | None = None,
+              status: RunStatus | None = Query(
+                  default=None, description="only the runs that ended so"),
+              user: str | None = Query(
+                  default=None, min_length=1, max_length=64,
+                  description="only the runs this username started"),
               limit: int = Query(default=50, ge=1, le=500),
               offset: int = Query(default=0, ge=0, le=10**9)):
-    total, runs = generation.list_runs(session, who, bot_id, faq_id=faq_id, limit=limit,
-                                       offset=offset)
+    """The bot's generation runs, newest first; the filters combine."""
+    total, runs = generation.list_runs(session, who, bot_id, faq_id=faq_id, status=status,
+                                       user=user, limit=limit, offset=offset)
     return Page(total=total, limit=limit, offset=offset,
                 items=[RunOut(**r).model_dump(mode="json") for r in runs])
 

@@ -100,7 +100,7 @@ def candidates_of(session: Session, run: GenerationRun) -> list[Candidate]:
     statuses = classify(session, run.bot_id, run.faq_id, run.request["locale"], texts)
     return [Candidate(text=c["text"], origin=c.get("origin", "model"),
                       scores=c.get("scores", {}), variations=c.get("variations", []),
-                      conflict_risk=c.get("conflict_risk"),
+                      source_text=c.get("source_text"), conflict_risk=c.get("conflict_risk"),
                       status=s["status"], conflict_faq_id=s.get("conflict_faq_id"),
                       conflict_faq_title=s.get("conflict_faq_title"))
             for c, s in zip(run.candidates, statuses)]
@@ -244,7 +244,7 @@ def _candidates(session: Session, plan: Plan, result: GenerationResult) -> list[
     texts = [s.text for s in result.sentences]
     risks = candidate_risks(session, plan.bot_id, plan.faq_id, plan.record["locale"], texts)
     return [{"text": s.text, "origin": str(s.origin), "scores": s.scores,
-             "variations": s.variations, "conflict_risk": risk}
+             "variations": s.variations, "source_text": s.source_text, "conflict_risk": risk}
             for s, risk in zip(result.sentences, risks)]
 
 
@@ -356,16 +356,37 @@ def imported_counts(session: Session, run_ids: list[int]) -> dict[int, int]:
 
 
 def list_runs(session: Session, actor: Actor, bot_id: int, *, faq_id: int | None,
-              limit: int, offset: int) -> tuple[int, list[dict]]:
+              limit: int, offset: int, status: str | None = None,
+              user: str | None = None) -> tuple[int, list[dict]]:
+    """The bot's runs, newest first, of one FAQ, status and username when given. An unknown
+    username matches nothing: which names exist is not for a bot's viewer to probe."""
     bot = bot_for(session, actor, bot_id)
     where = [GenerationRun.bot_id == bot.id]
     if faq_id is not None:
         where.append(GenerationRun.faq_id == faq_id)
+    if status is not None:
+        where.append(GenerationRun.status == status)
+    if user is not None:
+        where.append(GenerationRun.user_id.in_(
+            select(User.id).where(User.username == user).scalar_subquery()))
     total = session.scalar(select(func.count()).select_from(GenerationRun).where(*where))
     runs = list(session.scalars(select(GenerationRun).where(*where).order_by(
         GenerationRun.id.desc()).limit(limit).offset(offset)))
     return total, [summary(session, run, imported) for run, imported in
                    zip(runs, _imported_list(session, runs))]
+
+
+def history_filters(session: Session, actor: Actor, bot_id: int) -> dict:
+    """What the history can be filtered by: the FAQs and the people that have runs on the
+    bot (an FAQ or a person without one would only ever show an empty list)."""
+    bot = bot_for(session, actor, bot_id)
+    faqs = session.execute(select(Faq.id, Faq.title).where(Faq.id.in_(
+        select(GenerationRun.faq_id).where(GenerationRun.bot_id == bot.id))).order_by(
+        Faq.title, Faq.id)).all()
+    people = session.scalars(select(User.username).where(User.id.in_(
+        select(GenerationRun.user_id).where(GenerationRun.bot_id == bot.id))).order_by(
+        User.username)).all()
+    return {"faqs": [{"id": i, "title": t} for i, t in faqs], "people": list(people)}
 
 
 def _imported_list(session: Session, runs: list[GenerationRun]) -> list[int]:

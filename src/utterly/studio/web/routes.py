@@ -15,7 +15,7 @@ from ...providers import PROVIDERS
 from ..access import Actor, bot_for, faq_for
 from ..api.deps import cookie_actor, state
 from ..errors import Forbidden, NotFound
-from ..services import accounts, bots
+from ..services import accounts, bots, generation
 from .i18n import LANGUAGES, MESSAGES, pick_language, translator
 
 HERE = Path(__file__).parent
@@ -55,7 +55,9 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 
 def _bot_page(request: Request, bot_id: int, template: str, page: str, role: str = "viewer",
-              faq_id: int | None = None, **context):
+              faq_id: int | None = None, more=None, **context):
+    """`more(session, actor, bot_id)`, when given, adds to the context once access is
+    checked."""
     who = cookie_actor(request)
     if who is None:
         return _login_redirect(request)
@@ -71,6 +73,8 @@ def _bot_page(request: Request, bot_id: int, template: str, page: str, role: str
             return _error(request, who, 403, "error.forbidden", role=role)
         my_role = [r for ns, r in accounts.memberships(session, who)
                    if ns.id == bot.namespace_id][0]
+        if more is not None:
+            context.update(more(session, who, bot.id))
         return _render(request, template, page, user=who.username, role=my_role,
                        bot={"id": bot.id, "name": bot.name, "locales": bot.locales},
                        faq={"id": faq.id, "title": faq.title} if faq else None, **context)
@@ -133,7 +137,11 @@ def observability_settings_page(request: Request, bot_id: int):
 
 @router.get("/bots/{bot_id}/history", response_class=HTMLResponse)
 def history_page(request: Request, bot_id: int):
-    return _bot_page(request, bot_id, "history.html", "history")
+    # The filters' choices are written into the page: no request to wait for before they
+    # can be used.
+    return _bot_page(request, bot_id, "history.html", "history",
+                     more=lambda session, who, bot: {
+                         "filters": generation.history_filters(session, who, bot)})
 
 
 @router.get("/bots/{bot_id}/nlu", response_class=HTMLResponse)

@@ -300,6 +300,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   const runButton = $("#gen-run");
   let settings = null;
   let lastRun = null;
+  const tools = candidateTools("gen", $("#gen-candidates"));
 
   function show(name) {
     for (const [key, node] of Object.entries(views)) node.hidden = key !== name;
@@ -465,7 +466,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
         + (result.warnings.length ? " · " + result.warnings.join(" ") : "");
     $("#gen-summary").textContent = summary;
     renderCandidates($("#gen-candidates"), result.candidates, "gen-candidate");
-    $("#gen-select-all").checked = false;
+    tools.apply();
     renderRejected(result.rejected);
   }
 
@@ -508,7 +509,6 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   // Closing the dialog while the model writes stops it: no run goes on out of sight.
   dialog.addEventListener("close", cancel);
   $("#gen-temperature").addEventListener("input", (e) => { $("#gen-temperature-value").textContent = e.target.value; });
-  selectAllOf($("#gen-select-all"), $("#gen-candidates"));
   $("#gen-sources").addEventListener("change", () => {
     const error = $("#gen-options-error");
     if (sources().length > 5) showError(error, t("gen.too_many")); else clearError(error);
@@ -529,29 +529,106 @@ function candidateNote(c) {
         : c.conflict_risk ? t("gen.conflict_risk", { title: c.conflict_risk.faq_title }) : "";
 }
 
-function candidateNoteNode(c) {
+// The similarity to the examples under which a candidate is not called faithful: the bulk
+// job's auto-import default (GenerationJobIn.min_score), so that "safe" means here what it
+// means for an import without review. The filters already dropped what fell under the
+// embedder's drift threshold; on the labelled set (bench/fidelity.py, docs/quality.md) this
+// cut keeps 88 % of the faithful kept candidates and leaves out 19 % of the others, where
+// no cut separates them much better (the score says little more than "passed the filter").
+const SAFE_SIMILARITY = 0.6;
+
+// Safe to import without a second look: new, no conflict risk, and faithful, i.e. the
+// meaning check ran on it (a candidate without a similarity score was never checked, the
+// embedder having failed) and its similarity reaches SAFE_SIMILARITY. A transformed sentence
+// carries the score of the model's sentence it came from: the transform only changes its
+// spelling.
+function isSafe(c) {
+  const similarity = c.scores && c.scores.similarity;
+  return c.status === "new" && !c.conflict_risk && typeof similarity === "number"
+    && similarity >= SAFE_SIMILARITY;
+}
+
+const scoreFormat = new Intl.NumberFormat(document.documentElement.lang,
+  { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+// What a reviewer weighs: the similarity to the examples, how the text was made (a
+// transform of a model sentence, and which variations), and the note (conflict, present…).
+function candidateTags(c) {
+  const tags = h("span", { class: "tags" });
+  const similarity = c.scores && c.scores.similarity;
+  if (typeof similarity === "number") {
+    tags.append(h("span", { class: "tag score" + (similarity >= SAFE_SIMILARITY ? "" : " low"),
+      text: t("cand.similarity", { score: scoreFormat.format(similarity) }) }));
+  } else {
+    tags.append(h("span", { class: "tag score low", text: t("cand.unscored") }));
+  }
+  if (c.origin === "transformed") {
+    tags.append(h("span", { class: "tag transformed",
+      text: c.source_text ? t("cand.transformed_from", { text: c.source_text }) : t("cand.transformed") }));
+  }
+  for (const kind of c.variations || []) {
+    tags.append(h("span", { class: "tag variation", "data-variation": kind, text: t("cand.variation." + kind) }));
+  }
   const note = candidateNote(c);
-  return note ? h("span", { class: "note", text: " (" + note + ")" }) : null;
+  if (note) tags.append(h("span", { class: "note", text: note }));
+  return tags;
 }
 
 // Fill `list` with one checkbox per candidate; only the `new` ones can be checked. Returns
-// how many can.
+// how many can. Each item keeps its place in the run (data-order) for sorting back.
 function renderCandidates(list, candidates, idPrefix) {
   list.replaceChildren();
   candidates.forEach((c, i) => {
     const id = `${idPrefix}-${i}`;
-    list.append(h("li", { class: "candidate " + c.status, "data-status": c.status },
-      h("input", { type: "checkbox", id, value: c.text, disabled: c.status !== "new" }),
-      h("label", { for: id, text: " " + c.text }),
-      candidateNoteNode(c)));
+    const similarity = c.scores && c.scores.similarity;
+    list.append(h("li", {
+      class: "candidate " + c.status, "data-status": c.status, "data-order": i,
+      "data-similarity": typeof similarity === "number" ? similarity : -1,
+      "data-safe": isSafe(c) ? "true" : "false", "data-origin": c.origin || "model",
+    },
+    h("input", { type: "checkbox", id, value: c.text, disabled: c.status !== "new" }),
+    h("label", { for: id, text: " " + c.text }),
+    candidateTags(c)));
   });
   return candidates.filter((c) => c.status === "new").length;
 }
 
-function selectAllOf(box, list) {
-  box.addEventListener("change", () => {
-    list.querySelectorAll("input:not(:disabled)").forEach((item) => { item.checked = box.checked; });
+// The tools above a candidate list (`prefix`-select-all, -select-safe, -sort), shared by
+// the generate dialog and the review. `apply()` after each render: the chosen order stays.
+function candidateTools(prefix, list) {
+  const selectAll = $(`#${prefix}-select-all`);
+  const sort = $(`#${prefix}-sort`);
+  const safeCount = $(`#${prefix}-safe-count`);
+  function order() {
+    const key = sort.value === "score"
+      ? (li) => -Number(li.dataset.similarity)
+      : (li) => Number(li.dataset.order);
+    const items = [...list.children].filter((li) => li.dataset.order !== undefined);
+    // stable: equal scores stay in the order they were generated
+    items.sort((a, b) => key(a) - key(b) || Number(a.dataset.order) - Number(b.dataset.order));
+    list.append(...items);
+  }
+  function apply() {
+    selectAll.checked = false;
+    safeCount.textContent = "";
+    order();
+  }
+  selectAll.addEventListener("change", () => {
+    list.querySelectorAll("input:not(:disabled)").forEach((item) => { item.checked = selectAll.checked; });
   });
+  $(`#${prefix}-select-safe`).addEventListener("click", () => {
+    let count = 0;
+    list.querySelectorAll("li.candidate").forEach((li) => {
+      const box = li.querySelector("input");
+      box.checked = !box.disabled && li.dataset.safe === "true";
+      if (box.checked) count += 1;
+    });
+    selectAll.checked = false;
+    // said inside the dialog: a toast would sit under the modal's backdrop
+    safeCount.textContent = t("cand.safe_selected", { count });
+  });
+  sort.addEventListener("change", order);
+  return { apply };
 }
 
 // A text the import refused (or found already present) can no longer be selected: show why.
@@ -562,10 +639,11 @@ function markCandidate(box, entry) {
   item.dataset.status = status;
   box.checked = false;
   box.disabled = true;
+  item.dataset.safe = "false";
   const old = item.querySelector(".note");
   if (old) old.remove();
-  const note = candidateNoteNode({ status, conflict_faq_title: entry.conflict_faq_title });
-  if (note) item.append(note);
+  const note = candidateNote({ status, conflict_faq_title: entry.conflict_faq_title });
+  if (note) (item.querySelector(".tags") || item).append(h("span", { class: "note", text: note }));
 }
 
 // Import the checked candidates of `list` into the FAQ: the import's report, or null after
@@ -765,60 +843,125 @@ function pageObservabilitySettings() {
 
 function pageHistory() {
   const tbody = $("#runs tbody");
+  const filters = $("#run-filters");
   const when = new Intl.DateTimeFormat(document.documentElement.lang,
     { dateStyle: "short", timeStyle: "short" });
   const review = CAN_EDIT ? setupReviewDialog(when, (runId) => load(runId)) : null;
+  const confirmUndo = CAN_EDIT ? setupUndoDialog() : null;
+
+  function query() {
+    const params = new URLSearchParams({ limit: 200 });
+    for (const select of filters.querySelectorAll("select")) {
+      if (select.value) params.set(select.name, select.value);
+    }
+    return params;
+  }
+
+  async function undo(run) {
+    if (!await confirmUndo(run)) return;
+    try {
+      const done = await api("DELETE", botPath(`/generation-runs/${run.id}/sentences`));
+      toast(t("history.undone", { count: done.deleted }));
+      load(run.id);
+    } catch (err) { toast(problemText(err)); }
+  }
+
+  function actions(run) {
+    // A run holds candidates for review until they are imported (a bulk job without
+    // auto-import, or a dialog closed without Validate).
+    const reviewable = review && run.faq_id && run.status !== "failed" && run.kept > run.imported;
+    const reviewButton = reviewable ? h("button", {
+      type: "button", class: "link", text: t("history.review"),
+      "aria-label": `${t("history.review")} #${run.id}`,
+      "aria-haspopup": "dialog",
+      onclick: () => review.open(run),
+    }) : null;
+    const undoButton = CAN_EDIT && run.imported > 0 ? h("button", {
+      type: "button", class: "link danger", text: t("history.undo"),
+      "aria-label": `${t("history.undo")} #${run.id}`, "aria-haspopup": "dialog",
+      onclick: () => undo(run),
+    }) : null;
+    return h("td", { class: "actions" }, reviewButton, undoButton);
+  }
+
+  // The status on one line; why a run failed below it, in smaller type.
+  function statusCell(run) {
+    const cell = h("td", { class: "status" }, h("span", { class: "status-text" + (run.status === "failed" ? " error-text" : ""),
+      text: t("run.status." + run.status) }));
+    if (run.status === "failed" && run.error) {
+      cell.append(h("span", { class: "run-error", title: run.error.hint || "", text: run.error.message }));
+    }
+    return cell;
+  }
+
+  // No per-run record says whether the trace reached the host: show where the link goes,
+  // and the note under the table says it is not known whether the trace is there.
+  function traceCell(run) {
+    if (!run.trace_url) return h("td", { text: "—" });
+    let host = "";
+    try { host = new URL(run.trace_url).host; } catch (err) { host = ""; }
+    return h("td", { class: "trace" }, h("a", {
+      href: run.trace_url, target: "_blank", rel: "noopener",
+      text: host ? t("history.open_trace_on", { host }) : t("history.open_trace"),
+    }));
+  }
+
+  function row(run) {
+    return h("tr", { "data-run-id": run.id },
+      h("td", { text: when.format(new Date(run.created_at)) }),
+      h("td", { text: run.username || "" }),
+      h("td", {}, run.faq_id ? h("a", { href: `/bots/${BOT}/faqs/${run.faq_id}`, text: run.faq_title }) : ""),
+      h("td", { class: "model", text: `${run.provider} · ${run.model || ""}` }),
+      statusCell(run),
+      h("td", { class: "num", text: `${run.kept} / ${run.rejected_count}` }),
+      h("td", { class: "num", text: run.imported }),
+      h("td", { class: "num", text: run.latency_s === null ? "" : `${run.latency_s.toFixed(1)} s` }),
+      h("td", { class: "num", text: `${run.input_tokens} + ${run.output_tokens}` }),
+      h("td", { class: "num", text: run.cost === null ? "—" : `$${run.cost.toFixed(4)}` }),
+      traceCell(run),
+      actions(run));
+  }
 
   // focusRun: after a change made from a row, put the focus back on that row's first button
   async function load(focusRun) {
-    const page = await api("GET", botPath("/generation-runs?limit=200"));
-    tbody.replaceChildren();
-    if (!page.items.length) tbody.append(h("tr", {}, h("td", { colspan: 12, text: t("history.none") })));
-    for (const run of page.items) {
-      // A run holds candidates for review until they are imported (a bulk job without
-      // auto-import, or a dialog closed without Validate).
-      const reviewable = review && run.faq_id && run.status !== "failed" && run.kept > run.imported;
-      const reviewButton = reviewable ? h("button", {
-        type: "button", class: "link", text: t("history.review"),
-        "aria-label": `${t("history.review")} #${run.id}`,
-        "aria-haspopup": "dialog",
-        onclick: () => review.open(run),
-      }) : null;
-      const undo = CAN_EDIT && run.imported > 0 ? h("button", {
-        type: "button", class: "link danger", text: t("history.undo"),
-        "aria-label": `${t("history.undo")} #${run.id}`,
-        onclick: async () => {
-          try {
-            const done = await api("DELETE", botPath(`/generation-runs/${run.id}/sentences`));
-            toast(t("history.undone", { count: done.deleted }));
-            load(run.id);
-          } catch (err) { toast(problemText(err)); }
-        },
-      }) : null;
-      const statusText = t("run.status." + run.status);
-      const status = run.status === "failed" && run.error
-        ? h("span", { class: "error-text", title: run.error.hint || "", text: `${statusText}: ${run.error.message}` })
-        : statusText;
-      tbody.append(h("tr", { "data-run-id": run.id },
-        h("td", { text: when.format(new Date(run.created_at)) }),
-        h("td", { text: run.username || "" }),
-        h("td", {}, run.faq_id ? h("a", { href: `/bots/${BOT}/faqs/${run.faq_id}`, text: run.faq_title }) : ""),
-        h("td", { text: `${run.provider} · ${run.model || ""}` }),
-        h("td", {}, status),
-        h("td", { class: "num", text: `${run.kept} / ${run.rejected_count}` }),
-        h("td", { class: "num", text: run.imported }),
-        h("td", { class: "num", text: run.latency_s === null ? "" : `${run.latency_s.toFixed(1)} s` }),
-        h("td", { class: "num", text: `${run.input_tokens} + ${run.output_tokens}` }),
-        h("td", { class: "num", text: run.cost === null ? "—" : `$${run.cost.toFixed(4)}` }),
-        h("td", {}, run.trace_url ? h("a", { href: run.trace_url, target: "_blank", rel: "noopener", text: t("history.open_trace") }) : "—"),
-        h("td", { class: "actions" }, reviewButton, undo)));
+    const params = query();
+    const page = await api("GET", botPath("/generation-runs?" + params));
+    tbody.replaceChildren(...page.items.map(row));
+    if (!page.items.length) {
+      const filtered = [...params.keys()].some((key) => key !== "limit");
+      tbody.append(h("tr", {}, h("td", { colspan: 12, text: t(filtered ? "history.none_match" : "history.none") })));
     }
+    $("#trace-note").hidden = !page.items.some((run) => run.trace_url);
     if (focusRun !== undefined) {
       const target = tbody.querySelector(`tr[data-run-id="${focusRun}"] button`);
       if (target) target.focus(); else $("#main").focus();
     }
   }
+  filters.addEventListener("change", () => load().catch((err) => toast(problemText(err))));
+  filters.addEventListener("submit", (event) => event.preventDefault());
   load().catch((err) => toast(problemText(err)));
+}
+
+// Undo asks first, in a dialog: resolves true when the person confirms. Closing it (Escape,
+// Cancel) answers no; the focus goes back to the Undo button.
+function setupUndoDialog() {
+  const dialog = $("#undo-dialog");
+  let answer = null;
+  dialog.addEventListener("close", () => {
+    if (answer) answer(dialog.returnValue === "yes");
+    answer = null;
+  });
+  $("#undo-cancel").addEventListener("click", () => dialog.close("no"));
+  $("#undo-confirm").addEventListener("click", () => dialog.close("yes"));
+  return (run) => new Promise((resolve) => {
+    $("#undo-title").textContent = t("history.undo_title", { id: run.id });
+    $("#undo-text").textContent = t("history.undo_confirm",
+      { count: run.imported, title: run.faq_title || "—" });
+    dialog.returnValue = "";
+    answer = resolve;
+    dialog.showModal();
+    $("#undo-cancel").focus();  // the safe answer is the default one
+  });
 }
 
 // The history's Review dialog: a held run's candidates, with their statuses as of now (a
@@ -828,6 +971,7 @@ function setupReviewDialog(when, reload) {
   const list = $("#review-candidates");
   const error = $("#review-error");
   const selectAll = $("#review-select-all");
+  const tools = candidateTools("review", list);
   const validateButton = $("#review-validate");
   let current = null;
   let opened = 0;
@@ -843,7 +987,7 @@ function setupReviewDialog(when, reload) {
     $("#review-nothing").hidden = true;
     clearError(error);
     selectAll.checked = false;
-    selectAll.disabled = validateButton.disabled = true;
+    selectAll.disabled = validateButton.disabled = $("#review-select-safe").disabled = true;
     list.replaceChildren(h("li", { text: t("common.loading") }));
     dialog.showModal();
     let run;
@@ -861,8 +1005,9 @@ function setupReviewDialog(when, reload) {
       + (run.rejected.length ? " · " + t("gen.rejected", { count: run.rejected.length }) : "")
       + " · " + t("review.imported", { count: run.imported });
     const selectable = renderCandidates(list, run.candidates, "review-candidate");
+    tools.apply();
     $("#review-nothing").hidden = selectable > 0;
-    selectAll.disabled = validateButton.disabled = selectable === 0;
+    selectAll.disabled = validateButton.disabled = $("#review-select-safe").disabled = selectable === 0;
     (selectable ? selectAll : $("#review-cancel")).focus();
   }
 
@@ -881,7 +1026,6 @@ function setupReviewDialog(when, reload) {
     await reload(current.id);
   }
 
-  selectAllOf(selectAll, list);
   validateButton.addEventListener("click", validate);
   $("#review-cancel").addEventListener("click", () => dialog.close());
   return { open };
