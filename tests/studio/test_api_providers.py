@@ -25,7 +25,8 @@ def test_any_member_reads_the_registry(world):
         assert response.json() == [
             {"name": info.name, "label": info.label, "fields": list(info.fields),
              "required": list(info.required), "concurrency": info.concurrency,
-             "models": list(info.models)} for info in PROVIDERS.values()]
+             "models": list(info.models),
+             "default_base_url": info.default_base_url} for info in PROVIDERS.values()]
 
 
 def test_anonymous_gets_401(world):

@@ -66,6 +66,8 @@ class ProviderInfo:
     # tripping rate limits; the embedded model runs one at a time anyway.
     concurrency: int = 2
     models: tuple[str, ...] = ()
+    # Where it connects when no base_url is given (None: it needs one, or takes none)
+    default_base_url: str | None = None
 
 
 @dataclass

@@ -154,4 +154,4 @@ class OllamaProvider:
 
 INFO = ProviderInfo(name="ollama", label="Ollama", create=OllamaProvider,
                     fields=("model", "base_url"), required=("model",), concurrency=2,
-                    models=(DEFAULT_MODEL, "llama3.2", "mistral"))
+                    models=(DEFAULT_MODEL, "llama3.2", "mistral"), default_base_url=DEFAULT_URL)

@@ -240,7 +240,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
 INFO = ProviderInfo(name="openai", label="OpenAI", create=OpenAIProvider,
                     fields=("model", "base_url", "api_key"), required=("model", "api_key"),
                     key_env=OpenAIProvider.key_env, concurrency=4,
-                    models=(DEFAULT_MODEL, "gpt-4o"))
+                    models=(DEFAULT_MODEL, "gpt-4o"), default_base_url=OPENAI_URL)
 # A key is optional: many local servers take none.
 COMPATIBLE = ProviderInfo(name="openai-compatible", label="OpenAI-compatible",
                           create=OpenAICompatibleProvider, fields=("model", "base_url", "api_key"),

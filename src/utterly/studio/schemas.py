@@ -244,6 +244,8 @@ class ProviderOut(BaseModel):
     required: list[str] = Field(description="the settings fields it cannot work without")
     concurrency: int = Field(description="generations a job runs side by side")
     models: list[str] = Field(description="model names to suggest")
+    default_base_url: str | None = Field(
+        description="where it connects when base_url is empty; null: it needs one or takes none")
 
 
 # ---- settings -------------------------------------------------------------------------

@@ -684,38 +684,131 @@ function checkResult(node, result) {
   }
 }
 
+// Leaving a form with unsaved changes asks first: the browser's own prompt when the tab
+// closes or reloads, ours (in the page language) for the Studio's links, which would
+// otherwise get the browser's prompt only after a click on the page.
+function guardUnsaved(isDirty) {
+  let leaving = false;
+  window.addEventListener("beforeunload", (event) => {
+    if (!leaving && isDirty()) { event.preventDefault(); event.returnValue = t("common.unsaved"); }
+  });
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[href]");
+    const href = link && link.getAttribute("href");
+    const newTab = link.target || event.ctrlKey || event.metaKey || event.shiftKey;
+    if (!href || href.startsWith("#") || newTab || event.defaultPrevented || !isDirty()) return;
+    if (confirm(t("common.leave_unsaved"))) leaving = true;
+    else event.preventDefault();
+  });
+}
+
+const CONNECTION_FIELDS = ["model", "base_url", "azure_endpoint", "azure_deployment", "api_version"];
+// openai-compatible has no default server: an example of the usual local one
+const EXAMPLE_BASE_URL = "http://127.0.0.1:8080/v1";
+
+function formatNumber(value) {
+  return new Intl.NumberFormat(document.documentElement.lang).format(Number(value));
+}
+
+// The variables a prompt template can use, each a button that inserts it where the cursor
+// is; described in the page language, else in the core's English.
+function renderVariables(list, textarea, variables, onInsert) {
+  list.replaceChildren(...Object.entries(variables).map(([name, english]) => {
+    const key = "settings.var." + name;
+    return h("li", { "data-variable": name },
+      h("button", {
+        type: "button", class: "link code", text: `{{ ${name} }}`,
+        "aria-label": t("settings.insert_variable", { name }),
+        onclick: () => {
+          const at = textarea.selectionStart ?? textarea.value.length;
+          textarea.setRangeText(`{{ ${name} }}`, at, textarea.selectionEnd ?? at, "end");
+          textarea.focus();
+          onInsert();
+        },
+      }),
+      h("span", { text: " " + (MESSAGES[key] ? t(key) : english) }));
+  }));
+}
+
 function pageGenerationSettings() {
   const form = $("#generation-settings");
   const error = $("#settings-error");
   const result = $("#check-result");
-  let defaults = "";
+  let saved = null; // the settings as stored, to restore a provider's own values and see changes
+  let snapshot = "";
   let providers = {}; // name -> the core's description (GET /api/providers)
 
+  const info = () => providers[form.provider.value] || { fields: [], models: [] };
+  const isDirty = () => saved !== null && JSON.stringify(payload()) !== snapshot;
+
+  function clearCheck() {
+    result.hidden = true;
+    result.className = "result";
+    result.textContent = "";
+  }
+
   function showFields() {
-    const info = providers[form.provider.value] || { fields: [], models: [] };
+    const p = info();
     form.querySelectorAll(".field").forEach((field) => {
-      field.hidden = !info.fields.includes(field.dataset.field);
+      field.hidden = !p.fields.includes(field.dataset.field);
     });
-    $("#model-suggestions").replaceChildren(...info.models.map((m) => h("option", { value: m })));
+    $("#model-suggestions").replaceChildren(...p.models.map((m) => h("option", { value: m })));
+    form.model.placeholder = p.models[0] || t("settings.model_any");
+    form.base_url.placeholder = p.default_base_url || EXAMPLE_BASE_URL;
+    $("#base_url_note").textContent = p.default_base_url
+      ? t("settings.base_url_default", { url: p.default_base_url }) : "";
+  }
+
+  // The stored key belongs to the stored provider: another one must not receive it.
+  function showKey() {
+    const same = saved && form.provider.value === saved.provider;
+    const stored = saved && saved.api_key;
+    $("#api_key_note").textContent = !stored ? ""
+      : same ? t("settings.api_key_stored", { mask: stored })
+        : t("settings.api_key_other", { mask: stored, provider: t("settings.provider." + saved.provider) });
+    form.querySelector(".remove-key").hidden = !(stored && same);
+  }
+
+  function showPromptState() {
+    const isDefault = form.prompt_template.value.trim() === saved.default_prompt_template.trim();
+    $("#reset-prompt").disabled = isDefault;
+    $("#prompt-state").textContent = t(isDefault ? "settings.prompt_default" : "settings.prompt_custom");
+  }
+
+  function showTemperature() {
+    $("#temperature-value").textContent = formatNumber(form.temperature.value);
+  }
+
+  // A new provider starts from its own suggestions, not from the previous one's model and
+  // URL; back to the stored provider, its stored values come back.
+  function switchProvider() {
+    const back = form.provider.value === saved.provider;
+    const p = info();
+    for (const name of CONNECTION_FIELDS) form[name].value = back ? (saved[name] || "") : "";
+    if (!back) form.model.value = p.models[0] || "";
+    form.api_key.value = "";
+    $("#remove_api_key").checked = false;
+    clearCheck();
+    clearError(error, form);
+    showFields();
+    showKey();
   }
 
   function fill(s) {
+    saved = s;
     form.enabled.checked = s.enabled;
     form.provider.value = s.provider;
-    for (const name of ["model", "base_url", "azure_endpoint", "azure_deployment", "api_version"]) {
-      form[name].value = s[name] || "";
-    }
+    for (const name of CONNECTION_FIELDS) form[name].value = s[name] || "";
     form.api_key.value = "";
-    $("#api_key_note").textContent = s.api_key ? t("settings.api_key_stored", { mask: s.api_key }) : "";
-    form.querySelector(".remove-key").hidden = !s.api_key;
     $("#remove_api_key").checked = false;
     form.temperature.value = s.temperature;
-    $("#temperature-value").textContent = s.temperature;
     form.nb_sentences.value = s.nb_sentences;
     form.prompt_template.value = s.prompt_template;
-    defaults = s.default_prompt_template;
-    $("#variables").textContent = s.prompt_variables.join(", ");
     showFields();
+    showKey();
+    showTemperature();
+    showPromptState();
+    snapshot = JSON.stringify(payload());
   }
 
   function payload() {
@@ -724,18 +817,26 @@ function pageGenerationSettings() {
       temperature: Number(form.temperature.value), nb_sentences: Number(form.nb_sentences.value),
       prompt_template: form.prompt_template.value,
     };
-    for (const name of ["model", "base_url", "azure_endpoint", "azure_deployment", "api_version"]) {
+    for (const name of CONNECTION_FIELDS) {
       const field = form[name].closest(".field");
       data[name] = field && field.hidden ? null : (form[name].value.trim() || null);
     }
     if (form.api_key.value) data.api_key = form.api_key.value;
     else if ($("#remove_api_key").checked) data.api_key = "";
+    else if (saved && saved.api_key && form.provider.value !== saved.provider) data.api_key = "";
     return data;
   }
 
-  form.provider.addEventListener("change", showFields);
-  form.temperature.addEventListener("input", () => { $("#temperature-value").textContent = form.temperature.value; });
-  $("#reset-prompt").addEventListener("click", () => { form.prompt_template.value = defaults; });
+  form.provider.addEventListener("change", switchProvider);
+  // a check result describes the values it was made with: gone once they change
+  form.querySelectorAll(".field input").forEach((input) => input.addEventListener("input", clearCheck));
+  form.temperature.addEventListener("input", showTemperature);
+  form.prompt_template.addEventListener("input", showPromptState);
+  $("#reset-prompt").addEventListener("click", () => {
+    form.prompt_template.value = saved.default_prompt_template;
+    showPromptState();
+    form.prompt_template.focus();
+  });
   $("#preview-prompt").addEventListener("click", async () => {
     clearError(error, form);
     const pre = $("#prompt-preview");
@@ -779,18 +880,58 @@ function pageGenerationSettings() {
       button.disabled = false;
     }
   });
-  Promise.all([api("GET", "/api/providers"), api("GET", botPath("/settings/sentence-generation"))])
-    .then(([list, s]) => {
+  guardUnsaved(isDirty);
+  Promise.all([api("GET", "/api/providers"), api("GET", botPath("/settings/sentence-generation")),
+    api("POST", botPath("/settings/sentence-generation/preview"), {})])
+    .then(([list, s, preview]) => {
       providers = Object.fromEntries(list.map((p) => [p.name, p]));
       fill(s);
+      renderVariables($("#variables"), form.prompt_template, preview.variables, showPromptState);
     })
     .catch((err) => showError(error, err));
+}
+
+// Each destination's check (Langfuse, OTLP) as one line in the page language: what was
+// reached, or what failed and what to do. `urls` are the addresses the form holds.
+function observabilityLines(check, urls) {
+  const results = check.details && (check.details.langfuse || check.details.otlp)
+    ? ["langfuse", "otlp"].map((name) => check.details[name]).filter(Boolean) : [check];
+  return results.map((r) => {
+    const url = urls[r.provider] || "";
+    if (r.ok) return { ok: true, text: t(`settings.obs.ok.${r.provider}`, { url }) };
+    const code = r.error && r.error.code;
+    const why = MESSAGES[`settings.obs.why.${code}`] ? t(`settings.obs.why.${code}`) : r.message;
+    return { ok: false, text: t("settings.obs.failure",
+      { target: t(`settings.obs.target.${r.provider}`, { url }), reason: why }) };
+  });
+}
+
+// A failure is a warning, not an error: the settings are valid, the destination is down
+// or refuses them, and traces are simply not sent until it answers.
+function showObservability(node, check, urls, failedTitle) {
+  const lines = observabilityLines(check, urls);
+  const failed = lines.filter((l) => !l.ok);
+  node.hidden = false;
+  node.className = failed.length ? "result warning" : "result ok";
+  node.replaceChildren(
+    ...(failed.length ? [h("strong", { text: failedTitle })] : []),
+    h("ul", {}, ...(failed.length ? failed : lines).map((l) => h("li", { text: l.text }))));
 }
 
 function pageObservabilitySettings() {
   const form = $("#observability-settings");
   const error = $("#settings-error");
   const result = $("#check-result");
+  let snapshot = null;
+
+  const isDirty = () => snapshot !== null && JSON.stringify(payload()) !== snapshot;
+  const urls = () => ({ langfuse: form.langfuse_host.value.trim(), otlp: form.otlp_endpoint.value.trim() });
+
+  function clearCheck() {
+    result.hidden = true;
+    result.className = "result";
+    result.replaceChildren();
+  }
 
   function fill(s) {
     form.enabled.checked = s.enabled;
@@ -801,6 +942,8 @@ function pageObservabilitySettings() {
     form.langfuse_host.value = s.langfuse_host || "";
     form.otlp_endpoint.value = s.otlp_endpoint || "";
     form.capture_content.checked = s.capture_content;
+    $("#langfuse-keys-help").open = !s.langfuse_public_key; // the way to get them, until they are in
+    snapshot = JSON.stringify(payload());
   }
 
   function payload() {
@@ -814,28 +957,58 @@ function pageObservabilitySettings() {
     return data;
   }
 
-  $("#test-connection").addEventListener("click", async () => {
+  // Saved settings that name a destination are checked at once: an unreachable host is
+  // said now, not discovered later as traces that never arrived.
+  async function checkSaved(s) {
+    if (!(s.langfuse_host || s.otlp_endpoint)) return;
+    result.hidden = false;
+    result.className = "result";
+    result.textContent = t("settings.obs.checking");
+    try {
+      const check = await api("POST", botPath("/settings/observability/check"));
+      showObservability(result, check, urls(), t("settings.obs.saved_unreachable"));
+    } catch (err) {
+      clearCheck();
+      showError(error, err, form);
+    }
+  }
+
+  form.addEventListener("input", clearCheck);
+  $("#test-connection").addEventListener("click", async (event) => {
     clearError(error, form);
+    const button = event.currentTarget;
+    button.disabled = true;
     result.hidden = false;
     result.className = "result";
     result.textContent = t("settings.testing");
     try {
-      checkResult(result, await api("POST", botPath("/settings/observability/check"), payload()));
+      const check = await api("POST", botPath("/settings/observability/check"), payload());
+      showObservability(result, check, urls(), t("settings.obs.unreachable"));
     } catch (err) {
-      result.hidden = true;
+      clearCheck();
       showError(error, err, form);
+    } finally {
+      button.disabled = false;
     }
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError(error, form);
+    clearCheck();
+    const button = $("#save-settings");
+    button.disabled = true;
     try {
-      fill(await api("PUT", botPath("/settings/observability"), payload()));
+      const s = await api("PUT", botPath("/settings/observability"), payload());
+      fill(s);
       toast(t("common.saved"));
+      await checkSaved(s);
     } catch (err) {
       showError(error, err, form);
+    } finally {
+      button.disabled = false;
     }
   });
+  guardUnsaved(isDirty);
   api("GET", botPath("/settings/observability")).then(fill).catch((err) => showError(error, err));
 }
 
