@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
@@ -68,6 +72,35 @@ def migrate(engine: Engine) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), "head")
+
+
+# PostgreSQL SQLSTATEs that mean "busy now, fine in a moment": a lock or statement
+# timeout, a deadlock or serialization victim, no connection slot left.
+_BUSY_SQLSTATES = {"55P03", "57014", "40P01", "40001", "53300"}
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """The database refused for now (a lock, a lost race), not for good."""
+    if getattr(exc.orig, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig)
+
+
+def transaction_retrying(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
+    """`work(session)` in a transaction, run once more if it lost a race with a concurrent
+    one (it met the other's new row in a unique constraint, or SQLite found its snapshot
+    stale): run again, it sees what the other wrote. For idempotent work only."""
+    for attempt in (1, 2):
+        try:
+            with factory() as session, session.begin():
+                return work(session)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+        except OperationalError as exc:
+            if attempt == 2 or not is_busy(exc):
+                raise
+    raise AssertionError("unreachable")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

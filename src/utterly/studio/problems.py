@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from ..errors import UtterlyError
 from ..providers import PROVIDERS
+from .db import is_busy
 from .errors import StudioError, from_core
 
 log = logging.getLogger("utterly.studio")
@@ -100,16 +101,7 @@ def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
     return problem_response(error)
 
 
-# PostgreSQL SQLSTATEs that mean "busy now, fine in a moment": a lock or statement
-# timeout, a deadlock or serialization victim, no connection slot left.
-_BUSY_SQLSTATES = {"55P03", "57014", "40P01", "40001", "53300"}
 _RETRY_AFTER_S = "2"
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    if getattr(exc.orig, "sqlstate", None) in _BUSY_SQLSTATES:
-        return True
-    return "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig)
 
 
 def _database_busy() -> JSONResponse:
@@ -122,7 +114,7 @@ def _database_busy() -> JSONResponse:
 
 
 def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
-    if _is_busy(exc):
+    if is_busy(exc):
         log.warning("database busy: %s", type(exc.orig).__name__)
         return _database_busy()
     log.error("database error: %s", type(exc).__name__)

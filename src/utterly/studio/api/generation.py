@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from ..db import transaction_retrying
 from ..errors import NotFound, StudioError
 from ..schemas import (
     GenerateIn,
@@ -125,11 +126,14 @@ def cancel_stream(bot_id: int, stream_id: str, request: Request, who: ActorDep,
           "description": "a selected sentence conflicts with another FAQ or is not from the "
                          "run: nothing was imported"}})
 def import_sentences(bot_id: int, faq_id: int, body: ImportIn, request: Request,
-                     who: ActorDep, session: SessionDep):
+                     who: ActorDep):
     """Import candidates of a run into the FAQ: all or nothing, idempotent. Its rejected
-    candidates may be chosen too ("keep anyway"); conflicts are still refused."""
-    return generation.import_sentences(session, who, bot_id, faq_id, body,
-                                       state(request).box)
+    candidates may be chosen too ("keep anyway"); conflicts are still refused. Two
+    identical imports at once both succeed, each reporting `already_present` for what the
+    other imported."""
+    st = state(request)
+    return transaction_retrying(st.sessions, lambda session: generation.import_sentences(
+        session, who, bot_id, faq_id, body, st.box))
 
 
 @router.delete("/generation-runs/{run_id}/sentences")
