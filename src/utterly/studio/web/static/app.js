@@ -328,6 +328,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     temperature.value = settings.temperature;
     $("#gen-temperature-value").textContent = settings.temperature;
     $("#gen-n").value = settings.nb_sentences;
+    showEstimate();
     warmUp();
     const list = $("#gen-sources");
     list.replaceChildren();
@@ -336,6 +337,20 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
       list.append(h("li", {}, h("input", { type: "checkbox", id, value: s.text, checked: i < 5 }),
         h("label", { for: id, text: " " + s.text })));
     });
+  }
+
+  // How long to wait, before the click: this bot's recent runs per sentence asked, times
+  // the number asked; with no history, only the limit.
+  function showEstimate() {
+    if (!settings) return;
+    const limit = settings.effective_timeout_s;
+    const n = Number($("#gen-n").value) || settings.nb_sentences;
+    if (!settings.estimate) {
+      $("#gen-estimate").textContent = t("gen.limit", { limit });
+      return;
+    }
+    const seconds = Math.max(1, Math.round(settings.estimate.seconds_per_sentence * n));
+    $("#gen-estimate").textContent = t(seconds > limit ? "gen.estimate_over" : "gen.estimate", { seconds, limit });
   }
 
   // The embedded model reads the prompt while the user looks at the options: the click
@@ -405,7 +420,9 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
       showResults(result, live.cancelled);
     } catch (err) {
       show("options");
-      showError(error, err);
+      const p = err.problem || {};
+      // the bot's own setting named in the page's language, not the API's English hint
+      showError(error, p.code === "timeout" && p.timeout_s ? t("gen.timeout_error", { seconds: p.timeout_s }) : err);
     } finally {
       clearInterval(live.clock);
       live = null;
@@ -459,8 +476,9 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     lastRun = result;
     show("results");
     clearError($("#gen-results-error"));
-    const summary = cancelled
-      ? t("gen.cancelled", { count: result.candidates.length })
+    const summary = result.stopped === "timeout"
+      ? t("gen.timed_out", { count: result.candidates.length, seconds: result.timeout_s })
+      : cancelled ? t("gen.cancelled", { count: result.candidates.length })
       : t("gen.results", { count: result.candidates.length })
         + (result.warnings.length ? " · " + result.warnings.join(" ") : "");
     $("#gen-summary").textContent = summary;
@@ -517,6 +535,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   for (const id of ["#gen-sources", "#opt-spelling", "#opt-sms", "#opt-abbrev", "#gen-n"]) {
     $(id).addEventListener("change", warmUp);
   }
+  $("#gen-n").addEventListener("input", showEstimate);
 }
 
 // ---- candidates of a run: the generate dialog's results and the history's review --------
@@ -634,6 +653,9 @@ function pageGenerationSettings() {
     form.temperature.value = s.temperature;
     $("#temperature-value").textContent = s.temperature;
     form.nb_sentences.value = s.nb_sentences;
+    form.timeout_s.value = s.timeout_s === null ? "" : s.timeout_s;
+    timeoutDefaults = s.default_timeout_s;
+    showTimeoutDefault();
     form.prompt_template.value = s.prompt_template;
     defaults = s.default_prompt_template;
     $("#variables").textContent = s.prompt_variables.join(", ");
@@ -644,6 +666,7 @@ function pageGenerationSettings() {
     const data = {
       enabled: form.enabled.checked, provider: form.provider.value,
       temperature: Number(form.temperature.value), nb_sentences: Number(form.nb_sentences.value),
+      timeout_s: form.timeout_s.value === "" ? null : Number(form.timeout_s.value),
       prompt_template: form.prompt_template.value,
     };
     for (const name of ["model", "base_url", "azure_endpoint", "azure_deployment", "api_version"]) {
@@ -656,6 +679,14 @@ function pageGenerationSettings() {
   }
 
   form.provider.addEventListener("change", showFields);
+  // An empty time limit follows the provider's default: show the one that would apply.
+  let timeoutDefaults = {};
+  function showTimeoutDefault() {
+    const seconds = timeoutDefaults[form.provider.value];
+    form.timeout_s.placeholder = seconds === undefined ? "" : seconds;
+    $("#timeout-help").textContent = seconds === undefined ? "" : t("settings.timeout_help", { seconds });
+  }
+  form.provider.addEventListener("change", showTimeoutDefault);
   form.temperature.addEventListener("input", () => { $("#temperature-value").textContent = form.temperature.value; });
   $("#reset-prompt").addEventListener("click", () => { form.prompt_template.value = defaults; });
   $("#preview-prompt").addEventListener("click", async () => {
@@ -768,6 +799,7 @@ function pageHistory() {
   const when = new Intl.DateTimeFormat(document.documentElement.lang,
     { dateStyle: "short", timeStyle: "short" });
   const review = CAN_EDIT ? setupReviewDialog(when, (runId) => load(runId)) : null;
+  const traceDialog = setupTraceDialog(when);
 
   // focusRun: after a change made from a row, put the focus back on that row's first button
   async function load(focusRun) {
@@ -810,7 +842,12 @@ function pageHistory() {
         h("td", { class: "num", text: run.latency_s === null ? "" : `${run.latency_s.toFixed(1)} s` }),
         h("td", { class: "num", text: `${run.input_tokens} + ${run.output_tokens}` }),
         h("td", { class: "num", text: run.cost === null ? "—" : `$${run.cost.toFixed(4)}` }),
-        h("td", {}, run.trace_url ? h("a", { href: run.trace_url, target: "_blank", rel: "noopener", text: t("history.open_trace") }) : "—"),
+        h("td", {}, h("button", {
+          type: "button", class: "link", text: t("history.details"),
+          "aria-label": `${t("history.details")} #${run.id}`, "aria-haspopup": "dialog",
+          onclick: () => traceDialog.open(run),
+        }), run.trace_url ? " · " : null,
+        run.trace_url ? h("a", { href: run.trace_url, target: "_blank", rel: "noopener", text: t("history.open_trace") }) : null),
         h("td", { class: "actions" }, reviewButton, undo)));
     }
     if (focusRun !== undefined) {
@@ -841,6 +878,8 @@ function setupReviewDialog(when, reload) {
       summary.username].filter(Boolean).join(" · ");
     $("#review-summary").textContent = "";
     $("#review-nothing").hidden = true;
+    $("#review-trace-box").open = false;
+    $("#review-trace").replaceChildren();
     clearError(error);
     selectAll.checked = false;
     selectAll.disabled = validateButton.disabled = true;
@@ -860,6 +899,7 @@ function setupReviewDialog(when, reload) {
     $("#review-summary").textContent = t("gen.results", { count: run.candidates.length })
       + (run.rejected.length ? " · " + t("gen.rejected", { count: run.rejected.length }) : "")
       + " · " + t("review.imported", { count: run.imported });
+    renderTrace($("#review-trace"), run);
     const selectable = renderCandidates(list, run.candidates, "review-candidate");
     $("#review-nothing").hidden = selectable > 0;
     selectAll.disabled = validateButton.disabled = selectable === 0;
@@ -885,6 +925,95 @@ function setupReviewDialog(when, reload) {
   validateButton.addEventListener("click", validate);
   $("#review-cancel").addEventListener("click", () => dialog.close());
   return { open };
+}
+
+// ---- a run's trace: what was sent to the model and what it answered ---------------------
+
+// Any member may read a run's trace (viewer and up): the history's Details dialog.
+function setupTraceDialog(when) {
+  const dialog = $("#trace-dialog");
+  let opened = 0;
+
+  async function open(summary) {
+    const mine = ++opened;
+    $("#trace-title").textContent = t("trace.title", { id: summary.id });
+    $("#trace-about").textContent = [summary.faq_title, `${summary.provider} · ${summary.model || ""}`,
+      when.format(new Date(summary.created_at)), summary.username].filter(Boolean).join(" · ");
+    clearError($("#trace-error"));
+    $("#trace-body").replaceChildren(h("p", { text: t("common.loading") }));
+    dialog.showModal();
+    try {
+      const run = await api("GET", botPath(`/generation-runs/${summary.id}`));
+      if (mine === opened) renderTrace($("#trace-body"), run);
+    } catch (err) {
+      if (mine !== opened) return;
+      $("#trace-body").replaceChildren();
+      showError($("#trace-error"), err);
+    }
+  }
+
+  return { open };
+}
+
+function renderTrace(node, run) {
+  const trace = run.trace;
+  if (!trace) {
+    node.replaceChildren(h("p", { text: t("trace.none") }));
+    return;
+  }
+  const number = new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: 2 });
+  const cost = run.cost === null ? t("trace.cost_unknown") : new Intl.NumberFormat(
+    document.documentElement.lang, { style: "currency", currency: "USD", maximumFractionDigits: 6 }).format(run.cost);
+  const about = [t("trace.totals", {
+    calls: trace.calls.length, latency: number.format(run.latency_s || 0),
+    input: run.input_tokens, output: run.output_tokens, cost,
+  }), t("trace.limit", { seconds: number.format(trace.timeout_s) })];
+  if (trace.stopped) about.push(t("trace.stopped." + trace.stopped));
+  node.replaceChildren(h("p", { text: about.join(" ") }), ...traceExport(trace.export),
+    ...trace.calls.map((call) => traceCall(call, number)), ...traceRejected(run.rejected));
+}
+
+function traceExport(exp) {
+  if (!exp || !exp.configured) return [h("p", { class: "trace-export", text: t("trace.export_none") })];
+  return exp.destinations.map((d) => h("p", {
+    class: "trace-export" + (d.dropped ? " error-text" : ""),
+    text: t(d.dropped ? "trace.export_dropped" : "trace.export_ok",
+      { destination: t("trace.dest." + d.kind), count: d.dropped }),
+  }));
+}
+
+function traceCall(call, number) {
+  const box = h("details", { class: "trace-call" }, h("summary", {
+    text: t("trace.call", {
+      attempt: call.attempt, kept: call.kept, rejected: call.rejected,
+      latency: number.format(call.latency_s), input: call.input_tokens, output: call.output_tokens,
+    }),
+  }));
+  if (call.error) box.append(h("p", { class: "error-text", text: t("trace.error", call.error) }));
+  call.prompts.forEach((messages) => {
+    // a remote model is not sent the answer's start that only the local model continues
+    const sent = !call.prefilled && messages.length && messages[messages.length - 1].role === "assistant"
+      ? messages.slice(0, -1) : messages;
+    const note = call.streams > 1 && call.prompts.length === 1 ? ` (${t("trace.prompt_streams", { count: call.streams })})` : "";
+    box.append(h("h3", { text: t("trace.prompt") + note }),
+      h("pre", { text: sent.map((m) => `### ${m.role}\n${m.content}`).join("\n\n") }));
+  });
+  (call.answers || []).forEach((answer) => {
+    box.append(h("h3", { text: t("trace.answer") }), h("pre", { text: answer || t("trace.answer_empty") }));
+  });
+  if (call.parse_problems && call.parse_problems.length) {
+    box.append(h("h3", { text: t("trace.problems") }),
+      h("ul", {}, ...call.parse_problems.map((p) => h("li", { text: p }))));
+  }
+  return box;
+}
+
+function traceRejected(rejected) {
+  if (!rejected || !rejected.length) return [];
+  return [h("h3", { text: t("gen.rejected_title", { count: rejected.length }) }),
+    h("ul", { class: "trace-rejected" }, ...rejected.map((r) => h("li", { "data-reason": r.reason },
+      h("span", { text: r.text || "∅" }), " — ",
+      h("span", { class: "note", text: t("reason." + r.reason) + (r.detail ? ` (${r.detail})` : "") }))))];
 }
 
 // ---- start ----------------------------------------------------------------------------
