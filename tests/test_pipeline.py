@@ -5,6 +5,7 @@ local embedder) and language detection are real. End-to-end runs on the real loc
 are in test_generate.py.
 """
 
+import asyncio
 import json
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from utterly.errors import ErrorCode, ProviderError
 from utterly.normalize import normalize
 from utterly.pipeline import PipelineSettings, run_generation
-from utterly.providers.base import Completion, Piece, TextStream
+from utterly.providers.base import Completion, Piece, TextStream, without_prefill
 from utterly.request import GenerationRequest
 from utterly.result import Origin, RejectReason
 from utterly.variations import shows_variation
@@ -356,3 +357,83 @@ async def test_a_timeout_keeps_the_sentences_ready_by_then(local_embeddings):
     with pytest.raises(ProviderError) as caught:
         await run_generation(request(n=5), TimingOut([]), local_embeddings)
     assert caught.value.code == ErrorCode.TIMEOUT
+
+
+# ---- the run's own trace, and its deadline -------------------------------------------------
+
+async def test_the_trace_holds_each_call_its_prompt_raw_answer_and_problems(local_embeddings):
+    provider = ScriptedProvider(
+        "Voici : " + answer("Je veux changer mon mot de passe", QUESTION),
+        "I'm sorry, I cannot help.",
+        answer("J'ai oublié mon mot de passe, comment le réinitialiser ?"))
+    result = await run_generation(request(n=2), provider, local_embeddings)
+    assert [r["attempt"] for r in result.trace] == [1, 2, 3]
+    first, second, third = result.trace
+    # the prompt recorded is the one sent (a remote model is not sent the answer's start,
+    # which only the local model continues), and the answer is the raw text, unparsed
+    assert without_prefill(first["prompts"][0]) == provider.calls[0]
+    assert len(first["prompts"]) == 1 and first["prefilled"] is False
+    assert first["answers"] == ["Voici : " + answer("Je veux changer mon mot de passe",
+                                                     QUESTION)]
+    assert first["kept"] == 1 and first["rejected"] == 1
+    assert first["input_tokens"] == 100 and first["output_tokens"] == 20
+    assert first["latency_s"] >= 0 and first["finish_reasons"] == ["stop"]
+    assert second["answers"] == ["I'm sorry, I cannot help."] and second["kept"] == 0
+    assert second["parse_problems"], "an answer with no sentence says why"
+    assert third["kept"] == 1 and len(result.sentences) == 2
+    assert all(not k.startswith("_") for r in result.trace for k in r)
+    assert result.to_dict()["trace"] == result.trace
+
+
+async def test_trace_texts_are_capped(local_embeddings):
+    from utterly.pipeline import TRACE_TEXT_CHARS
+
+    rambling = answer("Je veux changer mon mot de passe", *["bla " * 50] * 100)
+    result = await run_generation(request(n=1), ScriptedProvider(rambling), local_embeddings,
+                                  settings=PipelineSettings(max_attempts=1))
+    assert len(rambling) > TRACE_TEXT_CHARS
+    text = result.trace[0]["answers"][0]
+    assert len(text) < TRACE_TEXT_CHARS + 40 and text.endswith("more]")
+
+
+async def test_a_failed_generation_carries_its_trace():
+    provider = ScriptedProvider("I'm sorry, I cannot help with that.")
+    with pytest.raises(ProviderError) as caught:
+        await run_generation(request(n=2), provider, None)
+    trace = caught.value.trace
+    assert len(trace) == PipelineSettings().max_attempts
+    assert trace[0]["answers"] == ["I'm sorry, I cannot help with that."]
+
+
+class Silent(StreamingProvider):
+    """Writes its lines, then never another word (a server that hangs)."""
+
+    def stream(self, prompts, **kwargs):
+        inner = super().stream(prompts, **kwargs)
+        pieces = inner._pieces
+
+        async def then_hang():
+            async for piece in pieces():
+                yield piece
+            await asyncio.sleep(3600)
+
+        inner._pieces = then_hang
+        return inner
+
+
+async def test_the_deadline_bounds_the_whole_generation(local_embeddings):
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(ProviderError) as caught:
+        await run_generation(request(n=3), Silent([]), local_embeddings,
+                             settings=PipelineSettings(deadline_s=0.5))
+    assert time.perf_counter() - started < 3
+    assert caught.value.code == ErrorCode.TIMEOUT and "0.5 s" in caught.value.message
+    assert caught.value.trace[0]["error"]["code"] == "timeout"
+    # with sentences ready by then, they are the result
+    result = await run_generation(
+        request(n=3), Silent([" Je veux changer mon mot de passe"]), local_embeddings,
+        settings=PipelineSettings(deadline_s=0.5))
+    assert result.stopped == "timeout"
+    assert [s.text for s in result.sentences] == ["Je veux changer mon mot de passe"]

@@ -65,6 +65,8 @@ class ProviderError(UtterlyError):
         super().__init__(message, hint=hint, code=code)
         self.provider = provider
         self.retry_after = retry_after
+        # set by the pipeline: its calls to the model up to the failure (result.trace)
+        self.trace: list[dict] | None = None
 
     def to_dict(self) -> dict:
         data = super().to_dict()

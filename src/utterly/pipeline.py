@@ -12,6 +12,7 @@ nothing of HTTP or storage.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import time
@@ -32,6 +33,11 @@ from .result import GenerationResult, Origin, Rejection, RejectReason, Sentence,
 
 ProgressCallback = Callable[[dict], None]
 
+# What a trace keeps of each prompt message and raw answer, and of its parse problems: a
+# run's trace is stored with it, and a model that rambles must not make it grow unbounded.
+TRACE_TEXT_CHARS = 4000
+TRACE_PROBLEMS = 10
+
 # Tokens per sentence asked, generous: French is token-hungry.
 _TOKENS_PER_SENTENCE = 40
 _TOKENS_OVERHEAD = 16
@@ -48,6 +54,9 @@ class PipelineSettings:
     # share of the sentences that must show each variation the user asked for
     variation_share: float = 0.5
     check_language: bool = True
+    # seconds for the whole generation, every attempt included; None: only the provider's
+    # own timeout bounds each call
+    deadline_s: float | None = None
 
 
 @dataclass
@@ -67,6 +76,7 @@ class _Run:
     started: float = 0.0
     should_stop: Callable[[], bool] = lambda: False
     stopped: str | None = None
+    trace: list[dict] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -103,9 +113,10 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
             plan = _plan(request, provider, settings, missing, [s.text for s in cleaner.kept])
             attempt.set_attribute("utterly.streams", len(plan.prompts))
             try:
-                await _round(run, provider, missing, plan)
+                await _bounded_round(run, provider, missing, plan)
             except ProviderError as exc:
                 if exc.code != ErrorCode.TIMEOUT or not cleaner.kept:
+                    exc.trace = run.trace
                     raise
                 run.stopped = "timeout"
                 run.parsed_any = True
@@ -113,11 +124,13 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
             run.stopped = run.stopped or "cancelled"
 
     if not run.parsed_any and not run.stopped:
-        raise ProviderError(
+        error = ProviderError(
             ErrorCode.INVALID_RESPONSE,
             f"the model's answers held no sentences in {run.attempts} attempt(s)",
             hint="try a larger model or a simpler prompt template; "
                  + "; ".join(run.parse_problems[:3]), provider=provider.name)
+        error.trace = run.trace
+        raise error
 
     warnings = list(cleaner.warnings)
     if run.stopped == "timeout":
@@ -132,7 +145,8 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
         sentences=cleaner.kept, rejected=run.rejected, usage=run.usage,
         attempts=run.attempts, provider=provider.name, model=run.model,
         latency_s=time.perf_counter() - started, requested=request.n, warnings=warnings,
-        seed=seed, first_sentence_s=run.first_candidate_s, stopped=run.stopped)
+        seed=seed, first_sentence_s=run.first_candidate_s, stopped=run.stopped,
+        trace=run.trace)
 
 
 @dataclass
@@ -166,6 +180,27 @@ async def prepare_generation(request: GenerationRequest, provider: ChatProvider,
     return True
 
 
+async def _bounded_round(run: _Run, provider: ChatProvider, missing: int,
+                         plan: _Plan) -> None:
+    """A round within what is left of `deadline_s`: the provider's timeout bounds one call,
+    this bounds the generation, however many attempts it takes."""
+    limit = run.settings.deadline_s
+    if limit is None:
+        await _round(run, provider, missing, plan)
+        return
+    left = max(0.0, limit - (time.perf_counter() - run.started))
+    try:
+        async with asyncio.timeout(left):
+            await _round(run, provider, missing, plan)
+    except TimeoutError:
+        error = ProviderError(ErrorCode.TIMEOUT, f"the model did not finish within {limit:g} s",
+                              hint="raise the time limit or ask for fewer sentences",
+                              provider=provider.name)
+        if run.trace:
+            run.trace[-1]["error"] = error.to_dict()
+        raise error from None
+
+
 async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -> None:
     """One call: answers side by side, each asked for its share of `missing`."""
     request = run.request
@@ -176,9 +211,61 @@ async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -
     temperature = min(1.0, request.temperature + 0.15 * (run.attempts - 1))
     max_tokens = asked * _TOKENS_PER_SENTENCE + _TOKENS_OVERHEAD
     seed = run.seed + 1000 * (run.attempts - 1)
-    written_by = [0] * streams
     stream = open_stream(provider, prompts, temperature=temperature, max_tokens=max_tokens,
                          seed=seed)
+    record = _open_record(run, prompts, missing, temperature=temperature,
+                          max_tokens=max_tokens, seed=seed)
+    try:
+        await _read_round(run, provider, stream, plan, temperature=temperature,
+                          max_tokens=max_tokens, seed=seed)
+    except ProviderError as exc:
+        record["error"] = exc.to_dict()
+        raise
+    finally:
+        _close_record(record, run, stream)
+
+
+def _open_record(run: _Run, prompts: list[list[dict]], missing: int, **call) -> dict:
+    """The trace record of the call about to be made (what was sent, capped)."""
+    distinct: list[list[dict]] = []
+    for messages in prompts:
+        if messages not in distinct:  # the default template sends every stream the same
+            distinct.append(messages)
+    record = {"attempt": run.attempts, "asked": missing, "streams": len(prompts), **call,
+              "prompts": [[{"role": m["role"], "content": _capped(m["content"])}
+                           for m in messages] for messages in distinct],
+              "_started": time.perf_counter(), "_kept": len(run.cleaner.kept),
+              "_rejected": len(run.rejected), "_problems": len(run.parse_problems)}
+    run.trace.append(record)
+    return record
+
+
+def _close_record(record: dict, run: _Run, stream) -> None:
+    """What came back: the raw answers (capped), how they were read, tokens and latency."""
+    record["answers"] = [_capped(text) for text in stream.texts]
+    record["finish_reasons"] = list(stream.finish_reasons)
+    # False: the prompts' last `assistant` message (the answer's start) was not sent
+    record["prefilled"] = stream.prefilled
+    record["model"] = stream.model or run.model
+    record["input_tokens"] = stream.input_tokens
+    record["output_tokens"] = stream.output_tokens
+    record["latency_s"] = round(time.perf_counter() - record.pop("_started"), 3)
+    record["kept"] = len(run.cleaner.kept) - record.pop("_kept")
+    record["rejected"] = len(run.rejected) - record.pop("_rejected")
+    problems = run.parse_problems[record.pop("_problems"):]
+    record["parse_problems"] = [_capped(p, 300) for p in problems[:TRACE_PROBLEMS]]
+
+
+def _capped(text: str, limit: int = TRACE_TEXT_CHARS) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + f" […{len(text) - limit} more]"
+
+
+async def _read_round(run: _Run, provider: ChatProvider, stream, plan: _Plan, *,
+                      temperature: float, max_tokens: int, seed: int) -> None:
+    """Judge each sentence as its line is written; stop when `n` are kept."""
+    prompts, asked = plan.prompts, plan.asked
+    written_by = [0] * len(prompts)
     readers = [ItemReader(_prefill(p) if stream.prefilled else "") for p in prompts]
     judged: Counter = Counter()
     with spans.streamed_call_spans(provider.name, provider.model, prompts[0],

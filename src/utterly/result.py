@@ -74,6 +74,10 @@ class GenerationResult:
     # why the generation ended before trying for all `requested`: "cancelled" (the caller
     # asked) or "timeout" (the model did not finish in time); None when it did not
     stopped: str | None = None
+    # One record per call to the model: the prompts sent and the raw answers (capped, see
+    # pipeline.TRACE_TEXT_CHARS), parse problems, tokens, latency. What a person needs to
+    # see why a run went as it did without a tracing backend; no secret is in a prompt.
+    trace: list[dict] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:

@@ -9,7 +9,9 @@ rate-limited-long (429, Retry-After 3600), quota (429 insufficient_quota), flaky
 (429 K times, then a valid answer), server-error (500), garbage (200 text/plain),
 garbage-json (200 application/json that is not JSON), wrong-json (200 JSON of the wrong shape),
 context (400 context_length_exceeded), no-schema (400 for response_format json_schema, then
-a valid answer without it), hang (accepts the request and never answers), ok (valid).
+a valid answer without it), hang (accepts the request and never answers),
+answer[K]-then-hang[-tag] (a valid answer the first K times, 1 by default, then hang),
+ok (valid).
 `hits[behaviour]` counts the requests each behaviour received.
 """
 
@@ -66,6 +68,9 @@ def create_app() -> FastAPI:  # noqa: C901
         openai = shape == "openai"
         if behaviour == "hang":
             return await _hang(request)
+        if match := re.fullmatch(r"answer(\d*)-then-hang(-\w+)?", behaviour):
+            answers = int(match.group(1) or 1)
+            return None if hits[behaviour] <= answers else await _hang(request)
         if behaviour == "ok":
             return None
         if behaviour == "unauthorized":

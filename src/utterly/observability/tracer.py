@@ -33,8 +33,11 @@ for _noisy in ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.sdk._sha
 class DropCounter:
     """Counts what a destination failed to take; logs the first failure only."""
 
-    def __init__(self, destination: str):
+    def __init__(self, destination: str, kind: str = ""):
         self.destination = destination
+        # langfuse, otlp or langfuse_scores: names it without its address (the Studio shows
+        # it to roles that may not read the observability settings)
+        self.kind = kind
         self.dropped = 0
         self._lock = threading.Lock()
         self._logged = False
@@ -146,20 +149,21 @@ class Tracer:
             self._add(langfuse_otlp_url(config.langfuse_host),
                       {"Authorization": _basic(config.langfuse_public_key,
                                                config.langfuse_secret_key)},
-                      f"Langfuse at {config.langfuse_host}")
+                      f"Langfuse at {config.langfuse_host}", "langfuse")
         if config.otlp_endpoint:
             self._add(otlp_traces_url(config.otlp_endpoint), dict(config.otlp_headers),
-                      f"the OTLP endpoint {config.otlp_endpoint}")
+                      f"the OTLP endpoint {config.otlp_endpoint}", "otlp")
         self.scores: ScoreSender | None = None
         if config.langfuse:
-            counter = DropCounter(f"Langfuse scores at {config.langfuse_host}")
+            counter = DropCounter(f"Langfuse scores at {config.langfuse_host}",
+                                  "langfuse_scores")
             self.counters.append(counter)
             self.scores = ScoreSender(config, counter)
         self.otel = self.provider.get_tracer("utterly", __version__)
         self._closed = False
 
-    def _add(self, url: str, headers: dict, destination: str) -> None:
-        counter = DropCounter(destination)
+    def _add(self, url: str, headers: dict, destination: str, kind: str) -> None:
+        counter = DropCounter(destination, kind)
         self.counters.append(counter)
         exporter = _CountingExporter(
             OTLPHttpExporter(url, headers, self.config.export_timeout_s, self.config.outbound),

@@ -177,6 +177,8 @@ class SentenceGenerationSettings(Base):
     api_version: Mapped[str | None] = mapped_column(String(50))
     temperature: Mapped[float] = mapped_column(Float, default=0.7)
     nb_sentences: Mapped[int] = mapped_column(Integer, default=10)
+    # seconds a whole generation may take; None: the provider's default (settings service)
+    timeout_s: Mapped[float | None] = mapped_column(Float)
     # None: the built-in default template
     prompt_template: Mapped[str | None] = mapped_column(Text)
     prompt_version: Mapped[str] = mapped_column(String(32))
@@ -223,6 +225,9 @@ class GenerationRun(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column()
     trace_id: Mapped[str | None] = mapped_column(String(64))
     trace_url: Mapped[str | None] = mapped_column(String(500))
+    # the run's own trace: each call's prompts and raw answers (capped by the core), and
+    # whether the export to Langfuse/OTLP was configured; None for runs from before 0007
+    trace: Mapped[dict[str, Any] | None] = mapped_column()
     user: Mapped[User | None] = relationship()
 
 

@@ -14,6 +14,8 @@ from ..request import MAX_SENTENCES, VariationOptions, normalize_locale
 Role = Literal["admin", "bot_user", "viewer"]
 ProviderName = Literal[tuple(PROVIDERS)]
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+# A bot's generation time limit: below 5 s no model answers; above 10 min nobody waits.
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 5.0, 600.0
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -262,8 +264,16 @@ class SentenceGenerationSettingsIn(Strict):
     api_version: str | None = Field(default=None, max_length=50)
     temperature: float = Field(default=0.7, ge=0.0, le=1.0)
     nb_sentences: int = Field(default=10, ge=1, le=MAX_SENTENCES)
+    # seconds a whole generation may take; None: the provider's default
+    timeout_s: float | None = Field(default=None, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S)
     # None: the built-in default
     prompt_template: str | None = Field(default=None, max_length=20000)
+
+
+class WaitEstimate(BaseModel):
+    seconds_per_sentence: float = Field(
+        description="median latency per requested sentence of the bot's recent runs")
+    runs: int = Field(description="how many recent runs the median is over")
 
 
 class SentenceGenerationSettingsOut(BaseModel):
@@ -277,6 +287,12 @@ class SentenceGenerationSettingsOut(BaseModel):
     api_version: str | None
     temperature: float
     nb_sentences: int
+    timeout_s: float | None = Field(description="None: the provider's default")
+    effective_timeout_s: float = Field(description="the limit a generation runs with now")
+    default_timeout_s: dict[str, float] = Field(description="each provider's default")
+    estimate: WaitEstimate | None = Field(
+        description="how long a generation takes, from this bot's recent runs with the "
+                    "same provider and model; None without such runs")
     prompt_template: str
     prompt_is_default: bool
     default_prompt_template: str
@@ -377,6 +393,9 @@ class GenerateOut(BaseModel):
     prompt_version: str | None
     trace_id: str | None
     trace_url: str | None
+    status: str = Field(description="succeeded, or partial: stopped early (`stopped`)")
+    stopped: str | None = Field(default=None, description="cancelled or timeout")
+    timeout_s: float | None = Field(default=None, description="the limit it ran with")
 
 
 class ImportIn(Strict):
@@ -447,6 +466,10 @@ class RunDetail(RunOut):
     request: dict[str, Any]
     candidates: list[Candidate]
     rejected: list[dict[str, Any]]
+    trace: dict[str, Any] | None = Field(
+        description="calls (each attempt's prompts, raw answers, parse problems, tokens, "
+                    "latency, error), timeout_s, and export (Langfuse/OTLP configured, "
+                    "drops counted); None for runs stored before traces were kept")
 
 
 # ---- NLU and bulk generation ----------------------------------------------------------

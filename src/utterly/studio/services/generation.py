@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ...errors import ProviderError, UtterlyError
+from ...errors import ErrorCode, ProviderError, UtterlyError
 from ...generation import agenerate, aprepare
 from ...normalize import normalize
 from ...observability import TracingConfig, get_tracer
 from ...observability.spans import send_score
+from ...pipeline import PipelineSettings
 from ...prompt import default_template, template_version
 from ...providers import ProviderConfig
 from ...request import MAX_ANSWER_CHARS, GenerationRequest
@@ -26,7 +27,7 @@ from ..secrets import SecretBox
 from .bots import existing_sentences
 from .bots import prepare as prepare_text
 from .nlu import candidate_risks
-from .settings import config_of, generation_row, tracing_for
+from .settings import config_of, generation_row, timeout_of, tracing_for
 
 MAX_SOURCES = 5
 
@@ -121,6 +122,8 @@ class Plan:
     record: dict
     # The core's request, validated once: what the model is asked
     request: GenerationRequest = field(repr=False)
+    # the bot's limit for the whole generation (settings `timeout_s`, or its default)
+    timeout_s: float = 120.0
     tracing: TracingConfig | None = field(default=None, repr=False)
     trace_context: dict = field(default_factory=dict)
 
@@ -151,7 +154,8 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
         fields = dict(
             actor=actor, bot_id=bot.id, faq_id=faq.id, provider_name=settings.provider,
             config=config, prompt_version=template_version(template or default_template()),
-            record=record, tracing=tracing_for(session, bot.id, box),
+            record=record, timeout_s=timeout_of(settings),
+            tracing=tracing_for(session, bot.id, box),
             trace_context={
                 "user_id": actor.username, "session_id": f"bot-{bot.id}-faq-{faq.id}",
                 "tags": [f"bot:{bot.name}", f"faq:{faq.title}"],
@@ -187,16 +191,21 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None) -> 
     request = plan.record
     started = time.perf_counter()
     result: GenerationResult | None = None
-    error: UtterlyError | None = None
+    error: ProviderError | None = None
+    dropped_before = _dropped(plan.tracing)
     try:
         result = asyncio.run(agenerate(
             plan.request, provider=plan.config, on_progress=on_progress,
-            tracing=plan.tracing, trace_context=plan.trace_context, should_stop=should_stop))
+            tracing=plan.tracing, trace_context=plan.trace_context, should_stop=should_stop,
+            settings=PipelineSettings(deadline_s=plan.timeout_s)))
     except ProviderError as exc:
-        error = exc
+        error = _named_timeout(exc, plan) if exc.code == ErrorCode.TIMEOUT else exc
     except UtterlyError as exc:  # the request itself was refused: nothing ran
         raise from_core(exc) from None
     latency = result.latency_s if result else time.perf_counter() - started
+    trace = {"calls": (result.trace if result else error.trace) or [],
+             "timeout_s": plan.timeout_s, "stopped": result.stopped if result else None,
+             "export": _export_status(plan.tracing, dropped_before)}
 
     with session_factory() as session, session.begin():
         run = GenerationRun(
@@ -214,12 +223,14 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None) -> 
             cost=result.cost_usd if result else None,
             trace_id=result.trace_id if result else None,
             trace_url=result.trace_url if result else None,
-            error=error.to_dict() if error else None)
+            error=error.to_dict() if error else None, trace=trace)
         session.add(run)
         session.flush()
         if error is not None:
             failure = from_core(error)
             failure.extra["run_id"] = run.id
+            if error.code == ErrorCode.TIMEOUT:
+                failure.extra.update(setting="timeout_s", timeout_s=plan.timeout_s)
         else:
             candidates = candidates_of(session, run)
     if error is not None:
@@ -229,7 +240,36 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None) -> 
         usage={"input_tokens": run.input_tokens, "output_tokens": run.output_tokens},
         latency_s=run.latency_s, requested=request["n"], warnings=result.warnings,
         provider=run.provider, model=run.model, prompt_version=plan.prompt_version,
-        trace_id=run.trace_id, trace_url=run.trace_url)
+        trace_id=run.trace_id, trace_url=run.trace_url, status=run.status,
+        stopped=result.stopped, timeout_s=plan.timeout_s)
+
+
+def _named_timeout(error: ProviderError, plan: Plan) -> ProviderError:
+    """The timeout as a Studio user fixes it: the bot's setting, not the CLI's option."""
+    named = ProviderError(
+        ErrorCode.TIMEOUT, f"the model did not finish within the bot's generation time "
+        f"limit ({plan.timeout_s:g} s)",
+        hint="raise `timeout_s` in Gen AI › Sentence generation settings, or ask for fewer "
+             "sentences", provider=error.provider)
+    named.trace = error.trace
+    return named
+
+
+def _dropped(tracing: TracingConfig | None) -> dict[str, int]:
+    if tracing is None:
+        return {}
+    return {c.kind: c.dropped for c in get_tracer(tracing).counters}
+
+
+def _export_status(tracing: TracingConfig | None, before: dict[str, int]) -> dict:
+    """Whether the run's trace was to be exported, and what each destination had failed to
+    take by the end of the run. The spans leave in batches after the run, so a failure to
+    export this very run shows in the next runs' counts (docs/observability.md)."""
+    if tracing is None:
+        return {"configured": False, "destinations": []}
+    return {"configured": True, "destinations": [
+        {"kind": kind, "dropped": count, "dropped_during_run": count - before.get(kind, 0)}
+        for kind, count in _dropped(tracing).items()]}
 
 
 def _status(result: GenerationResult | None) -> str:
@@ -414,6 +454,6 @@ def get_run(session: Session, actor: Actor, bot_id: int, run_id: int) -> dict:
     bot = bot_for(session, actor, bot_id)
     run = _run_of(session, bot.id, run_id)
     data = summary(session, run, imported_counts(session, [run.id]).get(run.id, 0))
-    data.update(request=run.request, rejected=run.rejected,
+    data.update(request=run.request, rejected=run.rejected, trace=run.trace,
                 candidates=candidates_of(session, run) if run.faq_id else [])
     return data

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...catalogue import CATALOGUE
@@ -14,9 +16,10 @@ from ...observability.check import check_langfuse, check_otlp
 from ...outbound import OutboundPolicy, check_url
 from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
 from ...providers import PROVIDERS, ProviderConfig
+from ...providers.base import DEFAULT_TIMEOUT_S
 from ..access import Actor, bot_for
 from ..errors import Invalid, from_core
-from ..models import ObservabilitySettings, SentenceGenerationSettings
+from ..models import GenerationRun, ObservabilitySettings, SentenceGenerationSettings
 from ..schemas import (
     CheckOut,
     ObservabilitySettingsIn,
@@ -24,6 +27,7 @@ from ..schemas import (
     PromptPreview,
     SentenceGenerationSettingsIn,
     SentenceGenerationSettingsOut,
+    WaitEstimate,
 )
 from ..secrets import SecretBox, mask
 
@@ -63,15 +67,54 @@ def generation_row(session: Session, bot_id: int) -> SentenceGenerationSettings:
     return row
 
 
-def generation_out(row: SentenceGenerationSettings, box: SecretBox
-                   ) -> SentenceGenerationSettingsOut:
+# A generation's time limit when the bot sets none: the embedded model runs on the
+# server's CPU, loads on first use and writes slower than a hosted one.
+DEFAULT_TIMEOUTS = {"local": 300.0}
+
+
+def default_timeout(provider: str) -> float:
+    return DEFAULT_TIMEOUTS.get(provider, DEFAULT_TIMEOUT_S)
+
+
+def timeout_of(row: SentenceGenerationSettings) -> float:
+    """The limit a generation of this bot runs with, every attempt included."""
+    return row.timeout_s or default_timeout(row.provider)
+
+
+# The runs an estimate of the wait is made from: recent enough to reflect the model and the
+# server as they are, enough for a median to shrug off one slow start.
+ESTIMATE_RUNS = 20
+
+
+def wait_estimate(session: Session, row: SentenceGenerationSettings) -> WaitEstimate | None:
+    """The median seconds per requested sentence of the bot's recent finished runs with its
+    current provider; stopped and failed runs say nothing of a normal wait."""
+    rows = session.execute(
+        select(GenerationRun.latency_s, GenerationRun.request)
+        .where(GenerationRun.bot_id == row.bot_id, GenerationRun.provider == row.provider,
+               GenerationRun.status == "succeeded", GenerationRun.latency_s.is_not(None))
+        .order_by(GenerationRun.id.desc()).limit(ESTIMATE_RUNS)).all()
+    per_sentence = [latency / request["n"] for latency, request in rows
+                    if isinstance(request, dict) and (request.get("n") or 0) > 0]
+    if not per_sentence:
+        return None
+    return WaitEstimate(seconds_per_sentence=round(statistics.median(per_sentence), 3),
+                        runs=len(per_sentence))
+
+
+def generation_out(row: SentenceGenerationSettings, box: SecretBox,
+                   session: Session) -> SentenceGenerationSettingsOut:
     template = row.prompt_template or default_template()
     return SentenceGenerationSettingsOut(
         enabled=row.enabled, provider=row.provider, model=row.model, base_url=row.base_url,
         api_key=mask(box.decrypt(row.api_key_encrypted)) if row.api_key_encrypted else None,
         azure_endpoint=row.azure_endpoint, azure_deployment=row.azure_deployment,
         api_version=row.api_version, temperature=row.temperature,
-        nb_sentences=row.nb_sentences, prompt_template=template,
+        nb_sentences=row.nb_sentences, timeout_s=row.timeout_s,
+        effective_timeout_s=timeout_of(row),
+        default_timeout_s={name: default_timeout(name) for name in PROVIDERS},
+        estimate=wait_estimate(session, row),
+        prompt_template=template,
         prompt_is_default=row.prompt_template is None, default_prompt_template=default_template(),
         prompt_version=template_version(template),
         prompt_variables=list(TEMPLATE_VARIABLES), updated_at=row.updated_at)
@@ -80,7 +123,7 @@ def generation_out(row: SentenceGenerationSettings, box: SecretBox
 def get_generation(session: Session, actor: Actor, bot_id: int, box: SecretBox
                    ) -> SentenceGenerationSettingsOut:
     bot = bot_for(session, actor, bot_id)
-    return generation_out(generation_row(session, bot.id), box)
+    return generation_out(generation_row(session, bot.id), box, session)
 
 
 def provider_config(provider: str, fields: dict, api_key: str | None) -> ProviderConfig:
@@ -91,6 +134,7 @@ def provider_config(provider: str, fields: dict, api_key: str | None) -> Provide
         provider=provider, model=fields.get("model"), base_url=fields.get("base_url"), api_key=api_key,
         azure_endpoint=fields.get("azure_endpoint"),
         azure_deployment=fields.get("azure_deployment"), api_version=fields.get("api_version"),
+        timeout_s=fields.get("timeout_s") or default_timeout(provider),
         read_env=False, outbound=outbound_policy())
 
 
@@ -110,7 +154,8 @@ def config_of(row: SentenceGenerationSettings, box: SecretBox) -> ProviderConfig
     return provider_config(row.provider, {
         "model": row.model, "base_url": _check_url(row.base_url, "base_url"),
         "azure_endpoint": _check_url(row.azure_endpoint, "azure_endpoint"),
-        "azure_deployment": row.azure_deployment, "api_version": row.api_version}, api_key)
+        "azure_deployment": row.azure_deployment, "api_version": row.api_version,
+        "timeout_s": row.timeout_s}, api_key)
 
 
 def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings,
@@ -174,7 +219,7 @@ def put_generation(session: Session, actor: Actor, bot_id: int,
     row.prompt_version = template_version(row.prompt_template or default_template())
     row.updated_by = actor.user_id
     session.flush()
-    return generation_out(row, box)
+    return generation_out(row, box, session)
 
 
 def check_generation(session: Session, actor: Actor, bot_id: int,
@@ -213,7 +258,8 @@ def export_generation(session: Session, actor: Actor, bot_id: int, box: SecretBo
                  if include_secret and row.api_key_encrypted else None),
         azure_endpoint=row.azure_endpoint, azure_deployment=row.azure_deployment,
         api_version=row.api_version, temperature=row.temperature,
-        nb_sentences=row.nb_sentences, prompt_template=row.prompt_template)
+        nb_sentences=row.nb_sentences, timeout_s=row.timeout_s,
+        prompt_template=row.prompt_template)
 
 
 # ---- observability --------------------------------------------------------------------

@@ -329,6 +329,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     temperature.value = settings.temperature;
     $("#gen-temperature-value").textContent = settings.temperature;
     $("#gen-n").value = settings.nb_sentences;
+    showEstimate();
     warmUp();
     const list = $("#gen-sources");
     list.replaceChildren();
@@ -337,6 +338,20 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
       list.append(h("li", {}, h("input", { type: "checkbox", id, value: s.text, checked: i < 5 }),
         h("label", { for: id, text: " " + s.text })));
     });
+  }
+
+  // How long to wait, before the click: this bot's recent runs per sentence asked, times
+  // the number asked; with no history, only the limit.
+  function showEstimate() {
+    if (!settings) return;
+    const limit = settings.effective_timeout_s;
+    const n = Number($("#gen-n").value) || settings.nb_sentences;
+    if (!settings.estimate) {
+      $("#gen-estimate").textContent = t("gen.limit", { limit });
+      return;
+    }
+    const seconds = Math.max(1, Math.round(settings.estimate.seconds_per_sentence * n));
+    $("#gen-estimate").textContent = t(seconds > limit ? "gen.estimate_over" : "gen.estimate", { seconds, limit });
   }
 
   // The embedded model reads the prompt while the user looks at the options: the click
@@ -406,7 +421,9 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
       showResults(result, live.cancelled);
     } catch (err) {
       show("options");
-      showError(error, err);
+      const p = err.problem || {};
+      // the bot's own setting named in the page's language, not the API's English hint
+      showError(error, p.code === "timeout" && p.timeout_s ? t("gen.timeout_error", { seconds: p.timeout_s }) : err);
     } finally {
       clearInterval(live.clock);
       live = null;
@@ -460,8 +477,9 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     lastRun = result;
     show("results");
     clearError($("#gen-results-error"));
-    const summary = cancelled
-      ? t("gen.cancelled", { count: result.candidates.length })
+    const summary = result.stopped === "timeout"
+      ? t("gen.timed_out", { count: result.candidates.length, seconds: result.timeout_s })
+      : cancelled ? t("gen.cancelled", { count: result.candidates.length })
       : t("gen.results", { count: result.candidates.length })
         + (result.warnings.length ? " · " + result.warnings.join(" ") : "");
     $("#gen-summary").textContent = summary;
@@ -517,6 +535,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   for (const id of ["#gen-sources", "#opt-spelling", "#opt-sms", "#opt-abbrev", "#gen-n"]) {
     $(id).addEventListener("change", warmUp);
   }
+  $("#gen-n").addEventListener("input", showEstimate);
 }
 
 // ---- candidates of a run: the generate dialog's results and the history's review --------
@@ -803,6 +822,9 @@ function pageGenerationSettings() {
     $("#remove_api_key").checked = false;
     form.temperature.value = s.temperature;
     form.nb_sentences.value = s.nb_sentences;
+    form.timeout_s.value = s.timeout_s === null ? "" : s.timeout_s;
+    timeoutDefaults = s.default_timeout_s;
+    showTimeoutDefault();
     form.prompt_template.value = s.prompt_template;
     showFields();
     showKey();
@@ -815,6 +837,7 @@ function pageGenerationSettings() {
     const data = {
       enabled: form.enabled.checked, provider: form.provider.value,
       temperature: Number(form.temperature.value), nb_sentences: Number(form.nb_sentences.value),
+      timeout_s: form.timeout_s.value === "" ? null : Number(form.timeout_s.value),
       prompt_template: form.prompt_template.value,
     };
     for (const name of CONNECTION_FIELDS) {
@@ -837,6 +860,14 @@ function pageGenerationSettings() {
     showPromptState();
     form.prompt_template.focus();
   });
+  // An empty time limit follows the provider's default: show the one that would apply.
+  let timeoutDefaults = {};
+  function showTimeoutDefault() {
+    const seconds = timeoutDefaults[form.provider.value];
+    form.timeout_s.placeholder = seconds === undefined ? "" : seconds;
+    $("#timeout-help").textContent = seconds === undefined ? "" : t("settings.timeout_help", { seconds });
+  }
+  form.provider.addEventListener("change", showTimeoutDefault);
   $("#preview-prompt").addEventListener("click", async () => {
     clearError(error, form);
     const pre = $("#prompt-preview");
@@ -1021,6 +1052,7 @@ function pageHistory() {
     { dateStyle: "short", timeStyle: "short" });
   const review = CAN_EDIT ? setupReviewDialog(when, (runId) => load(runId)) : null;
   const confirmUndo = CAN_EDIT ? setupUndoDialog() : null;
+  const traceDialog = setupTraceDialog(when);
 
   function query() {
     const params = new URLSearchParams({ limit: 200 });
@@ -1070,10 +1102,16 @@ function pageHistory() {
   // No per-run record says whether the trace reached the host: show where the link goes,
   // and the note under the table says it is not known whether the trace is there.
   function traceCell(run) {
-    if (!run.trace_url) return h("td", { text: "—" });
+    // the run's own trace, kept by the Studio: there whether or not it was exported
+    const details = h("button", {
+      type: "button", class: "link", text: t("history.details"),
+      "aria-label": `${t("history.details")} #${run.id}`, "aria-haspopup": "dialog",
+      onclick: () => traceDialog.open(run),
+    });
+    if (!run.trace_url) return h("td", { class: "trace" }, details);
     let host = "";
     try { host = new URL(run.trace_url).host; } catch (err) { host = ""; }
-    return h("td", { class: "trace" }, h("a", {
+    return h("td", { class: "trace" }, details, " · ", h("a", {
       href: run.trace_url, target: "_blank", rel: "noopener",
       text: host ? t("history.open_trace_on", { host }) : t("history.open_trace"),
     }));
@@ -1158,6 +1196,8 @@ function setupReviewDialog(when, reload) {
       summary.username].filter(Boolean).join(" · ");
     $("#review-summary").textContent = "";
     $("#review-nothing").hidden = true;
+    $("#review-trace-box").open = false;
+    $("#review-trace").replaceChildren();
     clearError(error);
     selectAll.checked = false;
     selectAll.disabled = validateButton.disabled = $("#review-select-safe").disabled = true;
@@ -1177,6 +1217,7 @@ function setupReviewDialog(when, reload) {
     $("#review-summary").textContent = t("gen.results", { count: run.candidates.length })
       + (run.rejected.length ? " · " + t("gen.rejected", { count: run.rejected.length }) : "")
       + " · " + t("review.imported", { count: run.imported });
+    renderTrace($("#review-trace"), run);
     const selectable = renderCandidates(list, run.candidates, "review-candidate");
     tools.apply();
     $("#review-nothing").hidden = selectable > 0;
@@ -1202,6 +1243,95 @@ function setupReviewDialog(when, reload) {
   validateButton.addEventListener("click", validate);
   $("#review-cancel").addEventListener("click", () => dialog.close());
   return { open };
+}
+
+// ---- a run's trace: what was sent to the model and what it answered ---------------------
+
+// Any member may read a run's trace (viewer and up): the history's Details dialog.
+function setupTraceDialog(when) {
+  const dialog = $("#trace-dialog");
+  let opened = 0;
+
+  async function open(summary) {
+    const mine = ++opened;
+    $("#trace-title").textContent = t("trace.title", { id: summary.id });
+    $("#trace-about").textContent = [summary.faq_title, `${summary.provider} · ${summary.model || ""}`,
+      when.format(new Date(summary.created_at)), summary.username].filter(Boolean).join(" · ");
+    clearError($("#trace-error"));
+    $("#trace-body").replaceChildren(h("p", { text: t("common.loading") }));
+    dialog.showModal();
+    try {
+      const run = await api("GET", botPath(`/generation-runs/${summary.id}`));
+      if (mine === opened) renderTrace($("#trace-body"), run);
+    } catch (err) {
+      if (mine !== opened) return;
+      $("#trace-body").replaceChildren();
+      showError($("#trace-error"), err);
+    }
+  }
+
+  return { open };
+}
+
+function renderTrace(node, run) {
+  const trace = run.trace;
+  if (!trace) {
+    node.replaceChildren(h("p", { text: t("trace.none") }));
+    return;
+  }
+  const number = new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: 2 });
+  const cost = run.cost === null ? t("trace.cost_unknown") : new Intl.NumberFormat(
+    document.documentElement.lang, { style: "currency", currency: "USD", maximumFractionDigits: 6 }).format(run.cost);
+  const about = [t("trace.totals", {
+    calls: trace.calls.length, latency: number.format(run.latency_s || 0),
+    input: run.input_tokens, output: run.output_tokens, cost,
+  }), t("trace.limit", { seconds: number.format(trace.timeout_s) })];
+  if (trace.stopped) about.push(t("trace.stopped." + trace.stopped));
+  node.replaceChildren(h("p", { text: about.join(" ") }), ...traceExport(trace.export),
+    ...trace.calls.map((call) => traceCall(call, number)), ...traceRejected(run.rejected));
+}
+
+function traceExport(exp) {
+  if (!exp || !exp.configured) return [h("p", { class: "trace-export", text: t("trace.export_none") })];
+  return exp.destinations.map((d) => h("p", {
+    class: "trace-export" + (d.dropped ? " error-text" : ""),
+    text: t(d.dropped ? "trace.export_dropped" : "trace.export_ok",
+      { destination: t("trace.dest." + d.kind), count: d.dropped }),
+  }));
+}
+
+function traceCall(call, number) {
+  const box = h("details", { class: "trace-call" }, h("summary", {
+    text: t("trace.call", {
+      attempt: call.attempt, kept: call.kept, rejected: call.rejected,
+      latency: number.format(call.latency_s), input: call.input_tokens, output: call.output_tokens,
+    }),
+  }));
+  if (call.error) box.append(h("p", { class: "error-text", text: t("trace.error", call.error) }));
+  call.prompts.forEach((messages) => {
+    // a remote model is not sent the answer's start that only the local model continues
+    const sent = !call.prefilled && messages.length && messages[messages.length - 1].role === "assistant"
+      ? messages.slice(0, -1) : messages;
+    const note = call.streams > 1 && call.prompts.length === 1 ? ` (${t("trace.prompt_streams", { count: call.streams })})` : "";
+    box.append(h("h3", { text: t("trace.prompt") + note }),
+      h("pre", { text: sent.map((m) => `### ${m.role}\n${m.content}`).join("\n\n") }));
+  });
+  (call.answers || []).forEach((answer) => {
+    box.append(h("h3", { text: t("trace.answer") }), h("pre", { text: answer || t("trace.answer_empty") }));
+  });
+  if (call.parse_problems && call.parse_problems.length) {
+    box.append(h("h3", { text: t("trace.problems") }),
+      h("ul", {}, ...call.parse_problems.map((p) => h("li", { text: p }))));
+  }
+  return box;
+}
+
+function traceRejected(rejected) {
+  if (!rejected || !rejected.length) return [];
+  return [h("h3", { text: t("gen.rejected_title", { count: rejected.length }) }),
+    h("ul", { class: "trace-rejected" }, ...rejected.map((r) => h("li", { "data-reason": r.reason },
+      h("span", { text: r.text || "∅" }), " — ",
+      h("span", { class: "note", text: t("reason." + r.reason) + (r.detail ? ` (${r.detail})` : "") }))))];
 }
 
 // ---- start ----------------------------------------------------------------------------

@@ -1,0 +1,196 @@
+"""A bot's generation time limit, the wait estimate, and each run's own trace, over HTTP.
+
+The vendor is the faulty server's OpenAI-compatible shape: `ok` answers two sentences,
+`hang` never answers, `answer-then-hang` answers once then hangs (a second attempt that
+never ends). Every test runs on SQLite and on PostgreSQL (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.servers.faulty_server import OPENAI_OK_TEXT
+from tests.servers.run import free_port
+from utterly.studio.models import GenerationRun, ObservabilitySettings, SentenceGenerationSettings
+
+from .conftest import problem
+
+KEY = "sk-test-timeout-trace-0123456789"
+
+
+def settings_url(world) -> str:
+    return f"/api/bots/{world.bot}/settings/sentence-generation"
+
+
+def use_vendor(world, behaviour: str, **fields) -> None:
+    """Generate through the faulty server's `behaviour`, with an API key stored as the
+    settings store it (encrypted), bypassing the provider check."""
+    with world.studio.sessions() as session, session.begin():
+        row = session.get(SentenceGenerationSettings, world.bot)
+        row.enabled, row.provider, row.model = True, "openai-compatible", "gpt-4o-mini"
+        row.base_url = f"{world.vendor.url}/{behaviour}/v1"
+        row.api_key_encrypted = world.studio.box.encrypt(KEY)
+        row.nb_sentences = 2
+        for name, value in fields.items():
+            setattr(row, name, value)
+
+
+@pytest.fixture
+def shop(world, faulty_server):
+    """acme's bot with an English FAQ, "Orders", which the vendor's answers suit."""
+    world.vendor = faulty_server
+    bob = world.studio.api("bob")
+    faq = bob.post(f"/api/bots/{world.bot}/faqs", json={"title": "Orders", "locale": "en"})
+    assert faq.status_code == 201, faq.text
+    world.orders = faq.json()["id"]
+    bob.post(f"/api/bots/{world.bot}/faqs/{world.orders}/sentences",
+             json={"text": "Where is my order?"})
+    return world
+
+
+def generate(world, user="bob", **body):
+    return world.studio.api(user).post(
+        f"/api/bots/{world.bot}/faqs/{world.orders}/generate", json=body, timeout=120)
+
+
+def run_detail(world, run_id: int, user="vic") -> dict:
+    response = world.studio.api(user).get(f"/api/bots/{world.bot}/generation-runs/{run_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# ---- the setting ------------------------------------------------------------------------
+
+def test_the_default_limit_depends_on_the_provider(world):
+    settings = world.studio.api("vic").get(settings_url(world)).json()
+    assert settings["timeout_s"] is None
+    # the embedded model runs on the server's CPU: it gets more time than a hosted one
+    assert settings["effective_timeout_s"] == settings["default_timeout_s"]["local"]
+    assert settings["default_timeout_s"]["local"] > settings["default_timeout_s"]["openai"]
+    assert settings["estimate"] is None  # no run yet
+
+
+@pytest.mark.parametrize("value", [4.9, 601, "soon", 0])
+def test_a_limit_out_of_bounds_names_the_field(world, value):
+    body = problem(world.studio.api("ada").put(settings_url(world),
+                                               json={"timeout_s": value}), 422)
+    assert body["field"] == "timeout_s"
+    settings = world.studio.api("ada").get(settings_url(world)).json()
+    assert settings["timeout_s"] is None
+
+
+def test_the_limit_is_saved_exported_and_reset(world):
+    ada = world.studio.api("ada")
+    saved = ada.put(settings_url(world), json={"timeout_s": 45})
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["timeout_s"], saved.json()["effective_timeout_s"]) == (45, 45)
+    assert ada.get(settings_url(world)).json()["timeout_s"] == 45
+    assert ada.get(f"{settings_url(world)}/export").json()["settings"]["timeout_s"] == 45
+    reset = ada.put(settings_url(world), json={}).json()
+    assert reset["timeout_s"] is None
+    assert reset["effective_timeout_s"] == reset["default_timeout_s"]["local"]
+
+
+def test_the_estimate_is_the_median_of_recent_finished_runs(world):
+    def add_run(session, status, latency, n, provider="local"):
+        session.add(GenerationRun(
+            bot_id=world.bot, faq_id=world.faq_parcel, status=status, provider=provider,
+            request={"n": n, "locale": "fr", "sentences": ["x"]}, latency_s=latency))
+
+    with world.studio.sessions() as session, session.begin():
+        add_run(session, "succeeded", 10.0, 5)   # 2 s per sentence
+        add_run(session, "succeeded", 30.0, 5)   # 6
+        add_run(session, "succeeded", 8.0, 2)    # 4
+        add_run(session, "failed", 900.0, 1)     # a failure says nothing of the wait
+        add_run(session, "partial", 300.0, 1)    # nor a run stopped early
+        add_run(session, "succeeded", 1.0, 10, provider="openai")  # another provider
+    estimate = world.studio.api("vic").get(settings_url(world)).json()["estimate"]
+    assert estimate == {"seconds_per_sentence": 4.0, "runs": 3}
+
+
+# ---- the limit applied -------------------------------------------------------------------
+
+def test_a_model_that_never_answers_ends_at_the_bots_limit(shop):
+    use_vendor(shop, "hang", timeout_s=5)
+    started = time.monotonic()
+    body = problem(generate(shop), 504)
+    elapsed = time.monotonic() - started
+    assert 4.5 <= elapsed < 20, elapsed
+    assert body["code"] == "timeout"
+    # the setting a Studio user changes, not the command line's option
+    assert (body["setting"], body["timeout_s"]) == ("timeout_s", 5)
+    assert "5 s" in body["detail"] and "timeout_s" in body["hint"]
+    assert "--timeout" not in body["detail"] + body["hint"]
+    run = run_detail(shop, body["run_id"])
+    assert run["status"] == "failed" and run["error"]["code"] == "timeout"
+    call, = run["trace"]["calls"]
+    assert call["error"]["code"] == "timeout" and call["answers"] == [""]
+    assert run["trace"]["timeout_s"] == 5
+
+
+def test_sentences_ready_before_the_limit_are_kept_and_importable(shop):
+    # one answer of two sentences, then a second attempt that never ends
+    use_vendor(shop, f"answer-then-hang-{shop.studio.dialect}", timeout_s=5)
+    response = generate(shop, n=5)
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert (out["status"], out["stopped"], out["timeout_s"]) == ("partial", "timeout", 5)
+    texts = [c["text"] for c in out["candidates"]]
+    assert texts == ["where is my parcel", "track my order"]
+    imported = shop.studio.api("bob").post(
+        f"/api/bots/{shop.bot}/faqs/{shop.orders}/import",
+        json={"run_id": out["run_id"], "texts": texts[:1]})
+    assert imported.status_code == 200 and imported.json()["imported"] == 1
+    run = run_detail(shop, out["run_id"])
+    assert run["status"] == "partial" and run["trace"]["stopped"] == "timeout"
+    first, second = run["trace"]["calls"]
+    assert first["answers"] == [OPENAI_OK_TEXT] and "error" not in first
+    assert second["error"]["code"] == "timeout"
+
+
+# ---- the run's trace -----------------------------------------------------------------------
+
+def test_the_run_detail_shows_its_trace_without_the_key(shop):
+    use_vendor(shop, "ok")
+    out = generate(shop).json()
+    run = run_detail(shop, out["run_id"])  # a viewer may read it
+    trace = run["trace"]
+    call, = trace["calls"]
+    system, user = call["prompts"][0][:2]
+    assert (system["role"], user["role"]) == ("system", "user")
+    assert "Where is my order?" in user["content"]  # the FAQ's sentence was sent
+    assert call["answers"] == [OPENAI_OK_TEXT]     # the model's raw answer
+    assert (call["input_tokens"], call["output_tokens"]) == (12, 9)
+    assert call["latency_s"] > 0 and call["model"] == "gpt-4o-mini"
+    assert (call["kept"], call["rejected"]) == (2, 0)
+    assert trace["export"] == {"configured": False, "destinations": []}
+    # the rejections, with their reasons, are the run's
+    assert len(run["rejected"]) == call["rejected"]
+    # the API key reaches the vendor's header, never the stored trace
+    assert KEY not in json.dumps(run)
+    with shop.studio.sessions() as session:
+        assert KEY not in json.dumps(session.get(GenerationRun, out["run_id"]).trace)
+    # another namespace does not see it
+    assert shop.studio.api("gus").get(
+        f"/api/bots/{shop.bot}/generation-runs/{out['run_id']}").status_code == 404
+
+
+def test_the_trace_says_where_it_was_exported_and_what_was_dropped(shop):
+    use_vendor(shop, "ok")
+    dead = f"http://127.0.0.1:{free_port()}"  # nobody listens: every export fails
+    with shop.studio.sessions() as session, session.begin():
+        row = session.get(ObservabilitySettings, shop.bot)
+        row.enabled, row.otlp_endpoint = True, dead
+    export = None
+    for _ in range(6):  # the spans leave in batches after each run
+        export = run_detail(shop, generate(shop).json()["run_id"])["trace"]["export"]
+        if export["destinations"][0]["dropped"]:
+            break
+        time.sleep(1)
+    assert export["configured"] is True
+    destination, = export["destinations"]
+    assert destination["kind"] == "otlp" and destination["dropped"] > 0
+    assert dead not in json.dumps(export)  # the address is the admin's to read

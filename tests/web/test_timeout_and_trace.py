@@ -1,0 +1,190 @@
+"""In French: the bot's time limit in its settings, the wait announced before generating, a
+run that reaches the limit (its message names the setting; the sentences ready by then are
+shown and imported), and a run's trace in the history, for a viewer too.
+
+The vendor is the faulty server's OpenAI-compatible shape: `answer<K>-then-hang` answers the
+provider check and the first K-1 calls with `where is my parcel` and `track my order`, then
+never answers again. The local SmolLM2 model gives the wait estimate real runs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+
+from playwright.sync_api import expect
+
+from tests.servers.faulty_server import OPENAI_OK_TEXT
+from utterly.studio.web.i18n import MESSAGES
+
+from .conftest import GENERATION_TIMEOUT_MS, TEST_MODEL, enable_generation, login, switch
+
+FR = MESSAGES["fr"]
+_vendors = itertools.count(1)
+LIMIT = 15
+
+
+def fr(key: str, **values) -> str:
+    text = FR[key]
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", str(value))
+    return text
+
+
+def english_shop(studio_server, faulty_server, behaviour: str,
+                 timeout_s: int = 5) -> tuple[int, int]:
+    """A fresh English bot generating through `behaviour` with a `timeout_s` limit, and its
+    FAQ "Orders"; the vendor's answers suit it."""
+    ada = studio_server.users.api("ada")
+    bot = ada.post("/api/bots", json={"namespace_id": studio_server.users.namespace,
+                                      "name": f"Shop {behaviour}", "locales": ["en"]})
+    assert bot.status_code == 201, bot.text
+    bot = bot.json()["id"]
+    enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
+                      base_url=f"{faulty_server.url}/{behaviour}/v1", timeout_s=timeout_s,
+                      nb_sentences=5)
+    faq = ada.post(f"/api/bots/{bot}/faqs", json={"title": "Orders", "locale": "en"})
+    assert faq.status_code == 201, faq.text
+    faq = faq.json()["id"]
+    added = ada.post(f"/api/bots/{bot}/faqs/{faq}/sentences",
+                     json={"text": "Where is my order?"})
+    assert added.status_code == 201, added.text
+    return bot, faq
+
+
+def open_generate(page, bot: int, faq: int, user: str = "ada"):
+    login(page, user, next_path=f"/bots/{bot}/faqs/{faq}")
+    switch(page, "fr")
+    page.locator("#open-generate").click()
+    dialog = page.locator("#generate-dialog")
+    expect(dialog.locator("#gen-run")).to_be_enabled()
+    return dialog
+
+
+def test_the_limit_is_set_in_the_settings_with_the_providers_default(page, bot, shot):
+    login(page, "ada", next_path=f"/bots/{bot}/settings/sentence-generation")
+    switch(page, "fr")
+    field = page.get_by_label(FR["settings.timeout"])
+    expect(field).to_have_value("")
+    # empty: the local model's default, said in the help and shown as the placeholder
+    expect(page.locator("#timeout-help")).to_have_text(fr("settings.timeout_help", seconds=300))
+    expect(field).to_have_attribute("placeholder", "300")
+    page.locator("#provider").select_option("ollama")
+    expect(page.locator("#timeout-help")).to_have_text(fr("settings.timeout_help", seconds=120))
+    page.locator("#provider").select_option("local")
+    # placed right after the number of sentences
+    order = page.evaluate("""() => [...document.querySelectorAll('#generation-settings input')]
+        .map((n) => n.name)""")
+    assert order.index("timeout_s") == order.index("nb_sentences") + 1
+    shot(page, "01-settings")
+
+    field.fill("3")  # below the minimum: refused, the field marked
+    page.locator("#generation-settings button[type=submit]").click()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    field.fill("45")
+    page.locator("#generation-settings button[type=submit]").click()
+    expect(page.locator("#toast")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label(FR["settings.timeout"])).to_have_value("45")
+    saved = page.request.get(f"/api/bots/{bot}/settings/sentence-generation").json()
+    assert saved["timeout_s"] == 45
+
+
+def test_the_dialog_announces_the_wait_from_the_bots_recent_runs(page, generation_enabled,
+                                                                 faq, studio_server, shot):
+    dialog = open_generate(page, faq.bot, faq.id)
+    # no run yet: only the limit is said, no guess
+    expect(dialog.locator("#gen-estimate")).to_have_text(fr("gen.limit", limit=300))
+    page.keyboard.press("Escape")
+
+    # one real run of the local model gives the bot a history
+    bob = studio_server.users.api("bob")
+    ran = bob.post(f"/api/bots/{faq.bot}/faqs/{faq.id}/generate", json={"n": 2, "seed": 1},
+                   timeout=GENERATION_TIMEOUT_MS / 1000)
+    assert ran.status_code == 200, ran.text
+    estimate = page.request.get(
+        f"/api/bots/{faq.bot}/settings/sentence-generation").json()["estimate"]
+    assert estimate["runs"] == 1
+
+    # a tight limit: fifty sentences would take longer than it
+    enable_generation(studio_server.users.api("ada"), faq.bot, provider="local",
+                      model=TEST_MODEL, nb_sentences=3, timeout_s=10)
+    page.locator("#open-generate").click()
+    expect(dialog.locator("#gen-run")).to_be_enabled()
+    for n in (1, 3, 50):
+        dialog.get_by_label(FR["gen.number"]).fill(str(n))
+        seconds = max(1, round(estimate["seconds_per_sentence"] * n))
+        key = "gen.estimate_over" if seconds > 10 else "gen.estimate"
+        expect(dialog.locator("#gen-estimate")).to_have_text(fr(key, seconds=seconds, limit=10))
+    # beyond the limit, the dialog says what will happen
+    expect(dialog.locator("#gen-estimate")).to_contain_text("plus que sa durée maximale")
+    shot(page, "01-estimate")
+
+
+def test_a_run_that_never_answers_names_the_bots_limit(page, studio_server, faulty_server,
+                                                        shot):
+    # the provider check is answered, the generation never is
+    bot, faq = english_shop(studio_server, faulty_server, f"answer1-then-hang-web{next(_vendors)}")
+    dialog = open_generate(page, bot, faq)
+    dialog.locator("#gen-run").click()
+    error = dialog.locator("#gen-options-error")
+    expect(error).to_have_text(fr("gen.timeout_error", seconds=5), timeout=30_000)
+    assert "--timeout" not in error.inner_text()
+    shot(page, "01-timeout")
+
+
+def test_sentences_ready_at_the_limit_are_shown_imported_and_traced(
+        page, studio_server, faulty_server, browser, shot):
+    # the check, a first run (it loads the embedder, whose first load may take longer than
+    # the limit), then a first answer of two sentences; the second attempt never ends
+    # (a limit that leaves a busy machine time to judge the first answer's sentences)
+    bot, faq = english_shop(studio_server, faulty_server,
+                            f"answer3-then-hang-web{next(_vendors)}", timeout_s=LIMIT)
+    studio_server.users.api("bob").post(f"/api/bots/{bot}/faqs/{faq}/generate",
+                                        json={"n": 2}, timeout=60)
+    dialog = open_generate(page, bot, faq)
+    dialog.locator("#gen-run").click()
+    expect(dialog.locator("#gen-results")).to_be_visible(timeout=LIMIT * 1000 + 30_000)
+    expect(dialog.locator("#gen-summary")).to_have_text(
+        fr("gen.timed_out", seconds=LIMIT, count=2))
+    expect(dialog.locator("#gen-candidates li")).to_have_count(2)
+    shot(page, "01-partial")
+    dialog.locator("#gen-select-all").check()
+    dialog.locator("#gen-validate").click()
+    expect(page.locator("#toast")).to_have_text(fr("gen.imported", count=2))
+
+    # the history's Details: the trace of both calls, in French
+    page.goto(f"/bots/{bot}/history")
+    row = page.locator("#runs tbody tr").first
+    row.get_by_role("button", name=FR["history.details"]).click()
+    trace = page.locator("#trace-dialog")
+    expect(trace.locator("#trace-title")).to_have_text(re.compile(r"Trace de la génération n°\d+"))
+    body = trace.locator("#trace-body")
+    expect(body).to_contain_text(fr("trace.limit", seconds=LIMIT))
+    expect(body).to_contain_text(FR["trace.stopped.timeout"])
+    expect(body).to_contain_text(FR["trace.export_none"])
+    calls = body.locator("details.trace-call")
+    expect(calls).to_have_count(2)
+    expect(calls.nth(0).locator("summary")).to_have_text(
+        re.compile(r"^Appel 1\u00a0: 2 gardées, 0 rejetées, [\d,]+ s, 12 \+ 9 jetons$"))
+    calls.nth(0).locator("summary").click()
+    prompt, answer = calls.nth(0).locator("pre").all()
+    assert "Where is my order?" in prompt.inner_text()
+    assert json.loads(answer.inner_text()) == json.loads(OPENAI_OK_TEXT)
+    calls.nth(1).locator("summary").click()
+    expect(calls.nth(1).locator(".error-text")).to_contain_text("Erreur (timeout)")
+    shot(page, "02-trace")
+
+    # a viewer reads the same trace
+    context = browser.new_context(base_url=studio_server.url, locale="en-US",
+                                  viewport={"width": 1280, "height": 900})
+    try:
+        viewer = context.new_page()
+        login(viewer, "vic", next_path=f"/bots/{bot}/history")
+        switch(viewer, "fr")
+        viewer.locator("#runs tbody tr").first.get_by_role(
+            "button", name=FR["history.details"]).click()
+        expect(viewer.locator("#trace-body details.trace-call")).to_have_count(2)
+        shot(viewer, "03-viewer")
+    finally:
+        context.close()
