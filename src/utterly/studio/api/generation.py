@@ -140,10 +140,12 @@ def undo_import(bot_id: int, run_id: int, who: ActorDep,
 
 @router.get("/generation-runs", response_model=Page)
 def list_runs(bot_id: int, who: ActorDep, session: SessionDep, faq_id: int | None = None,
+              job_id: int | None = Query(default=None, ge=1, le=2**31 - 1,
+                                         description="only the runs of this bulk job"),
               limit: int = Query(default=50, ge=1, le=500),
               offset: int = Query(default=0, ge=0, le=10**9)):
-    total, runs = generation.list_runs(session, who, bot_id, faq_id=faq_id, limit=limit,
-                                       offset=offset)
+    total, runs = generation.list_runs(session, who, bot_id, faq_id=faq_id, job_id=job_id,
+                                       limit=limit, offset=offset)
     return Page(total=total, limit=limit, offset=offset,
                 items=[RunOut(**r).model_dump(mode="json") for r in runs])
 

@@ -20,7 +20,7 @@ from ...request import MAX_ANSWER_CHARS, GenerationRequest
 from ...result import GenerationResult
 from ..access import Actor, bot_for, faq_for
 from ..errors import Conflict, Invalid, NotFound, StudioError, from_core
-from ..models import Faq, GenerationRun, TrainingSentence, User
+from ..models import Faq, GenerationJobItem, GenerationRun, TrainingSentence, User
 from ..schemas import Candidate, GenerateIn, GenerateOut, ImportIn, ImportOut, ImportReport
 from ..secrets import SecretBox
 from .bots import existing_sentences
@@ -228,6 +228,7 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None) -> 
         run_id=run.id, candidates=candidates, rejected=run.rejected,
         usage={"input_tokens": run.input_tokens, "output_tokens": run.output_tokens},
         latency_s=run.latency_s, requested=request["n"], warnings=result.warnings,
+        notices=result.notices,
         provider=run.provider, model=run.model, prompt_version=plan.prompt_version,
         trace_id=run.trace_id, trace_url=run.trace_url)
 
@@ -356,11 +357,14 @@ def imported_counts(session: Session, run_ids: list[int]) -> dict[int, int]:
 
 
 def list_runs(session: Session, actor: Actor, bot_id: int, *, faq_id: int | None,
-              limit: int, offset: int) -> tuple[int, list[dict]]:
+              limit: int, offset: int, job_id: int | None = None) -> tuple[int, list[dict]]:
     bot = bot_for(session, actor, bot_id)
     where = [GenerationRun.bot_id == bot.id]
     if faq_id is not None:
         where.append(GenerationRun.faq_id == faq_id)
+    if job_id is not None:
+        where.append(GenerationRun.id.in_(select(GenerationJobItem.run_id).where(
+            GenerationJobItem.job_id == job_id)))
     total = session.scalar(select(func.count()).select_from(GenerationRun).where(*where))
     runs = list(session.scalars(select(GenerationRun).where(*where).order_by(
         GenerationRun.id.desc()).limit(limit).offset(offset)))

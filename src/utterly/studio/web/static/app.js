@@ -9,12 +9,28 @@ const FAQ = body.dataset.faqId;
 const ROLE = body.dataset.role;
 const CAN_EDIT = ROLE === "admin" || ROLE === "bot_user";
 
+const LANG = document.documentElement.lang || "en";
+const PLURAL = new Intl.PluralRules(LANG);
+
+// A key with a `<key>.one` form takes it when `count` is singular in the page's language
+// (French: 0 and 1, "1 phrase"; English: 1), as i18n.text does on the server.
 function t(key, values) {
-  let text = MESSAGES[key] || key;
+  const count = values && values.count;
+  const one = typeof count === "number" && PLURAL.select(count) === "one" && MESSAGES[key + ".one"];
+  let text = one || MESSAGES[key] || key;
   for (const [name, value] of Object.entries(values || {})) {
     text = text.split("{" + name + "}").join(String(value));
   }
   return text;
+}
+
+// Numbers as the page's language writes them: "0,7" and "57 %" in French.
+function num(value, options) {
+  return new Intl.NumberFormat(LANG, options).format(value);
+}
+
+function percent(value, digits) {
+  return num(value, { style: "percent", minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0 });
 }
 
 function cookie(name) {
@@ -57,9 +73,24 @@ async function api(method, path, payload) {
   return data;
 }
 
+// A problem in the page's language: its stable `code` picks the translation (filled with
+// the problem's own fields, e.g. `field`); an unknown code shows the server's English
+// detail and hint.
 function problemText(err) {
   const p = err.problem || { detail: String(err) };
-  return p.hint ? `${p.detail} — ${p.hint}` : p.detail;
+  const key = p.code && "problem." + p.code;
+  const english = p.hint ? `${p.detail} — ${p.hint}` : p.detail;
+  // what is wrong with a value is only in the detail: keep it after the translated field
+  if (p.code === "invalid_input") return p.field ? `${t(key, { field: p.field })} (${english})` : english;
+  return key && MESSAGES[key] ? t(key, fieldsOf(p)) : english;
+}
+
+function fieldsOf(problem) {
+  const values = {};
+  for (const [name, value] of Object.entries(problem)) {
+    if (typeof value === "string" || typeof value === "number") values[name] = value;
+  }
+  return values;
 }
 
 function showError(node, err, form) {
@@ -188,6 +219,7 @@ function pageFaqs() {
     });
   }
   load().catch((err) => toast(problemText(err)));
+  setupBulkJobs();
 }
 
 // ---- FAQ editor -----------------------------------------------------------------------
@@ -279,6 +311,7 @@ function pageFaq() {
         title: form.title.value, answer: form.answer.value, description: form.description.value,
       });
       dirty = false;
+      $("#faq-heading").textContent = form.title.value;
       toast(t("common.saved"));
     } catch (err) {
       showError(faqError, err, form);
@@ -326,7 +359,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     runButton.disabled = !settings.enabled;
     const temperature = $("#gen-temperature");
     temperature.value = settings.temperature;
-    $("#gen-temperature-value").textContent = settings.temperature;
+    $("#gen-temperature-value").textContent = num(settings.temperature);
     $("#gen-n").value = settings.nb_sentences;
     warmUp();
     const list = $("#gen-sources");
@@ -462,7 +495,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     const summary = cancelled
       ? t("gen.cancelled", { count: result.candidates.length })
       : t("gen.results", { count: result.candidates.length })
-        + (result.warnings.length ? " · " + result.warnings.join(" ") : "");
+        + (result.notices && result.notices.length ? " · " + result.notices.map(noticeText).join(" · ") : "");
     $("#gen-summary").textContent = summary;
     renderCandidates($("#gen-candidates"), result.candidates, "gen-candidate");
     $("#gen-select-all").checked = false;
@@ -507,7 +540,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   $("#gen-cancel").addEventListener("click", cancel);
   // Closing the dialog while the model writes stops it: no run goes on out of sight.
   dialog.addEventListener("close", cancel);
-  $("#gen-temperature").addEventListener("input", (e) => { $("#gen-temperature-value").textContent = e.target.value; });
+  $("#gen-temperature").addEventListener("input", (e) => { $("#gen-temperature-value").textContent = num(Number(e.target.value)); });
   selectAllOf($("#gen-select-all"), $("#gen-candidates"));
   $("#gen-sources").addEventListener("change", () => {
     const error = $("#gen-options-error");
@@ -517,6 +550,12 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   for (const id of ["#gen-sources", "#opt-spelling", "#opt-sms", "#opt-abbrev", "#gen-n"]) {
     $(id).addEventListener("change", warmUp);
   }
+}
+
+// A run's warning in the page's language, from its code and values (GenerateOut.notices).
+function noticeText(notice) {
+  const values = { ...notice.values, count: notice.values.kept };
+  return MESSAGES["notice." + notice.code] ? t("notice." + notice.code, values) : notice.code;
 }
 
 // ---- candidates of a run: the generate dialog's results and the history's review --------
@@ -592,17 +631,79 @@ async function importChecked(list, faqId, runId, error) {
   }
 }
 
+// ---- bulk generation jobs: on the FAQ list and the NLU page ---------------------------
+
+function setupBulkJobs() {
+  const form = $("#bulk-form");
+  if (!form) return;
+  const list = $("#bulk-jobs");
+  const minScore = $("#bulk-min-score");
+  let timer = null;
+
+  function jobItem(job) {
+    const active = job.status === "queued" || job.status === "running";
+    // A failed job says why, with the fix when there is one (job.error is a problem).
+    const why = job.error && job.error.detail
+      ? h("p", { class: "job-error", role: "alert",
+        text: job.error.hint ? `${job.error.detail} (${job.error.hint})` : job.error.detail })
+      : null;
+    // A finished job's runs wait in the history (filtered to this job) for review.
+    const review = !active && job.done > 0
+      ? h("a", { class: "job-runs", href: `/bots/${BOT}/history?job=${job.id}`, text: t("bulk.review") })
+      : null;
+    return h("li", { "data-job-id": job.id, "data-status": job.status },
+      h("span", { class: "text", text: t("bulk.progress", { ...job, status: t(`bulk.status.${job.status}`) }) }),
+      h("progress", { max: job.total, value: job.done + job.failed,
+        "aria-label": t("bulk.progress", { ...job, status: t(`bulk.status.${job.status}`) }) }),
+      active ? h("button", { type: "button", class: "link danger", text: t("bulk.cancel"),
+        onclick: async () => { await api("POST", botPath(`/generation-jobs/${job.id}/cancel`)); refresh(); } }) : null,
+      review, why);
+  }
+
+  async function refresh() {
+    const jobs = await api("GET", botPath("/generation-jobs"));
+    list.replaceChildren(...jobs.slice(0, 5).map(jobItem));
+    const running = jobs.some((j) => j.status === "queued" || j.status === "running");
+    clearTimeout(timer);
+    if (running) timer = setTimeout(refresh, 1500);
+  }
+
+  const showScore = () => { $("#bulk-min-score-value").textContent = num(Number(minScore.value)); };
+  minScore.addEventListener("input", showScore);
+  showScore();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError($("#bulk-error"), form);
+    try {
+      await api("POST", botPath("/generation-jobs"), {
+        below: form.below.value ? Number(form.below.value) : null,
+        auto_import: form.auto_import.checked, min_score: Number(minScore.value),
+      });
+      refresh();
+    } catch (err) {
+      showError($("#bulk-error"), err, form);
+    }
+  });
+  refresh().catch((err) => showError($("#bulk-error"), err));
+}
+
 // ---- settings -------------------------------------------------------------------------
 
 function checkResult(node, result) {
   node.hidden = false;
   node.classList.toggle("ok", result.ok);
   node.classList.toggle("error", !result.ok);
+  node.title = "";
   if (result.ok) {
-    node.textContent = t("settings.ok", { message: result.message });
+    const provider = MESSAGES["settings.provider." + result.provider] || result.provider;
+    node.textContent = result.model
+      ? t("settings.ok_provider", { provider, model: result.model })
+      : t("settings.ok_observability", { provider });
   } else {
+    // the English message names what failed (an address, a status): kept in the tooltip
     const e = result.error || { message: result.message };
-    node.textContent = e.hint ? `${e.message} — ${e.hint}` : e.message;
+    node.textContent = problemText({ problem: { ...e, detail: e.message } });
+    node.title = e.hint ? `${e.message} — ${e.hint}` : e.message;
   }
 }
 
@@ -632,7 +733,7 @@ function pageGenerationSettings() {
     form.querySelector(".remove-key").hidden = !s.api_key;
     $("#remove_api_key").checked = false;
     form.temperature.value = s.temperature;
-    $("#temperature-value").textContent = s.temperature;
+    $("#temperature-value").textContent = num(s.temperature);
     form.nb_sentences.value = s.nb_sentences;
     form.prompt_template.value = s.prompt_template;
     defaults = s.default_prompt_template;
@@ -656,7 +757,7 @@ function pageGenerationSettings() {
   }
 
   form.provider.addEventListener("change", showFields);
-  form.temperature.addEventListener("input", () => { $("#temperature-value").textContent = form.temperature.value; });
+  form.temperature.addEventListener("input", () => { $("#temperature-value").textContent = num(Number(form.temperature.value)); });
   $("#reset-prompt").addEventListener("click", () => { form.prompt_template.value = defaults; });
   $("#preview-prompt").addEventListener("click", async () => {
     clearError(error, form);
@@ -771,7 +872,7 @@ function pageHistory() {
 
   // focusRun: after a change made from a row, put the focus back on that row's first button
   async function load(focusRun) {
-    const page = await api("GET", botPath("/generation-runs?limit=200"));
+    const page = await api("GET", botPath("/generation-runs?limit=200" + jobFilter()));
     tbody.replaceChildren();
     if (!page.items.length) tbody.append(h("tr", {}, h("td", { colspan: 12, text: t("history.none") })));
     for (const run of page.items) {
@@ -807,9 +908,9 @@ function pageHistory() {
         h("td", {}, status),
         h("td", { class: "num", text: `${run.kept} / ${run.rejected_count}` }),
         h("td", { class: "num", text: run.imported }),
-        h("td", { class: "num", text: run.latency_s === null ? "" : `${run.latency_s.toFixed(1)} s` }),
+        h("td", { class: "num", text: run.latency_s === null ? "" : `${num(run.latency_s, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} s` }),
         h("td", { class: "num", text: `${run.input_tokens} + ${run.output_tokens}` }),
-        h("td", { class: "num", text: run.cost === null ? "—" : `$${run.cost.toFixed(4)}` }),
+        h("td", { class: "num", text: run.cost === null ? "—" : num(run.cost, { style: "currency", currency: "USD", minimumFractionDigits: 4 }) }),
         h("td", {}, run.trace_url ? h("a", { href: run.trace_url, target: "_blank", rel: "noopener", text: t("history.open_trace") }) : "—"),
         h("td", { class: "actions" }, reviewButton, undo)));
     }
@@ -819,6 +920,12 @@ function pageHistory() {
     }
   }
   load().catch((err) => toast(problemText(err)));
+}
+
+// ?job=ID (a bulk job's link): only that job's runs.
+function jobFilter() {
+  const job = new URLSearchParams(location.search).get("job") || "";
+  return /^[0-9]+$/.test(job) ? "&job_id=" + job : "";
 }
 
 // The history's Review dialog: a held run's candidates, with their statuses as of now (a
