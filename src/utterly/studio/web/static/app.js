@@ -73,13 +73,15 @@ async function api(method, path, payload) {
   return data;
 }
 
-// A problem in the page's language: its stable `code` picks the translation (filled with
-// the problem's own fields, e.g. `field`); an unknown code shows the server's English
-// detail and hint.
+// A problem in the page's language. The server's English detail and hint are the most
+// precise words (they name the address, the command to run): an English page shows them.
+// Another language translates the stable `code` (filled with the problem's own fields,
+// e.g. `conflict_faq_title`), and falls back to the English for a code it does not know.
 function problemText(err) {
   const p = err.problem || { detail: String(err) };
   const key = p.code && "problem." + p.code;
   const english = p.hint ? `${p.detail} — ${p.hint}` : p.detail;
+  if (LANG === "en" && p.detail) return english;
   // what is wrong with a value is only in the detail: keep it after the translated field
   if (p.code === "invalid_input") return p.field ? `${t(key, { field: p.field })} (${english})` : english;
   return key && MESSAGES[key] ? t(key, fieldsOf(p)) : english;

@@ -11,7 +11,7 @@ function barChart(result) {
   const width = 520, height = 220, left = 40, bottom = 30, barWidth = 70, gap = 50;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${height + 40}`);
+  svg.setAttribute("viewBox", `0 -16 ${width} ${height + 56}`);  // room above a 100 % bar for its label
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", series.map(([key, label]) =>
     `${label}: ${metrics.map(([m, ml]) => `${ml} ${percent(result[key][m], 1)}`).join(", ")}`).join("; "));
