@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from utterly.studio.web.i18n import MESSAGES
 
-from .conftest import login, switch
+from .conftest import switch
 from .test_nlu_page import add_faqs
 
 FR = MESSAGES["fr"]

@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from utterly.studio.web.i18n import text
+from utterly.studio.web.i18n import text as ui_text
 
 from .conftest import generate, login
 
@@ -86,7 +86,7 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     generated_texts = [new_candidates.nth(i).input_value() for i in range(selectable)]
     dialog.get_by_role("button", name="Validate").click()
     expect(dialog).to_be_hidden()
-    expect(page.locator("#toast")).to_have_text(text("en", "gen.imported", count=selectable))
+    expect(page.locator("#toast")).to_have_text(ui_text("en", "gen.imported", count=selectable))
     generated = page.locator('#sentences li[data-origin="generated"]')
     expect(generated).to_have_count(selectable)
     expect(generated.locator(".badge").first).to_have_text("generated")
@@ -125,7 +125,7 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     run_id = imported_run.get_attribute("data-run-id")
     shot(page, "09-history")
     imported_run.get_by_role("button", name=re.compile("^Undo import")).click()
-    expect(page.locator("#toast")).to_have_text(text("en", "history.undone", count=selectable))
+    expect(page.locator("#toast")).to_have_text(ui_text("en", "history.undone", count=selectable))
     undone = page.locator(f'#runs tbody tr[data-run-id="{run_id}"]')
     expect(undone.locator("td").nth(6)).to_have_text("0")
     expect(page.get_by_role("button", name=re.compile("^Undo import"))).to_have_count(0)

@@ -15,7 +15,7 @@ from tests.servers.faulty_server import create_app as create_vendor
 from tests.servers.run import ASGIServer
 from utterly.studio.web.i18n import MESSAGES, text
 
-from .conftest import GENERATION_TIMEOUT_MS, PASSWORD, enable_generation, login, switch
+from .conftest import GENERATION_TIMEOUT_MS, PASSWORD, enable_generation, switch
 from .test_nlu_page import add_faqs
 
 FR = MESSAGES["fr"]

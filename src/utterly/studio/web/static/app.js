@@ -900,7 +900,8 @@ function pageHistory() {
       }) : null;
       const statusText = t("run.status." + run.status);
       const status = run.status === "failed" && run.error
-        ? h("span", { class: "error-text", title: run.error.hint || "", text: `${statusText}: ${run.error.message}` })
+        ? h("span", { class: "error-text", title: run.error.hint || "",
+          text: `${statusText}${t("common.colon")} ${problemText({ problem: { ...run.error, detail: run.error.message } })}` })
         : statusText;
       tbody.append(h("tr", { "data-run-id": run.id },
         h("td", { text: when.format(new Date(run.created_at)) }),

@@ -14,7 +14,7 @@ function barChart(result) {
   svg.setAttribute("viewBox", `0 -16 ${width} ${height + 56}`);  // room above a 100 % bar for its label
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", series.map(([key, label]) =>
-    `${label}: ${metrics.map(([m, ml]) => `${ml} ${percent(result[key][m], 1)}`).join(", ")}`).join("; "));
+    `${label}${t("common.colon")} ${metrics.map(([m, ml]) => `${ml} ${percent(result[key][m], 1)}`).join(", ")}`).join("; "));
   svg.classList.add("chart");
   const add = (tag, attrs, text) => {
     const node = document.createElementNS(ns, tag);
