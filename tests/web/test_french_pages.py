@@ -219,6 +219,8 @@ def test_nlu_unknown_threshold_small_evaluation_and_plain_words_in_french(page, 
     warning = page.locator("#eval-too-small")
     expect(warning).to_be_visible(timeout=60_000)
     expect(warning).to_have_text(fr("nlu.too_small", count=12, least=30))
+    expect(page.locator("#eval-status")).to_contain_text(
+        fr("nlu.method", method=fr("nlu.method_kfold", k=5), tested=12, generated=0))
     chart = page.get_by_role("img")
     expect(chart).to_have_attribute("aria-label", re.compile(r"Exactitude \d+,\d[\u00a0\u202f]%"))
     shot(page, "evaluated")
@@ -232,3 +234,22 @@ def test_an_untrained_model_is_explained_in_french(page, studio_server, bot):
     error = page.locator("#nlu-error")
     expect(error).to_have_text(FR["problem.model_not_trained"])
     assert not ENGLISH.search(error.inner_text())
+
+
+def test_a_failed_run_says_why_in_french_in_the_history(page, studio_server, bot, shot):
+    ada = studio_server.users.api("ada")
+    ids = add_faqs(ada, bot)
+    # the vendor answers when the settings are saved (they are checked), then goes away
+    with ASGIServer(create_vendor()) as gone:
+        enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
+                          base_url=f"{gone}/ok/v1", nb_sentences=2)
+    failed = ada.post(f"/api/bots/{bot}/faqs/{ids['Livraison']}/generate", json={})
+    assert failed.status_code == 502 and failed.json()["code"] == "unreachable", failed.text
+
+    login_in_french(page, "ada", f"/bots/{bot}/history")
+    status = page.locator("#runs tbody tr[data-run-id] td:nth-child(5)")
+    expect(status).to_have_text(
+        f"{FR['run.status.failed']}{FR['common.colon']} {FR['problem.unreachable']}")
+    assert not ENGLISH.search(status.inner_text())
+    assert status.locator(".error-text").get_attribute("title")  # the English hint, at hand
+    shot(page, "failed-run")

@@ -420,7 +420,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     $("#gen-cancel").disabled = false;
     $("#gen-cancel").textContent = t("gen.cancel");
     $("#gen-progress-bar").value = 0;
-    $("#gen-progress-text").textContent = t("gen.working", { attempt: 1, kept: 0, requested: data.n });
+    $("#gen-progress-text").textContent = t("gen.working", { attempt: 1, kept: 0, requested: data.n, count: 0 });
     try {
       const result = await streamGeneration(data, (event) => {
         if (event.event === "rejected") {
@@ -431,7 +431,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
         const requested = event.requested || data.n;
         const kept = Math.min(event.kept || 0, requested);
         $("#gen-progress-text").textContent = t("gen.working",
-          { attempt: event.attempt || 1, kept, requested });
+          { attempt: event.attempt || 1, kept, requested, count: kept });
         $("#gen-progress-bar").value = kept / requested;
         if (event.sentences) {
           $("#gen-live").replaceChildren(...event.sentences.slice(0, requested).map((s) => h("li", { text: s })));

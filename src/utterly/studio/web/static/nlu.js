@@ -76,6 +76,13 @@ function parseAnswer(r) {
     h("strong", { text: r.intent.title }), ` — ${t("nlu.confidence")} ${percent(r.confidence)}`);
 }
 
+// The API's method ("k-fold (k=5)", "held-out") in the page's language.
+function methodText(method) {
+  const folds = /^k-fold \(k=(\d+)\)$/.exec(method);
+  if (folds) return t("nlu.method_kfold", { k: folds[1] });
+  return method === "held-out" ? t("nlu.method_held_out") : method;
+}
+
 function pageNlu() {
   const locale = () => $("#nlu-locale").value;
 
@@ -127,7 +134,7 @@ function pageNlu() {
     try {
       const r = await api("POST", botPath("/nlu/evaluate"), { locale: locale() });
       $("#eval-status").textContent = t("nlu.method",
-        { method: r.method, tested: r.tested_on, generated: r.generated_used });
+        { method: methodText(r.method), tested: r.tested_on, generated: r.generated_used });
       const small = $("#eval-too-small");
       small.hidden = r.tested_on >= MIN_TESTED;
       small.textContent = t("nlu.too_small", { count: r.tested_on, least: MIN_TESTED });
