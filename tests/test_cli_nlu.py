@@ -142,6 +142,19 @@ def test_train_then_parse_names_the_faq(place):
     assert len(out["ranking"]) == 2 and out["model"]["trained_on"] == 12
 
 
+def test_parse_says_unknown_below_the_threshold(place):
+    assert place.run("nlu", "train").returncode == 0
+    parsed = place.run("nlu", "parse", "mon colis n'est toujours pas là", "--threshold", "1")
+    assert parsed.returncode == 0, parsed.stderr
+    lines = parsed.stdout.strip().splitlines()
+    assert lines[0].startswith("Colis ")  # the best guess stays first
+    assert lines[-1] == "unknown: below the threshold 1.00, out of scope"
+    low = place.run("nlu", "parse", "mon colis n'est toujours pas là", "--threshold", "0")
+    assert "unknown" not in low.stdout
+    wrong = place.run("nlu", "parse", "colis", "--threshold", "2")
+    assert wrong.returncode == 2 and "--threshold" in wrong.stderr
+
+
 def test_eval_prints_both_models_side_by_side(place):
     result = place.run("nlu", "eval", "-k", "2")
     assert result.returncode == 0, result.stderr

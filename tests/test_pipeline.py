@@ -93,6 +93,9 @@ async def test_attempts_are_bounded_and_the_shortfall_is_reported(local_embeddin
     assert len(result.sentences) == 1
     assert not result.complete
     assert any("only 1 of 4" in w for w in result.warnings)
+    # the same warning as a code and its values, for a caller to word in its own language
+    assert result.notices == [{"code": "too_few_passed",
+                               "values": {"kept": 1, "requested": 4, "attempts": 3}}]
     assert sum(r.reason == RejectReason.DUPLICATE for r in result.rejected) == 2
 
 
@@ -167,6 +170,8 @@ async def test_a_broken_embedder_degrades_with_a_warning():
     result = await run_generation(request(n=1), provider, BrokenEmbeddings())
     assert [s.text for s in result.sentences] == ["Je veux changer mon mot de passe"]
     assert any("embedding server down" in w for w in result.warnings)
+    assert result.notices[0] == {"code": "embeddings_skipped",
+                                 "values": {"reason": "embedding server down"}}
 
 
 async def test_the_cleaner_rejects_empty_and_wordless_candidates():
@@ -330,6 +335,7 @@ async def test_stopping_on_request_keeps_what_was_kept(local_embeddings):
     assert result.stopped == "cancelled" and result.attempts == 1
     assert [s.text for s in result.sentences] == ["Je veux changer mon mot de passe"]
     assert any("stopped on request" in w for w in result.warnings)
+    assert result.notices == [{"code": "cancelled", "values": {"kept": 1}}]
 
 
 class TimingOut(StreamingProvider):
@@ -354,6 +360,7 @@ async def test_a_timeout_keeps_the_sentences_ready_by_then(local_embeddings):
     result = await run_generation(request(n=5), provider, local_embeddings)
     assert result.stopped == "timeout" and len(result.sentences) == 2
     assert any("did not finish in time" in w for w in result.warnings)
+    assert result.notices == [{"code": "timed_out", "values": {"kept": 2}}]
     with pytest.raises(ProviderError) as caught:
         await run_generation(request(n=5), TimingOut([]), local_embeddings)
     assert caught.value.code == ErrorCode.TIMEOUT

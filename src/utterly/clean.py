@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 from .embeddings.base import EmbeddingProvider
 from .language import is_wrong_language
 from .normalize import normalize, tidy
-from .result import Origin, Rejection, RejectReason, Sentence
+from .result import Notice, Origin, Rejection, RejectReason, Sentence
 from .voice import bot_voice
 
 
@@ -71,7 +71,7 @@ class Cleaner:
     title: str | None = None
     other_intents: list = field(default_factory=list)
     kept: list[Sentence] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     _input_keys: set[str] = field(default_factory=set)
     _kept_keys: set[str] = field(default_factory=set)
     _input_vectors: np.ndarray | None = None
@@ -199,9 +199,10 @@ class Cleaner:
             return await self.embeddings.embed(texts)
         except Exception as exc:  # noqa: BLE001 - a broken embedder must not lose sentences
             message = getattr(exc, "message", None) or str(exc)
-            self.warnings.append(
+            self.notices.append(Notice(
+                "embeddings_skipped", {"reason": message},
                 f"embedding filters skipped ({message}): meaning drift and semantic "
-                "near-duplicates were not checked")
+                "near-duplicates were not checked"))
             self.embeddings = None
             return None
 

@@ -29,7 +29,7 @@ from .parse import ItemReader
 from .prompt import render_request
 from .providers.base import ChatProvider, Completion, open_stream
 from .request import GenerationRequest
-from .result import GenerationResult, Origin, Rejection, RejectReason, Sentence, Usage
+from .result import GenerationResult, Notice, Origin, Rejection, RejectReason, Sentence, Usage
 
 ProgressCallback = Callable[[dict], None]
 
@@ -132,21 +132,31 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
         error.trace = run.trace
         raise error
 
-    warnings = list(cleaner.warnings)
-    if run.stopped == "timeout":
-        warnings.append(f"the model did not finish in time; kept the {len(cleaner.kept)} "
-                        f"sentence(s) ready by then")
-    elif run.stopped == "cancelled":
-        warnings.append(f"stopped on request after {len(cleaner.kept)} sentence(s)")
-    elif len(cleaner.kept) < request.n:
-        warnings.append(f"only {len(cleaner.kept)} of {request.n} sentences passed the "
-                        f"filters after {run.attempts} attempt(s); see the rejected ones")
+    notices = cleaner.notices + _end_notices(run, len(cleaner.kept), request.n)
     return GenerationResult(
         sentences=cleaner.kept, rejected=run.rejected, usage=run.usage,
         attempts=run.attempts, provider=provider.name, model=run.model,
-        latency_s=time.perf_counter() - started, requested=request.n, warnings=warnings,
+        latency_s=time.perf_counter() - started, requested=request.n,
+        warnings=[n.text for n in notices], notices=[n.to_dict() for n in notices],
         seed=seed, first_sentence_s=run.first_candidate_s, stopped=run.stopped,
         trace=run.trace)
+
+
+def _end_notices(run, kept: int, requested: int) -> list[Notice]:
+    """Why a run kept fewer sentences than asked, if it did."""
+    if run.stopped == "timeout":
+        return [Notice("timed_out", {"kept": kept},
+                       f"the model did not finish in time; kept the {kept} sentence(s) "
+                       "ready by then")]
+    if run.stopped == "cancelled":
+        return [Notice("cancelled", {"kept": kept},
+                       f"stopped on request after {kept} sentence(s)")]
+    if kept < requested:
+        return [Notice("too_few_passed",
+                       {"kept": kept, "requested": requested, "attempts": run.attempts},
+                       f"only {kept} of {requested} sentences passed the filters after "
+                       f"{run.attempts} attempt(s); see the rejected ones")]
+    return []
 
 
 @dataclass

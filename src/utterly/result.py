@@ -51,6 +51,20 @@ class Usage:
         self.output_tokens += output_tokens or 0
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A warning about a run as a stable `code` and its `values`, for a caller to put in
+    its own words and language (the Studio translates it); `text` is the English wording
+    that `GenerationResult.warnings` carries."""
+
+    code: str
+    values: dict
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "values": dict(self.values)}
+
+
 @dataclass
 class GenerationResult:
     sentences: list[Sentence]
@@ -62,6 +76,8 @@ class GenerationResult:
     latency_s: float
     requested: int = 0
     warnings: list[str] = field(default_factory=list)
+    # the same warnings, each as a code and values (Notice.to_dict)
+    notices: list[dict] = field(default_factory=list)
     seed: int | None = None
     # USD for the whole run; None when the model's price is unknown (see observability.pricing)
     cost_usd: float | None = None

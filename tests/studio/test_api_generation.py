@@ -212,6 +212,11 @@ def test_the_prompt_knows_the_faq_and_the_bot_knows_its_other_faqs(shop):
     parcel = [r for r in out["rejected"] if r["text"] == PARCEL]
     assert parcel and {r["reason"] for r in parcel} == {"other_intent"}
     assert all("Delivery" in r["detail"] for r in parcel)
+    # the shortfall in English for the API, and as a code with values for a translation
+    assert any("only 1 of 2 sentences passed the filters" in w for w in out["warnings"])
+    shortfall = out["notices"][-1]
+    assert shortfall["code"] == "too_few_passed"
+    assert (shortfall["values"]["kept"], shortfall["values"]["requested"]) == (1, 2)
 
 
 def test_warm_up_reads_the_prompt_ahead_and_stores_nothing(generation_enabled):

@@ -267,6 +267,17 @@ def test_items_of_a_job_are_generated_once_each_with_their_own_run(shop):
     # each FAQ's own calls only: a candidate of the other FAQ is rejected, so each may
     # ask again, never more than the attempts allow
     assert calls + 2 <= world.vendor.state.hits["ok"] <= calls + 2 * PipelineSettings().max_attempts
+    # the job's link to review: the history filtered to its runs, not a run made by hand
+    by_hand = world.studio.api("bob").post(
+        f"/api/bots/{world.bot}/faqs/{world.orders}/generate", json={"n": 1})
+    assert by_hand.status_code == 200, by_hand.text
+    of_job = world.studio.api("vic").get(f"/api/bots/{world.bot}/generation-runs",
+                                         params={"job_id": job["id"]}).json()
+    assert sorted(r["id"] for r in of_job["items"]) == sorted(runs.values())
+    assert of_job["total"] == 2
+    other = world.studio.api("vic").get(f"/api/bots/{world.bot}/generation-runs",
+                                        params={"job_id": job["id"] + 1000}).json()
+    assert other["total"] == 0
 
 
 # ---- cancelling -----------------------------------------------------------------------

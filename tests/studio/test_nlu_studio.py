@@ -102,6 +102,42 @@ def test_parse_names_the_faq_with_its_confidence_and_the_runners_up(shop):
         assert (out["model"]["trained_on"], out["model"]["features"]) == (15, "tfidf")
 
 
+def test_a_parse_below_the_threshold_is_unknown(shop):
+    train(shop)
+    clear = parse(shop, "j'ai oublié mon mot de passe, comment faire").json()
+    assert clear["unknown"] is False and clear["threshold"] == 0.6  # the default
+    off_topic = parse(shop, "quel temps fait-il demain ?").json()
+    assert off_topic["confidence"] < 0.6 and off_topic["unknown"] is True
+    # the best guess stays, for a person tuning the threshold
+    assert off_topic["intent"]["title"] and off_topic["ranking"]
+    # the threshold is the caller's: at or below the confidence the FAQ is named
+    at = parse(shop, "quel temps fait-il demain ?", threshold=off_topic["confidence"]).json()
+    assert at["unknown"] is False and at["threshold"] == off_topic["confidence"]
+    assert parse(shop, "j'ai oublié mon mot de passe, comment faire",
+                 threshold=1).json()["unknown"] is True
+    for wrong in (1.5, -0.1, "high"):
+        body = problem(parse(shop, "colis", threshold=wrong), 422)
+        assert body["field"] == "threshold"
+
+
+def test_a_problem_title_follows_accept_language_and_the_detail_stays_english(shop):
+    url = f"{shop.base}/nlu/parse"
+    french = shop.api("vic").post(url, json={"text": "où est mon colis"},
+                                  headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
+    body = problem(french, 409)
+    assert (body["code"], body["title"]) == ("model_not_trained", "Conflit")
+    assert body["detail"] == "no trained model for locale `fr`"
+    assert french.headers["content-language"] == "fr"
+    assert "accept-language" in french.headers["vary"].lower()
+    english = problem(shop.api("vic").post(url, json={"text": "où est mon colis"},
+                                           headers={"Accept-Language": "en-GB,fr;q=0.5"}), 409)
+    assert english["title"] == "Conflict" and english["detail"] == body["detail"]
+    invalid = problem(shop.api("vic").post(url, json={"text": ""},
+                                           headers={"Accept-Language": "fr"}), 422)
+    assert invalid["title"] == "Saisie invalide" and invalid["field"] == "text"
+    assert "String should have at least 1 character" in invalid["detail"]
+
+
 def test_retraining_replaces_the_stored_model(shop):
     train(shop)
     add_sentences(shop.world, shop.refund, ["Je souhaite un avoir"])

@@ -8,6 +8,8 @@ import re
 
 from playwright.sync_api import expect
 
+from utterly.studio.web.i18n import text as ui_text
+
 from .conftest import generate, login
 
 QUESTION = "bonjour le bot"
@@ -75,7 +77,7 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     # GENERATE streams its progress, then shows the results (Regenerate if none is new)
     selectable = generate(dialog, on_progress=lambda: shot(page, "05-generate-progress"))
     assert selectable >= 1, dialog.locator("#gen-results").inner_text()
-    expect(dialog.locator("#gen-summary")).to_contain_text("sentences generated")
+    expect(dialog.locator("#gen-summary")).to_contain_text(re.compile(r"sentences? generated"))
     new_candidates = dialog.locator('#gen-candidates li[data-status="new"] input')
     shot(page, "06-generate-results")
     dialog.get_by_role("checkbox", name="Select all").check()
@@ -84,7 +86,7 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     generated_texts = [new_candidates.nth(i).input_value() for i in range(selectable)]
     dialog.get_by_role("button", name="Validate").click()
     expect(dialog).to_be_hidden()
-    expect(page.locator("#toast")).to_have_text(f"{selectable} sentences imported.")
+    expect(page.locator("#toast")).to_have_text(ui_text("en", "gen.imported", count=selectable))
     generated = page.locator('#sentences li[data-origin="generated"]')
     expect(generated).to_have_count(selectable)
     expect(generated.locator(".badge").first).to_have_text("generated")
@@ -127,7 +129,7 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     confirm = page.get_by_role("dialog", name=f"Undo the import of run #{run_id}?")
     expect(confirm).to_contain_text(f"the sentences this run imported ({selectable})")
     confirm.get_by_role("button", name="Remove them").click()
-    expect(page.locator("#toast")).to_have_text(f"{selectable} sentences removed.")
+    expect(page.locator("#toast")).to_have_text(ui_text("en", "history.undone", count=selectable))
     undone = page.locator(f'#runs tbody tr[data-run-id="{run_id}"]')
     expect(undone.locator("td").nth(6)).to_have_text("0")
     expect(page.get_by_role("button", name=re.compile("^Undo import"))).to_have_count(0)

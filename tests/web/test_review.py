@@ -119,7 +119,7 @@ def test_bot_user_reviews_a_held_run_and_imports_the_selection(page, held_run, s
     expect(dialog.get_by_role("checkbox", name=PARCEL)).not_to_be_checked()
     dialog.get_by_role("button", name="Validate").click()
     expect(dialog).to_be_hidden()
-    expect(page.locator("#toast")).to_have_text("1 sentences imported.")
+    expect(page.locator("#toast")).to_have_text("1 sentence imported.")
     expect(row.locator("td").nth(IMPORTED_COLUMN)).to_have_text("1")
     expect(row.get_by_role("button", name=re.compile("^Undo import"))).to_be_visible()
     assert held_run.run()["imported"] == 1
@@ -173,7 +173,7 @@ def test_an_import_refused_while_reviewing_imports_nothing_then_the_rest(page, h
 
     dialog.get_by_role("button", name="Validate").click()
     expect(dialog).to_be_hidden()
-    expect(page.locator("#toast")).to_have_text("1 sentences imported.")
+    expect(page.locator("#toast")).to_have_text("1 sentence imported.")
     expect(row.locator("td").nth(IMPORTED_COLUMN)).to_have_text("1")
     assert [(c["text"], c["status"]) for c in held_run.run()["candidates"]] == \
         [(PARCEL, "conflict"), (TRACK, "present")]

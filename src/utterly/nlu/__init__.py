@@ -5,9 +5,9 @@ that flags generated sentences closer to another intent than to their own.
 No HTTP, no database: lists of examples in, numbers out.
 """
 
-from .classifier import Example, IntentClassifier, Prediction
+from .classifier import DEFAULT_UNKNOWN_THRESHOLD, Example, IntentClassifier, Prediction
 from .conflicts import ConflictIndex, ConflictRisk, conflict_risks
 from .evaluate import Comparison, compare
 
-__all__ = ["Comparison", "ConflictIndex", "ConflictRisk", "Example", "IntentClassifier", "Prediction",
-           "compare", "conflict_risks"]
+__all__ = ["DEFAULT_UNKNOWN_THRESHOLD", "Comparison", "ConflictIndex", "ConflictRisk",
+           "Example", "IntentClassifier", "Prediction", "compare", "conflict_risks"]

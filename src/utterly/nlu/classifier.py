@@ -31,6 +31,13 @@ class Example:
     origin: str = "human"  # human | generated
 
 
+# Below this confidence a parse answers "unknown": the sentence is out of scope. The
+# probabilities spread over the bot's intents, so a bot with few FAQs gives even an
+# unrelated sentence ~0.5-0.8 ("quel temps fait-il ?" → a delivery FAQ at 0.78 with 2 FAQs,
+# 0.49 with 3) while a clear paraphrase scores above 0.9: tune it on the bot's own sentences.
+DEFAULT_UNKNOWN_THRESHOLD = 0.6
+
+
 @dataclass
 class Prediction:
     text: str
@@ -38,6 +45,10 @@ class Prediction:
     confidence: float
     # the best intents, best first: [(intent, probability), ...]
     ranking: list[tuple[str, float]]
+
+    def unknown(self, threshold: float = DEFAULT_UNKNOWN_THRESHOLD) -> bool:
+        """True when even the best intent is below `threshold`: answer "out of scope"."""
+        return self.confidence < threshold
 
 
 def _tfidf(max_features: int | None = None):

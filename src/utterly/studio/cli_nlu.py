@@ -59,9 +59,12 @@ def nlu_train(bot_id, username, data_dir, database_url, locale, features):
 @_common
 @click.argument("text")
 @click.option("--locale", default=None)
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="below this confidence the answer is `unknown` (default 0.6)")
 @click.option("--json", "as_json", is_flag=True)
-def nlu_parse(bot_id, username, data_dir, database_url, text, locale, as_json):
-    """Which FAQ TEXT asks: intent, confidence, the runners-up."""
+def nlu_parse(bot_id, username, data_dir, database_url, text, locale, threshold, as_json):
+    """Which FAQ TEXT asks: intent, confidence, the runners-up; `unknown` below the
+    threshold."""
     from .services import nlu as service
 
     _, sessions = open_sessions(config_from(data_dir, database_url))
@@ -69,7 +72,7 @@ def nlu_parse(bot_id, username, data_dir, database_url, text, locale, as_json):
 
     def work():
         with sessions() as session:
-            return service.parse(session, actor, bot_id, text, locale)
+            return service.parse(session, actor, bot_id, text, locale, threshold=threshold)
 
     result = run_service(work)
     if as_json:
@@ -78,6 +81,8 @@ def nlu_parse(bot_id, username, data_dir, database_url, text, locale, as_json):
     click.echo(f"{result['intent']['title']}  {result['confidence']:.2f}")
     for other in result["ranking"]:
         click.echo(f"  {other['title']}  {other['confidence']:.2f}")
+    if result["unknown"]:  # last: the first line stays the best FAQ, for scripts
+        click.echo(f"unknown: below the threshold {result['threshold']:.2f}, out of scope")
 
 
 @nlu.command("eval")

@@ -37,9 +37,50 @@ _HINTS = {
 }
 
 
-def problem_response(error: StudioError) -> JSONResponse:
-    return JSONResponse(error.to_problem(), status_code=error.status, media_type=MEDIA_TYPE,
-                        headers=error.headers or None)
+# A problem's `title` is a short summary for people: it follows Accept-Language. `detail`,
+# `hint` and `code` stay English and stable, for logs, scripts and support; the Studio's
+# pages translate by `code` (web/static/app.js).
+_TITLES = {"fr": {
+    "Bad request": "Requête incorrecte", "Not authenticated": "Non authentifié",
+    "Forbidden": "Interdit", "Not found": "Introuvable", "Conflict": "Conflit",
+    "Invalid input": "Saisie invalide", "Too many attempts": "Trop de tentatives",
+    "Model provider failed": "Le fournisseur du modèle a échoué",
+    "Provider settings": "Paramètres du fournisseur",
+    "Content too large": "Contenu trop volumineux",
+    "Method not allowed": "Méthode non autorisée", "Error": "Erreur",
+    "Service unavailable": "Service indisponible",
+    "Internal server error": "Erreur interne du serveur",
+    "Unauthorized": "Non authentifié", "Bad Gateway": "Passerelle en échec",
+    "Gateway Timeout": "Délai de la passerelle dépassé",
+    "Unprocessable Content": "Saisie invalide", "Unprocessable Entity": "Saisie invalide",
+    "Too Many Requests": "Trop de requêtes", "Service Unavailable": "Service indisponible",
+}}
+
+
+def _language(request: Request | None) -> str | None:
+    """The first language of Accept-Language that has titles, or None (English)."""
+    header = request.headers.get("accept-language", "") if request is not None else ""
+    for part in header.split(","):
+        code = part.split(";")[0].strip().split("-")[0].lower()
+        if code == "en":
+            return None
+        if code in _TITLES:
+            return code
+    return None
+
+
+def problem_response(error: StudioError, request: Request | None = None) -> JSONResponse:
+    problem = error.to_problem()
+    headers = dict(error.headers or {})
+    if request is not None:
+        headers["Vary"] = "Accept-Language"
+        lang = _language(request)
+        title = _TITLES.get(lang, {}).get(problem["title"]) if lang else None
+        if title:
+            problem["title"] = title
+            headers["Content-Language"] = lang
+    return JSONResponse(problem, status_code=error.status, media_type=MEDIA_TYPE,
+                        headers=headers or None)
 
 
 def _field(loc: tuple) -> str:
@@ -56,7 +97,7 @@ def _error_field(error: dict) -> str:
     return _field(tuple(error.get("loc", ())))
 
 
-def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
     field = _error_field(first)
@@ -68,76 +109,76 @@ def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
                                             "message": str(e.get("msg", ""))}
                                            for e in errors[:20]])
     error.title = "Invalid input"
-    return problem_response(error)
+    return problem_response(error, request)
 
 
-def _studio(_: Request, exc: StudioError) -> JSONResponse:
-    return problem_response(exc)
+def _studio(request: Request, exc: StudioError) -> JSONResponse:
+    return problem_response(exc, request)
 
 
-def _core(_: Request, exc: UtterlyError) -> JSONResponse:
-    return problem_response(from_core(exc))
+def _core(request: Request, exc: UtterlyError) -> JSONResponse:
+    return problem_response(from_core(exc), request)
 
 
-def _http(_: Request, exc: HTTPException) -> JSONResponse:
+def _http(request: Request, exc: HTTPException) -> JSONResponse:
     limit = getattr(exc, "limit", None)  # body_limit.BodyTooLarge
     if limit is not None:
         from .body_limit import too_large
 
-        return problem_response(too_large(limit))
+        return problem_response(too_large(limit), request)
     codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
     error = StudioError(str(exc.detail), status=exc.status_code,
                         code=codes.get(exc.status_code, "http_error"),
                         headers=getattr(exc, "headers", None))
     error.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
-    return problem_response(error)
+    return problem_response(error, request)
 
 
-def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
     # A unique constraint lost a race with a concurrent request: the caller may retry.
     error = StudioError("this conflicts with data saved at the same moment", status=409,
                         code="conflict", hint="reload and try again")
     error.title = "Conflict"
-    return problem_response(error)
+    return problem_response(error, request)
 
 
 _RETRY_AFTER_S = "2"
 
 
-def _database_busy() -> JSONResponse:
+def _database_busy(request: Request) -> JSONResponse:
     error = StudioError("the database is busy", status=503, code="database_busy",
                         hint=f"try again in {_RETRY_AFTER_S} s; if it lasts, raise "
                              "UTTERLY_DB_POOL_SIZE or look for long transactions",
                         headers={"Retry-After": _RETRY_AFTER_S})
     error.title = "Service unavailable"
-    return problem_response(error)
+    return problem_response(error, request)
 
 
-def _database_down(_: Request, exc: OperationalError) -> JSONResponse:
+def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
     if is_busy(exc):
         log.warning("database busy: %s", type(exc.orig).__name__)
-        return _database_busy()
+        return _database_busy(request)
     log.error("database error: %s", type(exc).__name__)
     error = StudioError("the database is unavailable", status=503, code="database_unavailable",
                         hint="try again in a moment; if it lasts, check the database server",
                         headers={"Retry-After": "5"})
     error.title = "Service unavailable"
-    return problem_response(error)
+    return problem_response(error, request)
 
 
-def _pool_exhausted(_: Request, exc: PoolTimeout) -> JSONResponse:
+def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
     # Every connection of the pool is in use and none came back in time: load, not a bug.
     log.warning("database connection pool exhausted")
-    return _database_busy()
+    return _database_busy(request)
 
 
-def _bug(_: Request, exc: Exception) -> JSONResponse:
+def _bug(request: Request | None, exc: Exception) -> JSONResponse:
     # Only the type goes to the log: an exception message may quote a secret.
     log.error("unexpected error %s", type(exc).__name__, exc_info=False)
     error = StudioError("an unexpected error happened on the server", status=500,
                         code="internal_error", hint="this is a bug: please report it")
     error.title = "Internal server error"
-    return problem_response(error)
+    return problem_response(error, request)
 
 
 def _unstorable(request: Request, exc: Exception) -> JSONResponse:
@@ -151,7 +192,7 @@ def _unstorable(request: Request, exc: Exception) -> JSONResponse:
                         hint="ids are integers below 2147483648; remove NUL (\\u0000) "
                              "characters from texts")
     error.title = "Invalid input"
-    return problem_response(error)
+    return problem_response(error, request)
 
 
 class _CatchBugs:
@@ -180,7 +221,7 @@ class _CatchBugs:
         except Exception as exc:
             if started:  # too late for a problem response
                 raise
-            await _bug(None, exc)(scope, receive, send)
+            await _bug(Request(scope), exc)(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:

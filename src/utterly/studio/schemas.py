@@ -388,6 +388,10 @@ class GenerateOut(BaseModel):
     latency_s: float
     requested: int
     warnings: list[str]
+    notices: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the warnings, each as {code, values}: timed_out {kept}, cancelled "
+        "{kept}, too_few_passed {kept, requested, attempts}, embeddings_skipped {reason}")
     provider: str
     model: str | None
     prompt_version: str | None
@@ -485,6 +489,8 @@ class NluTrainIn(Strict):
 class NluParseIn(Strict):
     text: str = Field(min_length=1, max_length=500)
     locale: Locale | None = None
+    # per request, not stored: see docs/nlu.md (the "unknown" threshold); None: the default
+    threshold: float | None = Field(default=None, ge=0, le=1)
 
 
 class NluEvaluateIn(Strict):

@@ -150,11 +150,13 @@ def list_runs(bot_id: int, who: ActorDep, session: SessionDep, faq_id: int | Non
               user: str | None = Query(
                   default=None, min_length=1, max_length=64,
                   description="only the runs this username started"),
+              job_id: int | None = Query(default=None, ge=1, le=2**31 - 1,
+                                         description="only the runs of this bulk job"),
               limit: int = Query(default=50, ge=1, le=500),
               offset: int = Query(default=0, ge=0, le=10**9)):
     """The bot's generation runs, newest first; the filters combine."""
     total, runs = generation.list_runs(session, who, bot_id, faq_id=faq_id, status=status,
-                                       user=user, limit=limit, offset=offset)
+                                       user=user, job_id=job_id, limit=limit, offset=offset)
     return Page(total=total, limit=limit, offset=offset,
                 items=[RunOut(**r).model_dump(mode="json") for r in runs])
 

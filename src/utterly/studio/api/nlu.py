@@ -21,8 +21,9 @@ def train(bot_id: int, who: ActorDep, session: SessionDep,
 
 @router.post("/nlu/parse", tags=["nlu"])
 def parse(bot_id: int, body: NluParseIn, who: ActorDep, session: SessionDep) -> dict:
-    """Which FAQ a sentence asks, with the confidence and the runners-up."""
-    return nlu.parse(session, who, bot_id, body.text, body.locale)
+    """Which FAQ a sentence asks, with the confidence and the runners-up; `unknown` when
+    the confidence is below `threshold` (the sentence is out of scope)."""
+    return nlu.parse(session, who, bot_id, body.text, body.locale, threshold=body.threshold)
 
 
 @router.post("/nlu/evaluate", tags=["nlu"])

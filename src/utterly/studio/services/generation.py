@@ -21,7 +21,7 @@ from ...request import MAX_ANSWER_CHARS, GenerationRequest
 from ...result import GenerationResult
 from ..access import Actor, bot_for, faq_for
 from ..errors import Conflict, Invalid, NotFound, StudioError, from_core
-from ..models import Faq, GenerationRun, TrainingSentence, User
+from ..models import Faq, GenerationJobItem, GenerationRun, TrainingSentence, User
 from ..schemas import Candidate, GenerateIn, GenerateOut, ImportIn, ImportOut, ImportReport
 from ..secrets import SecretBox
 from .bots import existing_sentences
@@ -239,6 +239,7 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None) -> 
         run_id=run.id, candidates=candidates, rejected=run.rejected,
         usage={"input_tokens": run.input_tokens, "output_tokens": run.output_tokens},
         latency_s=run.latency_s, requested=request["n"], warnings=result.warnings,
+        notices=result.notices,
         provider=run.provider, model=run.model, prompt_version=plan.prompt_version,
         trace_id=run.trace_id, trace_url=run.trace_url, status=run.status,
         stopped=result.stopped, timeout_s=plan.timeout_s)
@@ -397,9 +398,10 @@ def imported_counts(session: Session, run_ids: list[int]) -> dict[int, int]:
 
 def list_runs(session: Session, actor: Actor, bot_id: int, *, faq_id: int | None,
               limit: int, offset: int, status: str | None = None,
-              user: str | None = None) -> tuple[int, list[dict]]:
-    """The bot's runs, newest first, of one FAQ, status and username when given. An unknown
-    username matches nothing: which names exist is not for a bot's viewer to probe."""
+              user: str | None = None, job_id: int | None = None) -> tuple[int, list[dict]]:
+    """The bot's runs, newest first, of one FAQ, status, username and bulk job when given.
+    An unknown username matches nothing: which names exist is not for a bot's viewer to
+    probe."""
     bot = bot_for(session, actor, bot_id)
     where = [GenerationRun.bot_id == bot.id]
     if faq_id is not None:
@@ -409,6 +411,9 @@ def list_runs(session: Session, actor: Actor, bot_id: int, *, faq_id: int | None
     if user is not None:
         where.append(GenerationRun.user_id.in_(
             select(User.id).where(User.username == user).scalar_subquery()))
+    if job_id is not None:
+        where.append(GenerationRun.id.in_(select(GenerationJobItem.run_id).where(
+            GenerationJobItem.job_id == job_id)))
     total = session.scalar(select(func.count()).select_from(GenerationRun).where(*where))
     runs = list(session.scalars(select(GenerationRun).where(*where).order_by(
         GenerationRun.id.desc()).limit(limit).offset(offset)))

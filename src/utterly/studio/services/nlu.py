@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidRequest, UtterlyError
-from ...nlu import ConflictIndex, Example, IntentClassifier, compare
+from ...nlu import DEFAULT_UNKNOWN_THRESHOLD, ConflictIndex, Example, IntentClassifier, compare
 from ..access import Actor, bot_for
 from ..errors import Conflict, Invalid, from_core
 from ..models import Bot, Faq, NluModel, TrainingSentence
@@ -78,16 +78,19 @@ def _load(session: Session, bot: Bot, locale: str) -> tuple[IntentClassifier, Nl
 
 
 def parse(session: Session, actor: Actor, bot_id: int, text: str, locale: str | None,
-          top: int = 5) -> dict:
+          top: int = 5, threshold: float | None = None) -> dict:
     bot = bot_for(session, actor, bot_id)
     locale = _locale(bot, locale)
     clf, row = _load(session, bot, locale)
     titles = _titles(session, bot.id)
     prediction = clf.predict([text], top=top)[0]
+    if threshold is None:
+        threshold = DEFAULT_UNKNOWN_THRESHOLD
     ranking = [{"faq_id": _faq_id(i), "title": titles.get(_faq_id(i), "(deleted FAQ)"),
                 "confidence": p} for i, p in prediction.ranking]
     return {"text": text, "locale": locale, "intent": ranking[0],
             "confidence": prediction.confidence, "ranking": ranking[1:],
+            "unknown": prediction.unknown(threshold), "threshold": threshold,
             "model": {"trained_on": row.trained_on, "trained_at": row.created_at,
                       "features": row.features}}
 

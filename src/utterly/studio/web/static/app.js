@@ -9,12 +9,28 @@ const FAQ = body.dataset.faqId;
 const ROLE = body.dataset.role;
 const CAN_EDIT = ROLE === "admin" || ROLE === "bot_user";
 
+const LANG = document.documentElement.lang || "en";
+const PLURAL = new Intl.PluralRules(LANG);
+
+// A key with a `<key>.one` form takes it when `count` is singular in the page's language
+// (French: 0 and 1, "1 phrase"; English: 1), as i18n.text does on the server.
 function t(key, values) {
-  let text = MESSAGES[key] || key;
+  const count = values && values.count;
+  const one = typeof count === "number" && PLURAL.select(count) === "one" && MESSAGES[key + ".one"];
+  let text = one || MESSAGES[key] || key;
   for (const [name, value] of Object.entries(values || {})) {
     text = text.split("{" + name + "}").join(String(value));
   }
   return text;
+}
+
+// Numbers as the page's language writes them: "0,7" and "57 %" in French.
+function num(value, options) {
+  return new Intl.NumberFormat(LANG, options).format(value);
+}
+
+function percent(value, digits) {
+  return num(value, { style: "percent", minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0 });
 }
 
 function cookie(name) {
@@ -57,9 +73,26 @@ async function api(method, path, payload) {
   return data;
 }
 
+// A problem in the page's language. The server's English detail and hint are the most
+// precise words (they name the address, the command to run): an English page shows them.
+// Another language translates the stable `code` (filled with the problem's own fields,
+// e.g. `conflict_faq_title`), and falls back to the English for a code it does not know.
 function problemText(err) {
   const p = err.problem || { detail: String(err) };
-  return p.hint ? `${p.detail} — ${p.hint}` : p.detail;
+  const key = p.code && "problem." + p.code;
+  const english = p.hint ? `${p.detail} — ${p.hint}` : p.detail;
+  if (LANG === "en" && p.detail) return english;
+  // what is wrong with a value is only in the detail: keep it after the translated field
+  if (p.code === "invalid_input") return p.field ? `${t(key, { field: p.field })} (${english})` : english;
+  return key && MESSAGES[key] ? t(key, fieldsOf(p)) : english;
+}
+
+function fieldsOf(problem) {
+  const values = {};
+  for (const [name, value] of Object.entries(problem)) {
+    if (typeof value === "string" || typeof value === "number") values[name] = value;
+  }
+  return values;
 }
 
 function showError(node, err, form) {
@@ -188,6 +221,7 @@ function pageFaqs() {
     });
   }
   load().catch((err) => toast(problemText(err)));
+  setupBulkJobs();
 }
 
 // ---- FAQ editor -----------------------------------------------------------------------
@@ -279,6 +313,7 @@ function pageFaq() {
         title: form.title.value, answer: form.answer.value, description: form.description.value,
       });
       dirty = false;
+      $("#faq-heading").textContent = form.title.value;
       toast(t("common.saved"));
     } catch (err) {
       showError(faqError, err, form);
@@ -327,7 +362,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     runButton.disabled = !settings.enabled;
     const temperature = $("#gen-temperature");
     temperature.value = settings.temperature;
-    $("#gen-temperature-value").textContent = settings.temperature;
+    $("#gen-temperature-value").textContent = num(settings.temperature);
     $("#gen-n").value = settings.nb_sentences;
     showEstimate();
     warmUp();
@@ -401,7 +436,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     $("#gen-cancel").disabled = false;
     $("#gen-cancel").textContent = t("gen.cancel");
     $("#gen-progress-bar").value = 0;
-    $("#gen-progress-text").textContent = t("gen.working", { attempt: 1, kept: 0, requested: data.n });
+    $("#gen-progress-text").textContent = t("gen.working", { attempt: 1, kept: 0, requested: data.n, count: 0 });
     try {
       const result = await streamGeneration(data, (event) => {
         if (event.event === "rejected") {
@@ -412,7 +447,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
         const requested = event.requested || data.n;
         const kept = Math.min(event.kept || 0, requested);
         $("#gen-progress-text").textContent = t("gen.working",
-          { attempt: event.attempt || 1, kept, requested });
+          { attempt: event.attempt || 1, kept, requested, count: kept });
         $("#gen-progress-bar").value = kept / requested;
         if (event.sentences) {
           $("#gen-live").replaceChildren(...event.sentences.slice(0, requested).map((s) => h("li", { text: s })));
@@ -481,7 +516,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
       ? t("gen.timed_out", { count: result.candidates.length, seconds: result.timeout_s })
       : cancelled ? t("gen.cancelled", { count: result.candidates.length })
       : t("gen.results", { count: result.candidates.length })
-        + (result.warnings.length ? " · " + result.warnings.join(" ") : "");
+        + (result.notices && result.notices.length ? " · " + result.notices.map(noticeText).join(" · ") : "");
     $("#gen-summary").textContent = summary;
     renderCandidates($("#gen-candidates"), result.candidates, "gen-candidate");
     tools.apply();
@@ -526,7 +561,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   $("#gen-cancel").addEventListener("click", cancel);
   // Closing the dialog while the model writes stops it: no run goes on out of sight.
   dialog.addEventListener("close", cancel);
-  $("#gen-temperature").addEventListener("input", (e) => { $("#gen-temperature-value").textContent = e.target.value; });
+  $("#gen-temperature").addEventListener("input", (e) => { $("#gen-temperature-value").textContent = num(Number(e.target.value)); });
   $("#gen-sources").addEventListener("change", () => {
     const error = $("#gen-options-error");
     if (sources().length > 5) showError(error, t("gen.too_many")); else clearError(error);
@@ -536,6 +571,12 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     $(id).addEventListener("change", warmUp);
   }
   $("#gen-n").addEventListener("input", showEstimate);
+}
+
+// A run's warning in the page's language, from its code and values (GenerateOut.notices).
+function noticeText(notice) {
+  const values = { ...notice.values, count: notice.values.kept };
+  return MESSAGES["notice." + notice.code] ? t("notice." + notice.code, values) : notice.code;
 }
 
 // ---- candidates of a run: the generate dialog's results and the history's review --------
@@ -689,17 +730,79 @@ async function importChecked(list, faqId, runId, error) {
   }
 }
 
+// ---- bulk generation jobs: on the FAQ list and the NLU page ---------------------------
+
+function setupBulkJobs() {
+  const form = $("#bulk-form");
+  if (!form) return;
+  const list = $("#bulk-jobs");
+  const minScore = $("#bulk-min-score");
+  let timer = null;
+
+  function jobItem(job) {
+    const active = job.status === "queued" || job.status === "running";
+    // A failed job says why, with the fix when there is one (job.error is a problem).
+    const why = job.error && job.error.detail
+      ? h("p", { class: "job-error", role: "alert",
+        text: job.error.hint ? `${job.error.detail} (${job.error.hint})` : job.error.detail })
+      : null;
+    // A finished job's runs wait in the history (filtered to this job) for review.
+    const review = !active && job.done > 0
+      ? h("a", { class: "job-runs", href: `/bots/${BOT}/history?job=${job.id}`, text: t("bulk.review") })
+      : null;
+    return h("li", { "data-job-id": job.id, "data-status": job.status },
+      h("span", { class: "text", text: t("bulk.progress", { ...job, status: t(`bulk.status.${job.status}`) }) }),
+      h("progress", { max: job.total, value: job.done + job.failed,
+        "aria-label": t("bulk.progress", { ...job, status: t(`bulk.status.${job.status}`) }) }),
+      active ? h("button", { type: "button", class: "link danger", text: t("bulk.cancel"),
+        onclick: async () => { await api("POST", botPath(`/generation-jobs/${job.id}/cancel`)); refresh(); } }) : null,
+      review, why);
+  }
+
+  async function refresh() {
+    const jobs = await api("GET", botPath("/generation-jobs"));
+    list.replaceChildren(...jobs.slice(0, 5).map(jobItem));
+    const running = jobs.some((j) => j.status === "queued" || j.status === "running");
+    clearTimeout(timer);
+    if (running) timer = setTimeout(refresh, 1500);
+  }
+
+  const showScore = () => { $("#bulk-min-score-value").textContent = num(Number(minScore.value)); };
+  minScore.addEventListener("input", showScore);
+  showScore();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError($("#bulk-error"), form);
+    try {
+      await api("POST", botPath("/generation-jobs"), {
+        below: form.below.value ? Number(form.below.value) : null,
+        auto_import: form.auto_import.checked, min_score: Number(minScore.value),
+      });
+      refresh();
+    } catch (err) {
+      showError($("#bulk-error"), err, form);
+    }
+  });
+  refresh().catch((err) => showError($("#bulk-error"), err));
+}
+
 // ---- settings -------------------------------------------------------------------------
 
 function checkResult(node, result) {
   node.hidden = false;
   node.classList.toggle("ok", result.ok);
   node.classList.toggle("error", !result.ok);
+  node.title = "";
   if (result.ok) {
-    node.textContent = t("settings.ok", { message: result.message });
+    const provider = MESSAGES["settings.provider." + result.provider] || result.provider;
+    node.textContent = result.model
+      ? t("settings.ok_provider", { provider, model: result.model })
+      : t("settings.ok_observability", { provider });
   } else {
+    // the English message names what failed (an address, a status): kept in the tooltip
     const e = result.error || { message: result.message };
-    node.textContent = e.hint ? `${e.message} — ${e.hint}` : e.message;
+    node.textContent = problemText({ problem: { ...e, detail: e.message } });
+    node.title = e.hint ? `${e.message} — ${e.hint}` : e.message;
   }
 }
 
@@ -724,10 +827,6 @@ function guardUnsaved(isDirty) {
 const CONNECTION_FIELDS = ["model", "base_url", "azure_endpoint", "azure_deployment", "api_version"];
 // openai-compatible has no default server: an example of the usual local one
 const EXAMPLE_BASE_URL = "http://127.0.0.1:8080/v1";
-
-function formatNumber(value) {
-  return new Intl.NumberFormat(document.documentElement.lang).format(Number(value));
-}
 
 // The variables a prompt template can use, each a button that inserts it where the cursor
 // is; described in the page language, else in the core's English.
@@ -795,7 +894,7 @@ function pageGenerationSettings() {
   }
 
   function showTemperature() {
-    $("#temperature-value").textContent = formatNumber(form.temperature.value);
+    $("#temperature-value").textContent = num(Number(form.temperature.value));
   }
 
   // A new provider starts from its own suggestions, not from the previous one's model and
@@ -1059,6 +1158,8 @@ function pageHistory() {
     for (const select of filters.querySelectorAll("select")) {
       if (select.value) params.set(select.name, select.value);
     }
+    const job = jobFilter();
+    if (job) params.set("job_id", job);
     return params;
   }
 
@@ -1094,7 +1195,8 @@ function pageHistory() {
     const cell = h("td", { class: "status" }, h("span", { class: "status-text" + (run.status === "failed" ? " error-text" : ""),
       text: t("run.status." + run.status) }));
     if (run.status === "failed" && run.error) {
-      cell.append(h("span", { class: "run-error", title: run.error.hint || "", text: run.error.message }));
+      cell.append(h("span", { class: "run-error", title: run.error.hint || "",
+        text: problemText({ problem: { ...run.error, detail: run.error.message } }) }));
     }
     return cell;
   }
@@ -1126,9 +1228,9 @@ function pageHistory() {
       statusCell(run),
       h("td", { class: "num", text: `${run.kept} / ${run.rejected_count}` }),
       h("td", { class: "num", text: run.imported }),
-      h("td", { class: "num", text: run.latency_s === null ? "" : `${run.latency_s.toFixed(1)} s` }),
+      h("td", { class: "num", text: run.latency_s === null ? "" : `${num(run.latency_s, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} s` }),
       h("td", { class: "num", text: `${run.input_tokens} + ${run.output_tokens}` }),
-      h("td", { class: "num", text: run.cost === null ? "—" : `$${run.cost.toFixed(4)}` }),
+      h("td", { class: "num", text: run.cost === null ? "—" : num(run.cost, { style: "currency", currency: "USD", minimumFractionDigits: 4 }) }),
       traceCell(run),
       actions(run));
   }
@@ -1173,6 +1275,12 @@ function setupUndoDialog() {
     dialog.showModal();
     $("#undo-cancel").focus();  // the safe answer is the default one
   });
+}
+
+// ?job=ID (a bulk job's link): only that job's runs.
+function jobFilter() {
+  const job = new URLSearchParams(location.search).get("job") || "";
+  return /^[0-9]+$/.test(job) ? job : "";
 }
 
 // The history's Review dialog: a held run's candidates, with their statuses as of now (a

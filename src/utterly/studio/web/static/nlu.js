@@ -1,5 +1,6 @@
 // The NLU page: train, "Try it", the side-by-side evaluation chart, bulk generation jobs.
-// Uses the helpers of app.js (api, t, h, $, botPath, showError, clearError, toast).
+// Uses the helpers of app.js (api, t, h, $, botPath, num, percent, showError, clearError,
+// setupBulkJobs).
 "use strict";
 
 function barChart(result) {
@@ -10,10 +11,10 @@ function barChart(result) {
   const width = 520, height = 220, left = 40, bottom = 30, barWidth = 70, gap = 50;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${height + 40}`);
+  svg.setAttribute("viewBox", `0 -16 ${width} ${height + 56}`);  // room above a 100 % bar for its label
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", series.map(([key, label]) =>
-    `${label}: ${metrics.map(([m, ml]) => `${ml} ${(result[key][m] * 100).toFixed(1)}%`).join(", ")}`).join("; "));
+    `${label}${t("common.colon")} ${metrics.map(([m, ml]) => `${ml} ${percent(result[key][m], 1)}`).join(", ")}`).join("; "));
   svg.classList.add("chart");
   const add = (tag, attrs, text) => {
     const node = document.createElementNS(ns, tag);
@@ -25,7 +26,7 @@ function barChart(result) {
   for (const tick of [0, 0.5, 1]) {
     const y = plot - tick * (plot - 10);
     add("line", { x1: left, x2: width, y1: y, y2: y, stroke: "#d9dde5" });
-    add("text", { x: left - 6, y: y + 4, "text-anchor": "end", "font-size": 11 }, `${tick * 100}%`);
+    add("text", { x: left - 6, y: y + 4, "text-anchor": "end", "font-size": 11 }, percent(tick));
   }
   metrics.forEach(([metric, label], g) => {
     const x0 = left + 30 + g * (2 * barWidth + gap + 40);
@@ -35,7 +36,7 @@ function barChart(result) {
       const x = x0 + i * (barWidth + 6);
       add("rect", { x, y: plot - h, width: barWidth, height: h, fill: color });
       add("text", { x: x + barWidth / 2, y: plot - h - 4, "text-anchor": "middle", "font-size": 12 },
-        `${(value * 100).toFixed(1)}%`);
+        percent(value, 1));
     });
     add("text", { x: x0 + barWidth, y: plot + 18, "text-anchor": "middle", "font-size": 12 }, label);
   });
@@ -44,6 +45,42 @@ function barChart(result) {
     add("text", { x: left + 18 + i * 220, y: height + 24, "font-size": 12 }, label);
   });
   return svg;
+}
+
+// Fewer held-out sentences than this, and one sentence more or less moves the scores by
+// several points: the page says the evaluation is too small to mean much.
+const MIN_TESTED = 30;
+
+// The "unknown" threshold is sent with each parse (the API stores none, see docs/nlu.md);
+// the page remembers the last one per bot in this browser.
+function setupThreshold() {
+  const input = $("#nlu-threshold");
+  const storeKey = `utterly.nlu.threshold.${BOT}`;
+  const saved = Number(localStorage.getItem(storeKey));
+  if (localStorage.getItem(storeKey) !== null && saved >= 0 && saved <= 1) input.value = saved;
+  const show = () => { $("#nlu-threshold-value").textContent = percent(Number(input.value)); };
+  input.addEventListener("input", () => { show(); localStorage.setItem(storeKey, input.value); });
+  show();
+  return () => Number(input.value);
+}
+
+// The answer to "Which FAQ?": the FAQ and its confidence, or "unknown" below the threshold
+// (with the best guess, so the threshold can be tuned).
+function parseAnswer(r) {
+  if (r.unknown) {
+    return h("p", { class: "parse-intent unknown", "data-unknown": "true" },
+      h("strong", { text: t("nlu.unknown") }), " — " + t("nlu.unknown_why",
+        { title: r.intent.title, confidence: percent(r.confidence), threshold: percent(r.threshold) }));
+  }
+  return h("p", { class: "parse-intent" },
+    h("strong", { text: r.intent.title }), ` — ${t("nlu.confidence")} ${percent(r.confidence)}`);
+}
+
+// The API's method ("k-fold (k=5)", "held-out") in the page's language.
+function methodText(method) {
+  const folds = /^k-fold \(k=(\d+)\)$/.exec(method);
+  if (folds) return t("nlu.method_kfold", { k: folds[1] });
+  return method === "held-out" ? t("nlu.method_held_out") : method;
 }
 
 function pageNlu() {
@@ -66,18 +103,20 @@ function pageNlu() {
     });
   }
 
+  const threshold = setupThreshold();
+
   $("#nlu-try").addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError($("#nlu-error"));
     const out = $("#nlu-result");
     out.replaceChildren();
     try {
-      const r = await api("POST", botPath("/nlu/parse"), { text: $("#nlu-text").value, locale: locale() });
-      out.append(h("p", { class: "parse-intent" },
-        h("strong", { text: r.intent.title }), ` — ${t("nlu.confidence")} ${(r.confidence * 100).toFixed(0)}%`));
+      const r = await api("POST", botPath("/nlu/parse"),
+        { text: $("#nlu-text").value, locale: locale(), threshold: threshold() });
+      out.append(parseAnswer(r));
       if (r.ranking.length) {
-        out.append(h("p", { text: t("nlu.runners_up") + ":" }),
-          h("ul", {}, ...r.ranking.map((x) => h("li", { text: `${x.title} — ${(x.confidence * 100).toFixed(0)}%` }))));
+        out.append(h("p", { text: t("nlu.runners_up") }),
+          h("ul", {}, ...r.ranking.map((x) => h("li", { text: `${x.title} — ${percent(x.confidence)}` }))));
       }
     } catch (err) {
       showError($("#nlu-error"), err);
@@ -89,12 +128,16 @@ function pageNlu() {
     clearError($("#eval-error"));
     button.disabled = true;
     $("#eval-status").textContent = t("nlu.evaluating");
+    $("#eval-too-small").hidden = true;
     $("#eval-chart").replaceChildren();
     $("#eval-details").replaceChildren();
     try {
       const r = await api("POST", botPath("/nlu/evaluate"), { locale: locale() });
       $("#eval-status").textContent = t("nlu.method",
-        { method: r.method, tested: r.tested_on, generated: r.generated_used });
+        { method: methodText(r.method), tested: r.tested_on, generated: r.generated_used });
+      const small = $("#eval-too-small");
+      small.hidden = r.tested_on >= MIN_TESTED;
+      small.textContent = t("nlu.too_small", { count: r.tested_on, least: MIN_TESTED });
       $("#eval-chart").append(barChart(r));
       const b = r.human_plus_generated;
       const details = $("#eval-details");
@@ -107,8 +150,8 @@ function pageNlu() {
           h("th", { scope: "col", class: "num", text: t("nlu.precision") }),
           h("th", { scope: "col", class: "num", text: t("nlu.recall") }))),
         h("tbody", {}, ...b.per_intent.map((p) => h("tr", {}, h("td", { text: p.title }),
-          h("td", { class: "num", text: p.precision.toFixed(2) }),
-          h("td", { class: "num", text: p.recall.toFixed(2) })))))));
+          h("td", { class: "num", text: num(p.precision, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) }),
+          h("td", { class: "num", text: num(p.recall, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) })))))));
     } catch (err) {
       $("#eval-status").textContent = "";
       showError($("#eval-error"), err);
@@ -117,45 +160,7 @@ function pageNlu() {
     }
   });
 
-  const form = $("#bulk-form");
-  if (!form) return;
-  const list = $("#bulk-jobs");
-  let timer = null;
-  async function refresh() {
-    const jobs = await api("GET", botPath("/generation-jobs"));
-    list.replaceChildren(...jobs.slice(0, 5).map((job) => {
-      const active = job.status === "queued" || job.status === "running";
-      // A failed job says why, with the fix when there is one (job.error is a problem).
-      const why = job.error && job.error.detail
-        ? h("p", { class: "job-error", role: "alert",
-          text: job.error.hint ? `${job.error.detail} (${job.error.hint})` : job.error.detail })
-        : null;
-      return h("li", { "data-job-id": job.id, "data-status": job.status },
-        h("span", { class: "text", text: t("bulk.progress", { ...job, status: t(`bulk.status.${job.status}`) }) }),
-        h("progress", { max: job.total, value: job.done + job.failed }),
-        active ? h("button", { type: "button", class: "link danger", text: t("bulk.cancel"),
-          onclick: async () => { await api("POST", botPath(`/generation-jobs/${job.id}/cancel`)); refresh(); } }) : null,
-        why);
-    }));
-    const running = jobs.some((j) => j.status === "queued" || j.status === "running");
-    clearTimeout(timer);
-    if (running) timer = setTimeout(refresh, 1500);
-  }
-  $("#bulk-min-score").addEventListener("input", (e) => { $("#bulk-min-score-value").textContent = e.target.value; });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearError($("#bulk-error"), form);
-    try {
-      await api("POST", botPath("/generation-jobs"), {
-        below: form.below.value ? Number(form.below.value) : null,
-        auto_import: form.auto_import.checked, min_score: Number(form.min_score.value),
-      });
-      refresh();
-    } catch (err) {
-      showError($("#bulk-error"), err, form);
-    }
-  });
-  refresh().catch((err) => showError($("#bulk-error"), err));
+  setupBulkJobs();
 }
 
 PAGES.nlu = pageNlu;

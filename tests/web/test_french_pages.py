@@ -1,0 +1,255 @@
+"""The Studio in French, as a new bot builder walks it: server messages reach the page
+through their code and a translation (login, settings check, generation warnings, NLU),
+French plurals, decimal commas and no-break spaces; the FAQ page's heading and way back;
+the skip link; bulk generation from the FAQ list, its finished job linking to its runs."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.servers.faulty_server import create_app as create_vendor
+from tests.servers.run import ASGIServer
+from utterly.studio.web.i18n import MESSAGES, text
+
+from .conftest import GENERATION_TIMEOUT_MS, PASSWORD, enable_generation, switch
+from .test_nlu_page import add_faqs
+
+FR = MESSAGES["fr"]
+# what the English server says, that a French page must not show
+ENGLISH = re.compile(r"wrong username|passed the filters|no trained model|POST /api|"
+                     r"utterly nlu train|refused|answered|accepts the", re.I)
+
+
+SHOPS = itertools.count(1)
+
+
+def fr(key: str, **values) -> str:
+    return text("fr", key, **values)
+
+
+def login_in_french(page, username: str, next_path: str = "/") -> None:
+    page.goto("/login")
+    switch(page, "fr")  # remembered in a cookie; the switch keeps the path, not the query
+    page.goto(f"/login?next={next_path}")
+    page.get_by_label(FR["login.username"]).fill(username)
+    page.get_by_label(FR["login.password"]).fill(PASSWORD)
+    page.get_by_role("button", name=FR["login.submit"]).click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_login_error_skip_link_and_the_faq_heading_in_french(page, faq, shot):
+    page.goto("/login")
+    switch(page, "fr")
+    expect(page.locator("a.skip")).to_have_text("Aller au contenu")
+    page.get_by_label(FR["login.username"]).fill("ada")
+    page.get_by_label(FR["login.password"]).fill("not-the-password")
+    page.get_by_role("button", name=FR["login.submit"]).click()
+    error = page.get_by_role("alert")
+    expect(error).to_have_text(FR["problem.invalid_credentials"])
+    assert not ENGLISH.search(error.inner_text())
+    shot(page, "login-error")
+
+    page.get_by_label(FR["login.password"]).fill(PASSWORD)
+    page.get_by_role("button", name=FR["login.submit"]).click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.goto(faq.path)
+    expect(page.get_by_role("heading", level=1)).to_have_text(faq.title)
+    # the skip link comes first and says where it goes
+    page.keyboard.press("Tab")
+    skip = page.locator("a.skip")
+    expect(skip).to_be_focused()
+    expect(skip).to_have_text("Aller au contenu")
+    expect(skip).to_be_in_viewport()
+    back = page.get_by_role("link", name=FR["faq.back"])
+    expect(back).to_have_attribute("href", f"/bots/{faq.bot}/faqs")
+    # the heading follows a saved rename
+    page.get_by_label(FR["faq.title_label"]).fill("Mot de passe oublié")
+    page.get_by_role("button", name=FR["faq.save"]).click()
+    expect(page.locator("#toast")).to_have_text(FR["common.saved"])
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mot de passe oublié")
+    shot(page, "faq-heading")
+    back.click()
+    expect(page).to_have_url(re.compile(rf"/bots/{faq.bot}/faqs$"))
+    expect(page.get_by_role("link", name="Mot de passe oublié")).to_be_visible()
+
+
+@pytest.fixture
+def vendor():
+    """The fake OpenAI-compatible vendor: it always answers `where is my parcel` and
+    `track my order`."""
+    with ASGIServer(create_vendor()) as url:
+        yield url
+
+
+@pytest.fixture
+def english_shop(studio_server, vendor):
+    """A bot in English (the vendor's language) generating through the vendor: "Orders"
+    and "Delivery", which `where is my parcel` already trains."""
+    ada = studio_server.users.api("ada")
+    created = ada.post("/api/bots", json={"namespace_id": studio_server.users.namespace,
+                                          "name": f"Shop {next(SHOPS)}", "locales": ["en"]})
+    assert created.status_code == 201, created.text
+    bot = created.json()["id"]
+    enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
+                      base_url=f"{vendor}/ok/v1", nb_sentences=2)
+    faqs = {}
+    for title, sentences in (("Orders", ["Where is my order?"]),
+                             ("Delivery", ["When will it arrive?", "Where is my parcel?"])):
+        made = ada.post(f"/api/bots/{bot}/faqs", json={"title": title, "locale": "en"})
+        assert made.status_code == 201, made.text
+        faqs[title] = made.json()["id"]
+        for sentence in sentences:
+            added = ada.post(f"/api/bots/{bot}/faqs/{faqs[title]}/sentences",
+                             json={"text": sentence})
+            assert added.status_code == 201, added.text
+    return bot, faqs
+
+
+def test_generation_summary_and_its_warning_in_french_with_plurals(page, english_shop, shot):
+    bot, faqs = english_shop
+    login_in_french(page, "ada", f"/bots/{bot}/faqs/{faqs['Orders']}")
+    page.get_by_role("button", name=FR["faq.generate"]).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator("#gen-run")).to_be_enabled()
+    dialog.locator("#gen-run").click()
+    expect(dialog.locator("#gen-results")).to_be_visible(timeout=GENERATION_TIMEOUT_MS)
+    # one of two kept: `where is my parcel` trains Delivery, so it is rejected each time
+    summary = dialog.locator("#gen-summary")
+    expect(summary).to_contain_text("1 phrase générée · 1 phrase sur 2 a passé les filtres en")
+    expect(summary).to_contain_text("les rejetées sont listées plus bas")
+    assert not ENGLISH.search(summary.inner_text())
+    expect(dialog.locator("#gen-candidates li")).to_have_count(1)
+    shot(page, "summary")
+
+
+def test_settings_check_results_in_french(page, english_shop, vendor, shot):
+    bot, _ = english_shop
+    login_in_french(page, "ada", f"/bots/{bot}/settings/sentence-generation")
+    expect(page.locator("#variables")).not_to_be_empty()
+    # the temperature with a decimal comma
+    expect(page.locator("#temperature-value")).to_have_text(re.compile(r"^0,\d+$|^[01]$"))
+    result = page.locator("#check-result")
+    page.get_by_role("button", name=FR["settings.test"]).click()
+    expect(result).to_have_class(re.compile(r"\bok\b"))
+    expect(result).to_contain_text("Connexion OK\u00a0:")
+    expect(result).to_contain_text("gpt-4o-mini")
+    assert not ENGLISH.search(result.inner_text())
+
+    page.get_by_label(FR["settings.base_url"]).fill(f"{vendor}/unauthorized/v1")
+    page.get_by_role("button", name=FR["settings.test"]).click()
+    expect(result).to_have_class(re.compile(r"\berror\b"))
+    expect(result).to_have_text(FR["problem.authentication"])
+    # the server's English words stay at hand, in the tooltip
+    assert result.get_attribute("title")
+    shot(page, "check-failed")
+
+
+def test_bulk_generation_from_the_faq_list_links_to_its_runs(page, english_shop, shot):
+    bot, faqs = english_shop
+    login_in_french(page, "bob", f"/bots/{bot}/faqs")
+    expect(page.locator("#faq-table tbody tr[data-faq-id]").first).to_be_visible()
+    bulk = page.locator("section", has=page.get_by_role("heading", name=FR["bulk.title"]))
+    expect(bulk.locator("#bulk-min-score-value")).to_have_text("0,6")
+    bulk.get_by_role("button", name=FR["bulk.start"]).click()
+    job = bulk.locator("#bulk-jobs li").first
+    expect(job).to_have_attribute("data-status", "done", timeout=GENERATION_TIMEOUT_MS)
+    expect(job.locator(".text")).to_contain_text(f"{FR['bulk.status.done']}\u00a0: 2 sur 2")
+    shot(page, "job-done")
+    job_id = job.get_attribute("data-job-id")
+    job.get_by_role("link", name=FR["bulk.review"]).click()
+    expect(page).to_have_url(re.compile(rf"/bots/{bot}/history\?job={job_id}$"))
+    expect(page.locator("#job-filter")).to_contain_text(fr("history.of_job", id=job_id))
+    rows = page.locator("#runs tbody tr[data-run-id]")
+    expect(rows).to_have_count(2)
+    assert sorted(rows.locator("td:nth-child(3)").all_inner_texts()) == ["Delivery", "Orders"]
+    shot(page, "job-runs")
+
+    # a run made by hand afterwards is not one of the job's
+    page.goto(f"/bots/{bot}/faqs/{faqs['Orders']}")
+    page.get_by_role("button", name=FR["faq.generate"]).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator("#gen-run")).to_be_enabled()
+    dialog.locator("#gen-run").click()
+    expect(dialog.locator("#gen-results")).to_be_visible(timeout=GENERATION_TIMEOUT_MS)
+    page.goto(f"/bots/{bot}/history?job={job_id}")
+    expect(rows).to_have_count(2)
+    page.get_by_role("link", name=FR["history.show_all"]).click()
+    expect(rows).to_have_count(3)
+
+
+def test_nlu_unknown_threshold_small_evaluation_and_plain_words_in_french(page, studio_server,
+                                                                        bot, shot):
+    add_faqs(studio_server.users.api("ada"), bot)
+    login_in_french(page, "bob", f"/bots/{bot}/nlu")
+    page.get_by_role("button", name=FR["nlu.train"]).click()
+    expect(page.locator("#nlu-model")).to_have_text(
+        fr("nlu.trained", count=12, generated=0, intents=2))
+    threshold = page.get_by_label(FR["nlu.threshold"])
+    expect(page.locator("#nlu-threshold-value")).to_have_text("60 %")  # Playwright reads a no-break space as a space
+    expect(page.locator("#nlu-threshold-help")).to_have_text(FR["nlu.threshold_help"])
+
+    page.get_by_placeholder(FR["nlu.try_label"]).fill("Quel est le taux de TVA ?")
+    threshold.fill("0.95")  # a range input takes the value
+    expect(page.locator("#nlu-threshold-value")).to_have_text("95 %")
+    page.get_by_role("button", name=FR["nlu.parse"]).click()
+    answer = page.locator("#nlu-result .parse-intent")
+    expect(answer).to_have_attribute("data-unknown", "true")
+    expect(answer.locator("strong")).to_have_text(FR["nlu.unknown"])
+    expect(answer).to_contain_text("sous le seuil de 95 %")
+    expect(page.locator("#nlu-result")).to_contain_text(FR["nlu.runners_up"])
+    shot(page, "unknown")
+
+    # lowered to 0, the same sentence names an FAQ; the page remembers the threshold
+    threshold.fill("0")
+    page.get_by_role("button", name=FR["nlu.parse"]).click()
+    expect(answer).not_to_have_attribute("data-unknown", "true")
+    expect(answer.locator("strong")).to_have_text(re.compile("^(Mot de passe|Livraison)$"))
+    # (Playwright's text matching turns no-break spaces into spaces: read the raw text)
+    assert re.search(r"confiance \d+[\u00a0\u202f]%$", answer.inner_text())
+    page.reload()
+    expect(page.locator("#nlu-threshold-value")).to_have_text("0 %")
+
+    for key in ("nlu.kfold_help", "nlu.accuracy_help", "nlu.f1_help"):
+        expect(page.locator(".glossary")).to_contain_text(FR[key])
+    page.get_by_role("button", name=FR["nlu.evaluate"]).click()
+    warning = page.locator("#eval-too-small")
+    expect(warning).to_be_visible(timeout=60_000)
+    expect(warning).to_have_text(fr("nlu.too_small", count=12, least=30))
+    expect(page.locator("#eval-status")).to_contain_text(
+        fr("nlu.method", method=fr("nlu.method_kfold", k=5), tested=12, generated=0))
+    chart = page.get_by_role("img")
+    expect(chart).to_have_attribute("aria-label", re.compile(r"Exactitude \d+,\d[\u00a0\u202f]%"))
+    shot(page, "evaluated")
+
+
+def test_an_untrained_model_is_explained_in_french(page, studio_server, bot):
+    add_faqs(studio_server.users.api("ada"), bot)
+    login_in_french(page, "vic", f"/bots/{bot}/nlu")
+    page.get_by_placeholder(FR["nlu.try_label"]).fill("où est mon colis")
+    page.get_by_role("button", name=FR["nlu.parse"]).click()
+    error = page.locator("#nlu-error")
+    expect(error).to_have_text(FR["problem.model_not_trained"])
+    assert not ENGLISH.search(error.inner_text())
+
+
+def test_a_failed_run_says_why_in_french_in_the_history(page, studio_server, bot, shot):
+    ada = studio_server.users.api("ada")
+    ids = add_faqs(ada, bot)
+    # the vendor answers when the settings are saved (they are checked), then goes away
+    with ASGIServer(create_vendor()) as gone:
+        enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
+                          base_url=f"{gone}/ok/v1", nb_sentences=2)
+    failed = ada.post(f"/api/bots/{bot}/faqs/{ids['Livraison']}/generate", json={})
+    assert failed.status_code == 502 and failed.json()["code"] == "unreachable", failed.text
+
+    login_in_french(page, "ada", f"/bots/{bot}/history")
+    status = page.locator("#runs tbody tr[data-run-id] td:nth-child(5)")
+    expect(status).to_have_text(
+        f"{FR['run.status.failed']}{FR['common.colon']} {FR['problem.unreachable']}")
+    assert not ENGLISH.search(status.inner_text())
+    assert status.locator(".error-text").get_attribute("title")  # the English hint, at hand
+    shot(page, "failed-run")
