@@ -348,6 +348,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   async function open() {
     show("options");
     clearError($("#gen-options-error"));
+    runButton.disabled = true;  // until this bot's settings say whether it may generate
     dialog.showModal();
     try {
       settings = await api("GET", botPath("/settings/sentence-generation"));
@@ -1236,9 +1237,14 @@ function pageHistory() {
   }
 
   // focusRun: after a change made from a row, put the focus back on that row's first button
+  // Filters changed quickly start loads that may answer out of order: only the latest
+  // one may fill the table.
+  let latest = 0;
   async function load(focusRun) {
     const params = query();
+    const mine = ++latest;
     const page = await api("GET", botPath("/generation-runs?" + params));
+    if (mine !== latest) return;
     tbody.replaceChildren(...page.items.map(row));
     if (!page.items.length) {
       const filtered = [...params.keys()].some((key) => key !== "limit");
