@@ -248,8 +248,9 @@ def test_a_failed_run_says_why_in_french_in_the_history(page, studio_server, bot
 
     login_in_french(page, "ada", f"/bots/{bot}/history")
     status = page.locator("#runs tbody tr[data-run-id] td:nth-child(5)")
-    expect(status).to_have_text(
-        f"{FR['run.status.failed']}{FR['common.colon']} {FR['problem.unreachable']}")
+    # the status on its line, why below it
+    expect(status.locator(".status-text")).to_have_text(FR["run.status.failed"])
+    expect(status.locator(".run-error")).to_have_text(FR["problem.unreachable"])
     assert not ENGLISH.search(status.inner_text())
-    assert status.locator(".error-text").get_attribute("title")  # the English hint, at hand
+    assert status.locator(".run-error").get_attribute("title")  # the English hint, at hand
     shot(page, "failed-run")

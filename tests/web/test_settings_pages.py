@@ -304,6 +304,6 @@ def test_langfuse_keys_guide_and_content_capture_are_explained(page, bot, shot):
     capture = field(page, "settings.obs.capture")
     expect(capture).to_have_accessible_description(FR["settings.obs.capture_help"])
     expect(page.locator("#capture-help")).to_be_visible()
-    for words in ("quittent ce serveur", "Désactivé : seuls les comptes", "jetons"):
+    for words in ("quittent ce serveur", "Désactivé\u00a0: seuls les comptes", "jetons"):
         assert words in FR["settings.obs.capture_help"]
     shot(page, "01-guide")
