@@ -344,3 +344,46 @@ def test_undo_asks_first_in_french(page, shop, shot):
     assert shop.run(run_id)["imported"] == 0
     expect(row.get_by_role("button", name=f"{FR['history.undo']} #{run_id}")).to_have_count(0)
     shot(page, "02-undone")
+
+
+def test_a_run_that_kept_nothing_is_reviewed_for_its_rejected_ones(page, shop, shot):
+    """The vendor's two sentences ask about parcels; asked for opening hours, the filters
+    reject both. The history still offers Review, which lists them with their reason in
+    French, and one can be kept anyway."""
+    ada = shop.api("ada")
+    faq = ada.post(f"/api/bots/{shop.bot}/faqs", json={"title": "Opening hours"}).json()["id"]
+    for sentence in ("What time do you open?", "Are you open on Sunday?"):
+        assert ada.post(f"/api/bots/{shop.bot}/faqs/{faq}/sentences",
+                        json={"text": sentence}).status_code == 201
+    run = shop.generate("bob", faq)
+    assert run["candidates"] == [] and run["rejected"], run  # else this proves nothing
+    reasons: dict[str, str] = {}  # the page lists a text once, with its first reason
+    for r in run["rejected"]:
+        if r["text"].strip():
+            reasons.setdefault(r["text"].strip().lower(), r["reason"])
+
+    login(page, "bob", next_path=shop.history)
+    switch(page, "fr")
+    row = page.locator(f'#runs tbody tr[data-run-id="{run["run_id"]}"]')
+    row.get_by_role("button", name=f"{FR['history.review']} #{run['run_id']}").click()
+    dialog = page.locator("#review-dialog")
+    expect(dialog).to_be_visible()
+    box = dialog.locator("#review-rejected-box")
+    expect(box.locator("summary")).to_have_text(
+        FR["gen.rejected_title"].format(count=len(reasons)))
+    expect(dialog.locator("#review-nothing")).to_be_hidden()
+    box.locator("summary").click()
+    items = box.locator("li")
+    expect(items).to_have_count(len(reasons))
+    for i in range(len(reasons)):
+        text = items.nth(i).locator("input").input_value().strip().lower()
+        expect(items.nth(i).locator(".note")).to_have_text(
+            f" ({FR['reason.' + reasons[text]]})")
+    shot(page, "01-rejected-only")
+
+    kept = items.first.locator("input").input_value()
+    items.first.locator("input").check()
+    dialog.get_by_role("button", name=FR["gen.validate"]).click()
+    expect(dialog).to_be_hidden()
+    sentences = shop.api("vic").get(f"/api/bots/{shop.bot}/faqs/{faq}/sentences").json()
+    assert kept in [s["text"] for s in sentences["items"]]

@@ -521,22 +521,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     $("#gen-summary").textContent = summary;
     renderCandidates($("#gen-candidates"), result.candidates, "gen-candidate");
     tools.apply();
-    renderRejected(result.rejected);
-  }
-
-  // What the filters refused, with why in plain words; the reviewer may keep one anyway.
-  function renderRejected(rejected) {
-    const shown = rejected.filter((r) => r.text);
-    $("#gen-rejected-box").hidden = shown.length === 0;
-    $("#gen-rejected-box").open = false;
-    $("#gen-rejected-summary").textContent = t("gen.rejected_title", { count: shown.length });
-    $("#gen-rejected").replaceChildren(...shown.map((r, i) => {
-      const id = `gen-rejected-${i}`;
-      return h("li", { class: "candidate rejected", "data-reason": r.reason },
-        h("input", { type: "checkbox", id, value: r.text }),
-        h("label", { for: id, text: " " + r.text }),
-        h("span", { class: "note", text: " (" + t("reason." + r.reason) + ")" }));
-    }));
+    renderRejected("gen", result.rejected);
   }
 
   async function validate() {
@@ -690,6 +675,31 @@ function candidateTools(prefix, list) {
   });
   sort.addEventListener("change", order);
   return { apply };
+}
+
+// What the filters refused, with why in plain words, in the `prefix` dialog's box; the
+// reviewer may keep one anyway. Returns how many can be ticked.
+function renderRejected(prefix, rejected) {
+  // a text refused again at a later attempt is listed once, with its first reason
+  const seen = new Set();
+  const shown = rejected.filter((r) => {
+    const key = (r.text || "").trim().toLowerCase();
+    if (!key || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const box = $(`#${prefix}-rejected-box`);
+  box.hidden = shown.length === 0;
+  box.open = false;
+  $(`#${prefix}-rejected-summary`).textContent = t("gen.rejected_title", { count: shown.length });
+  $(`#${prefix}-rejected`).replaceChildren(...shown.map((r, i) => {
+    const id = `${prefix}-rejected-${i}`;
+    return h("li", { class: "candidate rejected", "data-reason": r.reason },
+      h("input", { type: "checkbox", id, value: r.text }),
+      h("label", { for: id, text: " " + r.text }),
+      h("span", { class: "note", text: " (" + t("reason." + r.reason) + ")" }));
+  }));
+  return shown.length;
 }
 
 // A text the import refused (or found already present) can no longer be selected: show why.
@@ -1176,7 +1186,9 @@ function pageHistory() {
   function actions(run) {
     // A run holds candidates for review until they are imported (a bulk job without
     // auto-import, or a dialog closed without Validate).
-    const reviewable = review && run.faq_id && run.status !== "failed" && run.kept > run.imported;
+    // Its rejected candidates too: a run that kept nothing may hold one worth keeping.
+    const reviewable = review && run.faq_id && run.status !== "failed"
+      && (run.kept > run.imported || run.rejected_count > 0);
     const reviewButton = reviewable ? h("button", {
       type: "button", class: "link", text: t("history.review"),
       "aria-label": `${t("history.review")} #${run.id}`,
@@ -1334,9 +1346,12 @@ function setupReviewDialog(when, reload) {
     renderTrace($("#review-trace"), run);
     const selectable = renderCandidates(list, run.candidates, "review-candidate");
     tools.apply();
-    $("#review-nothing").hidden = selectable > 0;
-    selectAll.disabled = validateButton.disabled = $("#review-select-safe").disabled = selectable === 0;
-    (selectable ? selectAll : $("#review-cancel")).focus();
+    const keepable = renderRejected("review", run.rejected);
+    // "nothing left" is about kept candidates; a run that kept none shows its rejected ones
+    $("#review-nothing").hidden = selectable > 0 || run.candidates.length === 0;
+    selectAll.disabled = $("#review-select-safe").disabled = selectable === 0;
+    validateButton.disabled = selectable + keepable === 0;
+    (selectable ? selectAll : keepable ? $("#review-rejected-summary") : $("#review-cancel")).focus();
   }
 
   async function validate() {
@@ -1344,7 +1359,7 @@ function setupReviewDialog(when, reload) {
     validateButton.disabled = true;  // one import at a time
     let report;
     try {
-      report = await importChecked(list, current.faq_id, current.id, error);
+      report = await importChecked($("#review-choices"), current.faq_id, current.id, error);
     } finally {
       validateButton.disabled = false;
     }
