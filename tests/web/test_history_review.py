@@ -26,6 +26,7 @@ from playwright.sync_api import expect
 
 from tests.servers.run import free_port
 from utterly.studio.web.i18n import MESSAGES
+from utterly.studio.web.i18n import text as ui_text
 
 from .conftest import enable_generation, login, switch
 
@@ -372,6 +373,9 @@ def test_a_run_that_kept_nothing_is_reviewed_for_its_rejected_ones(page, shop, s
     expect(box.locator("summary")).to_have_text(
         FR["gen.rejected_title"].format(count=len(reasons)))
     expect(dialog.locator("#review-nothing")).to_be_hidden()
+    # the summary counts each rejected text once, as the list shows them
+    expect(dialog.locator("#review-summary")).to_contain_text(
+        ui_text("fr", "gen.rejected", count=len(reasons)))
     box.locator("summary").click()
     items = box.locator("li")
     expect(items).to_have_count(len(reasons))

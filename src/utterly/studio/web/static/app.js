@@ -677,17 +677,21 @@ function candidateTools(prefix, list) {
   return { apply };
 }
 
-// What the filters refused, with why in plain words, in the `prefix` dialog's box; the
-// reviewer may keep one anyway. Returns how many can be ticked.
-function renderRejected(prefix, rejected) {
-  // a text refused again at a later attempt is listed once, with its first reason
+// A text refused again at a later attempt counts once, with its first reason.
+function distinctRejected(rejected) {
   const seen = new Set();
-  const shown = rejected.filter((r) => {
+  return rejected.filter((r) => {
     const key = (r.text || "").trim().toLowerCase();
     if (!key || seen.has(key)) return false;
     seen.add(key);
     return true;
   });
+}
+
+// What the filters refused, with why in plain words, in the `prefix` dialog's box; the
+// reviewer may keep one anyway. Returns how many can be ticked.
+function renderRejected(prefix, rejected) {
+  const shown = distinctRejected(rejected);
   const box = $(`#${prefix}-rejected-box`);
   box.hidden = shown.length === 0;
   box.open = false;
@@ -1341,7 +1345,7 @@ function setupReviewDialog(when, reload) {
     if (mine !== opened || !dialog.open) return;  // closed, or another run opened since
     current = run;
     $("#review-summary").textContent = t("gen.results", { count: run.candidates.length })
-      + (run.rejected.length ? " · " + t("gen.rejected", { count: run.rejected.length }) : "")
+      + (run.rejected.length ? " · " + t("gen.rejected", { count: distinctRejected(run.rejected).length }) : "")
       + " · " + t("review.imported", { count: run.imported });
     renderTrace($("#review-trace"), run);
     const selectable = renderCandidates(list, run.candidates, "review-candidate");
