@@ -18,6 +18,7 @@ from .api.deps import StudioState, state
 from .body_limit import BodyLimit
 from .config import StudioConfig
 from .db import make_engine, migrate, session_factory
+from .generation_threads import GenerationThreads
 from .headers import SecurityHeaders
 from .secrets import SecretBox
 from .services.jobs import JobWorker
@@ -46,6 +47,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         finally:
             if worker is not None:
                 worker.close()
+            app.state.studio.generations.close()
 
     app = FastAPI(title="Utterly Studio API", version=__version__, lifespan=lifespan,
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
@@ -54,7 +56,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
                               "RFC 9457 problem+json with `code`, `field` and `hint`.")
     app.state.studio = StudioState(
         config=config, sessions=session_factory(engine),
-        box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle())
+        box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle(),
+        generations=GenerationThreads(config.generation_threads))
     app.state.engine = engine
     problems.install(app)
     app.add_middleware(BodyLimit)  # before anything reads a body

@@ -37,6 +37,9 @@ class StudioConfig:
     # how long a statement waits for another transaction's lock before 503 database_busy
     # (UTTERLY_DB_LOCK_TIMEOUT, seconds)
     db_lock_timeout_s: float = 10.0
+    # generations running at once in this process, in threads of their own (the others
+    # wait for one): UTTERLY_GENERATION_THREADS
+    generation_threads: int = 16
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -57,6 +60,8 @@ class StudioConfig:
                                          float, 0.1),
             "db_lock_timeout_s": _number(env, "UTTERLY_DB_LOCK_TIMEOUT", cls.db_lock_timeout_s,
                                          float, 0.1),
+            "generation_threads": _number(env, "UTTERLY_GENERATION_THREADS",
+                                          cls.generation_threads, int, 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..access import Actor
 from ..config import StudioConfig
 from ..errors import Forbidden, NotAuthenticated
+from ..generation_threads import GenerationThreads
 from ..live import LiveGenerations
 from ..secrets import SecretBox
 from ..services import accounts
@@ -29,6 +30,7 @@ class StudioState:
     sessions: sessionmaker[Session]
     box: SecretBox
     throttle: LoginThrottle
+    generations: GenerationThreads
     live: LiveGenerations = field(default_factory=LiveGenerations)
 
 

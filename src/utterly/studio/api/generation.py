@@ -30,24 +30,25 @@ router = APIRouter(prefix="/api/bots/{bot_id}", tags=["generation"])
 
 
 @router.post("/faqs/{faq_id}/generate", response_model=GenerateOut)
-def generate(bot_id: int, faq_id: int, request: Request, who: ActorDep,
-             body: GenerateIn | None = None):
+async def generate(bot_id: int, faq_id: int, request: Request, who: ActorDep,
+                   body: GenerateIn | None = None):
     """Generate candidate sentences for the FAQ with the bot's settings. Nothing is added to
     the FAQ until a person imports a selection."""
     st = state(request)
-    return generation.generate(st.sessions, who, bot_id, faq_id, body or GenerateIn(), st.box)
+    return await st.generations.run(generation.generate, st.sessions, who, bot_id, faq_id,
+                                    body or GenerateIn(), st.box)
 
 
 @router.post("/faqs/{faq_id}/generate/warm-up")
-def warm_up(bot_id: int, faq_id: int, request: Request, who: ActorDep,
-            body: GenerateIn | None = None) -> dict[str, bool]:
+async def warm_up(bot_id: int, faq_id: int, request: Request, who: ActorDep,
+                  body: GenerateIn | None = None) -> dict[str, bool]:
     """Have the model read the prompt that `generate` with this body would send, ahead of
     it (the Studio calls this when the generate dialog opens): with the embedded model, the
     generation then shows its first sentence sooner. Refused like `generate`; stores
     nothing; `warmed` is false for providers that cannot keep what they read."""
     st = state(request)
-    return {"warmed": generation.warm_up(st.sessions, who, bot_id, faq_id,
-                                         body or GenerateIn(), st.box)}
+    return {"warmed": await st.generations.run(generation.warm_up, st.sessions, who, bot_id,
+                                               faq_id, body or GenerateIn(), st.box)}
 
 
 @router.post("/faqs/{faq_id}/generate/stream", response_class=StreamingResponse,
@@ -76,8 +77,8 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
 
     async def work() -> None:
         try:
-            result = await run_in_threadpool(generation.execute, st.sessions, plan, progress,
-                                             should_stop)
+            result = await st.generations.run(generation.execute, st.sessions, plan,
+                                              progress, should_stop)
             events.put_nowait(("result", result.model_dump(mode="json")))
         except StudioError as exc:
             events.put_nowait(("error", exc.to_problem()))
