@@ -249,3 +249,34 @@ def problem(response, status: int) -> dict:
     assert body["status"] == status and body["type"] == f"urn:utterly:problem:{body['code']}"
     assert body["title"] and body["detail"]
     return body
+
+
+# ---- a vendor over HTTP: the faulty server's OpenAI-compatible shapes -------------------
+
+KEY = "sk-test-timeout-trace-0123456789"
+
+
+def use_vendor(world, behaviour: str, **fields) -> None:
+    """Generate through the faulty server's `behaviour`, with an API key stored as the
+    settings store it (encrypted), bypassing the provider check."""
+    with world.studio.sessions() as session, session.begin():
+        row = session.get(SentenceGenerationSettings, world.bot)
+        row.enabled, row.provider, row.model = True, "openai-compatible", "gpt-4o-mini"
+        row.base_url = f"{world.vendor.url}/{behaviour}/v1"
+        row.api_key_encrypted = world.studio.box.encrypt(KEY)
+        row.nb_sentences = 2
+        for name, value in fields.items():
+            setattr(row, name, value)
+
+
+@pytest.fixture
+def shop(world, faulty_server):
+    """acme's bot with an English FAQ, "Orders", which the vendor's answers suit."""
+    world.vendor = faulty_server
+    bob = world.studio.api("bob")
+    faq = bob.post(f"/api/bots/{world.bot}/faqs", json={"title": "Orders", "locale": "en"})
+    assert faq.status_code == 201, faq.text
+    world.orders = faq.json()["id"]
+    bob.post(f"/api/bots/{world.bot}/faqs/{world.orders}/sentences",
+             json={"text": "Where is my order?"})
+    return world

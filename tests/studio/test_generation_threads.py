@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.studio.test_generation_timeout_and_trace import shop, use_vendor  # noqa: F401
+from tests.studio.conftest import use_vendor
 from utterly.studio.config import StudioConfig
 
 HANGING = 45
