@@ -9,7 +9,8 @@ rate-limited-long (429, Retry-After 3600), quota (429 insufficient_quota), flaky
 (429 K times, then a valid answer), server-error (500), garbage (200 text/plain),
 garbage-json (200 application/json that is not JSON), wrong-json (200 JSON of the wrong shape),
 context (400 context_length_exceeded), no-schema (400 for response_format json_schema, then
-a valid answer without it), hang (accepts the request and never answers),
+a valid answer without it), hang (accepts the request and never answers), drip (200 at once,
+then a space a second for ten minutes: only a whole-call deadline stops it),
 answer[K]-then-hang[-tag] (a valid answer the first K times, 1 by default, then hang),
 ok (valid).
 `hits[behaviour]` counts the requests each behaviour received.
@@ -23,7 +24,7 @@ import time
 from collections import Counter
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 OPENAI_OK_TEXT = '{"sentences": ["where is my parcel", "track my order"]}'
 
@@ -57,6 +58,18 @@ async def _hang(request: Request, limit_s: float = 600.0) -> Response:
     return Response(status_code=499)
 
 
+def _drip(limit_s: float = 600.0, every_s: float = 1.0) -> Response:
+    """Answer 200 at once, then the body one space at a time, one per `every_s`: a
+    per-read timeout never fires, only a deadline on the whole call ends it."""
+    async def spaces():
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            yield b" "
+            await asyncio.sleep(every_s)
+
+    return StreamingResponse(spaces(), media_type="application/json")
+
+
 def create_app() -> FastAPI:  # noqa: C901
     app = FastAPI()
     hits: Counter = Counter()
@@ -68,6 +81,8 @@ def create_app() -> FastAPI:  # noqa: C901
         openai = shape == "openai"
         if behaviour == "hang":
             return await _hang(request)
+        if behaviour == "drip":
+            return _drip()
         if match := re.fullmatch(r"answer(\d*)-then-hang(-\w+)?", behaviour):
             answers = int(match.group(1) or 1)
             return None if hits[behaviour] <= answers else await _hang(request)

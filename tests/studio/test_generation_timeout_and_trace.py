@@ -103,6 +103,18 @@ def test_a_model_that_never_answers_ends_at_the_bots_limit(shop):
     assert run["trace"]["timeout_s"] == 5
 
 
+def test_a_vendor_dripping_its_answer_ends_at_the_bots_limit_not_at_each_read(shop):
+    """Issue 14: a vendor sending one byte every few seconds once held a request 151 s and
+    ended 200; each read came in time. The bot's limit bounds the whole generation: 504,
+    while the drip had ten minutes to go."""
+    use_vendor(shop, "drip", timeout_s=5)
+    body = problem(generate(shop), 504)
+    assert body["code"] == "timeout" and body["setting"] == "timeout_s"
+    assert shop.vendor.app.state.hits["drip"] >= 1
+    run = run_detail(shop, body["run_id"])
+    assert run["status"] == "failed" and run["error"]["code"] == "timeout"
+
+
 def test_sentences_ready_before_the_limit_are_kept_and_importable(shop):
     # one answer of two sentences, then a second attempt that never ends
     use_vendor(shop, f"answer-then-hang-{shop.studio.dialect}", timeout_s=5)
