@@ -400,11 +400,11 @@ def slow_generate(monkeypatch) -> Counter:
     lock = threading.Lock()
     real = jobs.generation.generate
 
-    def generate(sessions, actor, bot_id, faq_id, data, box):
+    def generate(sessions, actor, bot_id, faq_id, data, box, **options):
         with lock:
             calls[faq_id] += 1
         time.sleep(0.5)
-        return real(sessions, actor, bot_id, faq_id, data, box)
+        return real(sessions, actor, bot_id, faq_id, data, box, **options)
 
     monkeypatch.setattr(jobs.generation, "generate", generate)
     return calls
@@ -556,3 +556,39 @@ def test_a_job_whose_creator_was_deleted_ends_failed(shop):
     assert (view["status"], view["error"]["code"]) == ("failed", "creator_deleted")
     assert [i["status"] for i in view["items"]] == ["skipped"]
     assert runs_per_faq(world) == {}
+
+
+class Crash(BaseException):
+    """A process killed at that very line: nothing after it runs, no except catches it."""
+
+
+@pytest.mark.parametrize("run_jobs", [False])
+def test_a_crash_just_after_a_run_is_stored_never_generates_its_faq_again(
+        shop, slow_generate, monkeypatch):
+    """Issue 14: killed after storing a run but before marking its item, a job generated
+    the FAQ again on resume and orphaned the first run. The item is now marked in the
+    run's own transaction."""
+    world = shop
+    job = create(world, faq_ids=[world.orders, world.parcels], auto_import=True,
+                 min_score=0.0).json()
+    real_import = jobs._auto_import
+    crashed = []
+
+    def import_or_crash(*args, **kwargs):
+        if not crashed:
+            crashed.append(True)
+            raise Crash()  # the run is stored; the worker dies before anything else
+        return real_import(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "_auto_import", import_or_crash)
+    with pytest.raises(Crash):
+        jobs.run_job(world.studio.sessions, job["id"], world.studio.box)
+
+    final = jobs.run_job(world.studio.sessions, job["id"], world.studio.box, wait=True,
+                         lease_s=1, poll_s=0.2)
+    assert (final["status"], final["done"]) == ("done", 2)
+    assert runs_per_faq(world) == {world.orders: 1, world.parcels: 1}
+    assert sum(slow_generate.values()) == 2
+    assert sorted(i["run_id"] for i in final["items"]) == sorted(
+        r["id"] for r in world.studio.api("vic").get(
+            f"/api/bots/{world.bot}/generation-runs").json()["items"])

@@ -182,8 +182,11 @@ def warm_up(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
         raise from_core(exc) from None
 
 
-def execute(session_factory, plan: Plan, on_progress=None, should_stop=None) -> GenerateOut:
-    """Run the core generation and store the run, failed or not.
+def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
+            on_stored=None) -> GenerateOut:
+    """Run the core generation and store the run, failed or not. `on_stored(session, run)`
+    writes in the run's own transaction (a bulk job marks its item there: no crash can
+    leave a stored run whose item would be generated again).
 
     The model call happens outside any database transaction: it can take a minute, and a
     connection must not be held (or a SQLite write lock taken) for that long.
@@ -226,6 +229,8 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None) -> 
             error=error.to_dict() if error else None, trace=trace)
         session.add(run)
         session.flush()
+        if on_stored is not None:
+            on_stored(session, run)
         if error is not None:
             failure = from_core(error)
             failure.extra["run_id"] = run.id
@@ -290,8 +295,9 @@ def _candidates(session: Session, plan: Plan, result: GenerationResult) -> list[
 
 
 def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
-             box: SecretBox) -> GenerateOut:
-    return execute(session_factory, prepare(session_factory, actor, bot_id, faq_id, data, box))
+             box: SecretBox, on_stored=None) -> GenerateOut:
+    return execute(session_factory, prepare(session_factory, actor, bot_id, faq_id, data, box),
+                   on_stored=on_stored)
 
 
 def require_generator(session: Session, actor: Actor, bot_id: int) -> None:

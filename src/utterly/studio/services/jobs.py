@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ...providers import PROVIDERS
@@ -340,11 +340,20 @@ def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,  # noqa:
         if not _claim(sessions, item_id):
             return  # another worker has it, or the job was cancelled
         status, run_id, imported, error = "done", None, 0, None
+
+        def stored(session: Session, run) -> None:
+            # in the run's transaction: a crash after it finds the item ended, not pending
+            session.execute(update(GenerationJobItem).where(
+                GenerationJobItem.id == item_id,
+                GenerationJobItem.status.in_(("pending", "running"))).values(
+                status="failed" if run.status == "failed" else "done", run_id=run.id,
+                error=run.error))
+
         try:
             if faq_id is None:
                 raise NotFound("FAQ")
             result = generation.generate(sessions, owned.actor, owned.bot_id, faq_id,
-                                         request, box)
+                                         request, box, on_stored=stored)
             run_id = result.run_id
             if params.get("auto_import"):
                 imported = _auto_import(sessions, owned.actor, owned.bot_id, faq_id, result,
@@ -356,9 +365,12 @@ def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,  # noqa:
             log.exception("job %s item %s failed", job_id, item_id)
             status, error = "failed", {"code": "internal_error", "detail": type(exc).__name__}
         with sessions() as session, session.begin():
+            # what the run's transaction could not know: the import, the problem's words
+            ended_with_its_run = (GenerationJobItem.run_id == run_id) if run_id else false()
             session.execute(update(GenerationJobItem).where(
                 GenerationJobItem.id == item_id,
-                GenerationJobItem.status.in_(("pending", "running"))).values(
+                or_(GenerationJobItem.status.in_(("pending", "running")),
+                    ended_with_its_run)).values(
                 status=status, run_id=run_id, imported=imported, error=error))
         if on_progress is not None:
             on_progress({"item_id": item_id, "faq_id": faq_id, "status": status,
