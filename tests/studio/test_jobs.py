@@ -497,7 +497,10 @@ def test_a_running_item_is_left_to_its_live_worker_and_retried_once_it_is_gone(
     assert not slow_generate
 
     # a worker that waits follows the job, and takes it over once the owner is silent for
-    # the lease (2 s here): the item the owner left running is generated again
+    # the lease (2 s here): the item the owner left running is generated again. The owner
+    # is heard of once more now: however long the lines above took on a busy machine, the
+    # worker has the whole lease to wait.
+    _as_if_a_worker_held(world, job["id"], world.orders, silent_s=0)
     events = []
     view = jobs.run_job(world.studio.sessions, job["id"], world.studio.box, wait=True,
                         lease_s=2, poll_s=0.2, on_progress=events.append)
