@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 
 from playwright.sync_api import expect
@@ -113,7 +114,8 @@ def test_the_dialog_announces_the_wait_from_the_bots_recent_runs(page, generatio
     expect(dialog.locator("#gen-run")).to_be_enabled()
     for n in (1, 3, 50):
         dialog.get_by_label(FR["gen.number"]).fill(str(n))
-        seconds = max(1, round(estimate["seconds_per_sentence"] * n))
+        # as the page rounds (JavaScript's Math.round: halves up, not to even)
+        seconds = max(1, math.floor(estimate["seconds_per_sentence"] * n + 0.5))
         key = "gen.estimate_over" if seconds > 10 else "gen.estimate"
         expect(dialog.locator("#gen-estimate")).to_have_text(fr(key, seconds=seconds, limit=10))
     # beyond the limit, the dialog says what will happen
