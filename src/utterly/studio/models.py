@@ -179,6 +179,8 @@ class SentenceGenerationSettings(Base):
     nb_sentences: Mapped[int] = mapped_column(Integer, default=10)
     # seconds a whole generation may take; None: the provider's default (settings service)
     timeout_s: Mapped[float | None] = mapped_column(Float)
+    # calls at once to the provider endpoint, across every worker (None: the provider's)
+    max_concurrency: Mapped[int | None] = mapped_column(Integer)
     # None: the built-in default template
     prompt_template: Mapped[str | None] = mapped_column(Text)
     prompt_version: Mapped[str] = mapped_column(String(32))
@@ -260,6 +262,9 @@ class GenerationJob(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
     error: Mapped[dict[str, Any] | None] = mapped_column()
+    # the turn a queued task message must carry to run the job (services/queue.py): a
+    # message of an older turn is a duplicate or a stale redelivery, and is dropped
+    turn: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class GenerationJobItem(Base):
