@@ -459,8 +459,9 @@ def test_two_workers_started_together_generate_each_faq_once(shop, four_faqs, sl
     for thread in threads:
         thread.join(timeout=300)
     # "b" follows the job to its end when "a" won it; "a" returns at once when it lost
+    # (on PostgreSQL it may lose on the job's lock, before the winner marked it running)
     assert results["b"]["status"] == "done"
-    assert results["a"]["status"] in ("done", "running")
+    assert results["a"]["status"] in ("done", "running", "queued")
     assert slow_generate == Counter({faq_id: 1 for faq_id in four_faqs})
     assert runs_per_faq(world) == {faq_id: 1 for faq_id in four_faqs}
 

@@ -37,6 +37,9 @@ class ProviderConfig:
     read_env: bool = True
     # Where the client may connect, checked on the resolved address; None: anywhere.
     outbound: OutboundPolicy | None = None
+    # Limits the calls at once and pauses after a 429, shared with other generations
+    # (providers/gate.py); None: this generation's calls go unhindered.
+    gate: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, provider: str, **fields) -> ProviderConfig:

@@ -94,7 +94,8 @@ class OllamaProvider:
     async def _call(self, fn):
         return await call_classified(fn, from_ollama, self.target,
                                      max_retries=self.config.max_retries, provider=self.name,
-                                     sleep=self._sleep, max_wait_s=self.max_wait_s)
+                                     sleep=self._sleep, max_wait_s=self.max_wait_s,
+                                     gate=self.config.gate)
 
     async def complete(self, messages: list[Message], *, temperature: float, max_tokens: int,
                        json_schema: dict | None = None, seed: int | None = None) -> Completion:

@@ -115,7 +115,8 @@ class OpenAIProvider:
     async def _call(self, fn):
         return await call_classified(fn, from_openai, self.target,
                                      max_retries=self.config.max_retries, provider=self.name,
-                                     sleep=self._sleep, max_wait_s=self.max_wait_s)
+                                     sleep=self._sleep, max_wait_s=self.max_wait_s,
+                                     gate=self.config.gate)
 
     async def _create(self, messages, temperature, max_tokens, json_schema, seed):
         """One chat completion, stepping down the response formats the server refuses."""

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from ..errors import ErrorCode, ProviderError
+from .gate import CallGate
 
 T = TypeVar("T")
 
@@ -51,18 +52,22 @@ def _with_attempts(exc: ProviderError, attempts: int, provider: str, *,
 
 async def call_with_retries(fn: Callable[[], Awaitable[T]], *, max_retries: int, provider: str,
                             sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-                            max_wait_s: float = 30.0) -> T:
+                            max_wait_s: float = 30.0, gate: CallGate | None = None) -> T:
     """Return `await fn()`, retrying rate limits, server errors and unreachable servers.
 
     Raises the last ProviderError, its message saying how many attempts were made (and its
     `attempts` attribute holding the number). A Retry-After longer than `max_wait_s` gives up
-    at once with a hint saying when to try again.
+    at once with a hint saying when to try again. With a `gate`, each attempt waits for a
+    slot, and a rate limit pauses every call through the gate, this one's retry included.
     """
     attempt = 0
     while True:
         attempt += 1
         try:
-            return await fn()
+            if gate is None:
+                return await fn()
+            async with gate.slot():
+                return await fn()
         except ProviderError as exc:
             retries_done = attempt - 1
             if retries_done >= _allowed_retries(exc.code, max_retries):
@@ -81,13 +86,16 @@ async def call_with_retries(fn: Callable[[], Awaitable[T]], *, max_retries: int,
                 delay = exc.retry_after
             else:
                 delay = min(backoff_delay(attempt), max_wait_s)
+            if gate is not None and exc.code == ErrorCode.RATE_LIMITED:
+                await gate.rate_limited(delay)  # the next slot() waits for the pause
+                continue
             await sleep(delay)
 
 
 async def call_classified(fn: Callable[[], Awaitable[T]], translate, target, *,
                           max_retries: int, provider: str,
                           sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-                          max_wait_s: float = 30.0) -> T:
+                          max_wait_s: float = 30.0, gate: CallGate | None = None) -> T:
     """`call_with_retries` on an SDK call whose exceptions `translate(exc, target)` turns
     into ProviderErrors: the one way every remote provider and embedder calls its SDK."""
     async def once():
@@ -97,4 +105,4 @@ async def call_classified(fn: Callable[[], Awaitable[T]], translate, target, *,
             raise translate(exc, target) from exc
 
     return await call_with_retries(once, max_retries=max_retries, provider=provider,
-                                   sleep=sleep, max_wait_s=max_wait_s)
+                                   sleep=sleep, max_wait_s=max_wait_s, gate=gate)

@@ -18,8 +18,10 @@ from .api.deps import StudioState, state
 from .body_limit import BodyLimit
 from .config import StudioConfig
 from .db import make_engine, migrate, session_factory
+from .gates import GATES
 from .generation_threads import GenerationThreads
 from .headers import SecurityHeaders
+from .queue import TaskQueue
 from .secrets import SecretBox
 from .services.jobs import JobWorker
 from .services.throttle import LoginThrottle
@@ -35,11 +37,15 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         config.data_dir.mkdir(parents=True, mode=0o700)
     engine = make_engine(config.url, **config.pool)
     migrate(engine)
+    GATES.configure(config.limits_url)
+    queue = TaskQueue(config.broker_url) if config.broker_url else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # Bulk generation jobs run in this process; interrupted ones resume on start.
+        # Without a task queue, bulk generation jobs run in this process; interrupted ones
+        # resume on start. With one, `utterly worker` processes run them.
         worker = None
-        if config.run_jobs:
+        if config.run_jobs and queue is None:
             worker = JobWorker(app.state.studio.sessions, app.state.studio.box)
             worker.start()
         try:
@@ -47,6 +53,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         finally:
             if worker is not None:
                 worker.close()
+            if queue is not None:
+                queue.close()
             app.state.studio.generations.close()
 
     app = FastAPI(title="Utterly Studio API", version=__version__, lifespan=lifespan,
@@ -57,7 +65,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     app.state.studio = StudioState(
         config=config, sessions=session_factory(engine),
         box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle(),
-        generations=GenerationThreads(config.generation_threads))
+        generations=GenerationThreads(config.generation_threads), queue=queue)
     app.state.engine = engine
     problems.install(app)
     app.add_middleware(BodyLimit)  # before anything reads a body

@@ -167,4 +167,41 @@ def secrets_rotate(data_dir, database_url, new_key):
     click.echo(f"re-encrypted {count} secret(s); {where}")
 
 
-COMMANDS = [serve, demo, users, secrets, *NLU_COMMANDS, *TRANSFER_COMMANDS]
+@click.command()
+@storage_options
+@click.option("--broker-url", envvar="UTTERLY_BROKER_URL", required=True,
+              help="The task queue's broker: redis://host:6379/0 or amqp://user:pw@host:5672/.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Job turns this worker runs at once (each generates a few FAQs side by "
+                   "side, within the provider's limit).")
+def worker(data_dir, database_url, broker_url, threads):
+    """Run bulk generation jobs from the task queue, beside any number of Studio processes
+    and workers on one database and one broker (docs/deploy.md). Ctrl-C or SIGTERM stops
+    cleanly: the FAQs being generated finish and their jobs go back to the queue."""
+    import signal
+    import threading
+    from dataclasses import replace
+
+    from .gates import GATES
+    from .queue import TaskQueue
+    from .secrets import SecretBox
+
+    config = replace(config_from(data_dir, database_url), broker_url=broker_url)
+    _, sessions = open_sessions(config)
+    box = SecretBox.load(config.secret_key, config.key_file)
+    GATES.configure(config.limits_url)
+    queue = TaskQueue(broker_url)
+    running = queue.serve(sessions, box, threads=threads)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    running.start()
+    click.echo(f"Utterly worker: {threads} thread(s) on {config.url.split('://')[0]} "
+               f"database, broker {broker_url.split('://')[0]}; Ctrl-C stops")
+    stop.wait()
+    click.echo("stopping: the FAQs being generated finish first…")
+    running.stop()
+    queue.close()
+
+
+COMMANDS = [serve, demo, users, secrets, worker, *NLU_COMMANDS, *TRANSFER_COMMANDS]

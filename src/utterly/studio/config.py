@@ -40,6 +40,12 @@ class StudioConfig:
     # generations running at once in this process, in threads of their own (the others
     # wait for one): UTTERLY_GENERATION_THREADS
     generation_threads: int = 16
+    # The task queue's broker (redis://… or amqp://…): bulk jobs then run in `utterly
+    # worker` processes, not here (UTTERLY_BROKER_URL). None: in this process.
+    broker_url: str | None = None
+    # Where every process counts the calls at once to each provider endpoint
+    # (UTTERLY_REDIS_URL; by default the broker's, when it is Redis). None: per process.
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -62,6 +68,8 @@ class StudioConfig:
                                          float, 0.1),
             "generation_threads": _number(env, "UTTERLY_GENERATION_THREADS",
                                           cls.generation_threads, int, 1),
+            "broker_url": env.get("UTTERLY_BROKER_URL", "").strip() or None,
+            "redis_url": env.get("UTTERLY_REDIS_URL", "").strip() or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -82,6 +90,16 @@ class StudioConfig:
         return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow,
                 "pool_timeout_s": self.db_pool_timeout_s,
                 "lock_timeout_s": self.db_lock_timeout_s}
+
+    @property
+    def limits_url(self) -> str | None:
+        """The Redis that counts provider calls across the fleet, if any."""
+        if self.redis_url:
+            return self.redis_url
+        if self.broker_url and self.broker_url.split("://", 1)[0].lower() in (
+                "redis", "rediss", "unix"):
+            return self.broker_url
+        return None
 
     @property
     def key_file(self) -> Path:

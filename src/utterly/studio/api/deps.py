@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +32,8 @@ class StudioState:
     throttle: LoginThrottle
     generations: GenerationThreads
     live: LiveGenerations = field(default_factory=LiveGenerations)
+    # studio/queue.TaskQueue when bulk jobs run on a broker's workers
+    queue: Any = None
 
 
 def state(request: Request) -> StudioState:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks, Request
 
 from ..schemas import JobIn, NluEvaluateIn, NluParseIn, NluTrainIn
 from ..services import jobs, nlu
-from .deps import ActorDep, SessionDep
+from .deps import ActorDep, SessionDep, state
 
 router = APIRouter(prefix="/api/bots/{bot_id}")
 
@@ -36,10 +36,15 @@ def evaluate(bot_id: int, who: ActorDep, session: SessionDep,
 
 
 @router.post("/generation-jobs", status_code=202, tags=["generation"])
-def create_job(bot_id: int, body: JobIn, who: ActorDep, session: SessionDep) -> dict:
+def create_job(bot_id: int, body: JobIn, who: ActorDep, session: SessionDep,
+               request: Request, after: BackgroundTasks) -> dict:
     """Generate for every FAQ (or those with fewer than `below` sentences) in the
     background; results wait for review unless `auto_import`."""
-    return jobs.job_view(session, jobs.create_job(session, who, bot_id, body))
+    job = jobs.create_job(session, who, bot_id, body)
+    queue = state(request).queue
+    if queue is not None:  # sent once the job is committed, or a worker could miss it
+        after.add_task(queue.send, job.id, 0)
+    return jobs.job_view(session, job)
 
 
 @router.get("/generation-jobs", tags=["generation"])

@@ -21,13 +21,14 @@ from ...request import MAX_ANSWER_CHARS, GenerationRequest
 from ...result import GenerationResult
 from ..access import Actor, bot_for, faq_for
 from ..errors import Conflict, Invalid, NotFound, StudioError, from_core
+from ..gates import GATES
 from ..models import Faq, GenerationJobItem, GenerationRun, TrainingSentence, User
 from ..schemas import Candidate, GenerateIn, GenerateOut, ImportIn, ImportOut, ImportReport
 from ..secrets import SecretBox
 from .bots import existing_sentences
 from .bots import prepare as prepare_text
 from .nlu import candidate_risks
-from .settings import config_of, generation_row, timeout_of, tracing_for
+from .settings import concurrency_of, config_of, generation_row, timeout_of, tracing_for
 
 MAX_SOURCES = 5
 
@@ -129,8 +130,9 @@ class Plan:
 
 
 def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
-            box: SecretBox) -> Plan:
-    """Everything that can refuse a generation before a model is called."""
+            box: SecretBox, *, bulk: bool = False) -> Plan:
+    """Everything that can refuse a generation before a model is called. `bulk`: for a
+    bulk job, whose calls leave a slot to interactive generations (studio/gates.py)."""
     with session_factory() as session:
         bot, faq = faq_for(session, actor, bot_id, faq_id, "bot_user")
         settings = generation_row(session, bot.id)
@@ -144,7 +146,7 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
             raise Invalid(f"locale `{locale}` is not one of this bot's locales {bot.locales}",
                           field="locale", hint="use one of the bot's locales")
         template = settings.prompt_template
-        config = config_of(settings, box)
+        config = GATES.gated(config_of(settings, box), concurrency_of(settings), bulk=bulk)
         record = {"sentences": _sources(session, faq, data), "locale": locale,
                   "n": data.n or settings.nb_sentences,
                   "temperature": (settings.temperature if data.temperature is None
@@ -295,9 +297,9 @@ def _candidates(session: Session, plan: Plan, result: GenerationResult) -> list[
 
 
 def generate(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
-             box: SecretBox, on_stored=None) -> GenerateOut:
-    return execute(session_factory, prepare(session_factory, actor, bot_id, faq_id, data, box),
-                   on_stored=on_stored)
+             box: SecretBox, on_stored=None, bulk: bool = False) -> GenerateOut:
+    plan = prepare(session_factory, actor, bot_id, faq_id, data, box, bulk=bulk)
+    return execute(session_factory, plan, on_stored=on_stored)
 
 
 def require_generator(session: Session, actor: Actor, bot_id: int) -> None:

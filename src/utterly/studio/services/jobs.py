@@ -26,6 +26,11 @@ Several processes may work on one database: the Studio's worker and any number o
 - A worker that stops cleanly (Studio shutdown, Ctrl-C in the CLI) lets its running items
   finish and hands the job back as `queued`, so another can take it over at once.
 
+- On PostgreSQL the owner also holds a session advisory lock on the job, which PostgreSQL
+  releases the moment the owner's connection dies (kill -9, a lost machine). A worker
+  that gets the lock knows no live owner is left. The task queue (studio/queue.py) acts on
+  that at once, instead of waiting for the lease; without a queue the lease still decides.
+
 Clocks: `updated_at` is written with each process's clock, so processes sharing a database
 from several machines need clocks within a few seconds of each other.
 """
@@ -38,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ...providers import PROVIDERS
@@ -59,8 +64,66 @@ CONCURRENCY = {name: info.concurrency for name, info in PROVIDERS.items()}
 HEARTBEAT_S = 5.0
 # … and is taken for gone when it has not for this long: another worker may take over.
 LEASE_S = 30.0
+# A queued turn runs this many items per concurrent slot, then lets other jobs have theirs.
+TURN_ROUNDS = 2
 
 ACTIVE = ("queued", "running")
+
+# The first key of the jobs' advisory locks on PostgreSQL (the second is the job's id).
+LOCK_CLASS = 0x5554
+
+
+class OwnerLock:
+    """The job's advisory lock on PostgreSQL, held on a connection of its own for as long
+    as this process owns the job. On SQLite, which has no such lock (one machine), it
+    always succeeds and proves nothing."""
+
+    def __init__(self, sessions, job_id: int):
+        self.engine = sessions.kw["bind"]
+        self.job_id = job_id
+        self.connection = None
+
+    @property
+    def meaningful(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def acquire(self) -> bool:
+        if not self.meaningful:
+            return True
+        connection = self.engine.connect()
+        try:
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:c, :j)"),
+                                     {"c": LOCK_CLASS, "j": self.job_id}).scalar()
+            connection.commit()  # the lock is the session's: it outlives the transaction
+        except Exception:
+            connection.close()
+            raise
+        if not got:
+            connection.close()
+            return False
+        self.connection = connection
+        return True
+
+    def release(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.execute(text("SELECT pg_advisory_unlock(:c, :j)"),
+                                    {"c": LOCK_CLASS, "j": self.job_id})
+            self.connection.commit()
+        finally:  # closing the connection releases the lock anyway
+            self.connection.close()
+            self.connection = None
+
+
+def owner_gone(sessions, job_id: int) -> bool:
+    """True when nobody holds the job's lock: its owner, if it had one, is dead. Only
+    PostgreSQL can tell; on SQLite always False (the lease decides)."""
+    lock = OwnerLock(sessions, job_id)
+    if not lock.meaningful or not lock.acquire():
+        return False
+    lock.release()
+    return True
 
 
 def create_job(session: Session, actor: Actor, bot_id: int, data: JobIn) -> GenerationJob:
@@ -184,17 +247,21 @@ def _item_counts(session: Session, job_id: int) -> dict[str, int]:
         GenerationJobItem.job_id == job_id).group_by(GenerationJobItem.status)).all())
 
 
-def _take_over(session: Session, job_id: int, lease_s: float) -> bool:
-    """Become the job's owner, if it is queued or its owner is gone (see the module doc).
-    One conditional UPDATE: of two workers trying at once, only one matches."""
+def _take_over(session: Session, job_id: int, lease_s: float, turn: int | None = None,
+               gone: bool = False) -> bool:
+    """Become the job's owner, if it is queued or its owner is gone (see the module doc):
+    silent for the lease, or `gone` (we hold its lock). With a `turn`, only if it is the
+    job's current one. One conditional UPDATE: of two workers trying at once, only one
+    matches."""
     now = utcnow()
+    abandoned = GenerationJob.status == "running"
+    if not gone:
+        abandoned = and_(abandoned, GenerationJob.updated_at < now - timedelta(seconds=lease_s))
+    where = [GenerationJob.id == job_id, or_(GenerationJob.status == "queued", abandoned)]
+    if turn is not None:
+        where.append(GenerationJob.turn == turn)
     result = session.execute(
-        update(GenerationJob).where(
-            GenerationJob.id == job_id,
-            or_(GenerationJob.status == "queued",
-                and_(GenerationJob.status == "running",
-                     GenerationJob.updated_at < now - timedelta(seconds=lease_s))))
-        .values(status="running", updated_at=now)
+        update(GenerationJob).where(*where).values(status="running", updated_at=now)
         .execution_options(synchronize_session=False))
     return result.rowcount == 1
 
@@ -229,11 +296,12 @@ class _Owned:
     items: list[tuple[int, int | None]]
 
 
-def _start(sessions, job_id: int, lease_s: float) -> tuple[_Owned | None, dict]:
+def _start(sessions, job_id: int, lease_s: float, turn: int | None = None,
+           gone: bool = False) -> tuple[_Owned | None, dict]:
     """Take the job over if it is free: what to run (None when not ours) and its state."""
     with sessions() as session, session.begin():
         # the conditional UPDATE comes first: SQLite takes its write lock there
-        owned = _take_over(session, job_id, lease_s)
+        owned = _take_over(session, job_id, lease_s, turn, gone)
         job = session.get(GenerationJob, job_id)
         if job is None:
             raise NotFound("generation job")
@@ -280,9 +348,11 @@ def _failure_summary(session: Session, job_id: int, failed: int) -> dict:
     return summary
 
 
-def _finish(sessions, job_id: int, release: bool) -> dict:
+def _finish(sessions, job_id: int, release: bool, turn: int | None = None) -> dict:
     """End the job when no item is left: `failed` if every item failed, else `done`. With
-    items left and `release` (a clean stop), hand the job back as `queued`."""
+    items left and `release` (a clean stop, or the end of a `turn`), hand the job back as
+    `queued`; after a turn, under the next turn's number (the view's `next_turn`)."""
+    next_turn = None
     with sessions() as session, session.begin():
         job = session.get(GenerationJob, job_id)
         counts = _item_counts(session, job_id)
@@ -295,40 +365,65 @@ def _finish(sessions, job_id: int, release: bool) -> dict:
                     job.status = "done"
             elif release and not counts.get("running"):
                 job.status = "queued"
+                if turn is not None:
+                    job.turn = next_turn = turn + 1
             session.flush()
+        return {**job_view(session, job), "next_turn": next_turn}
+
+
+def _view(sessions, job_id: int) -> dict:
+    with sessions() as session:
+        job = session.get(GenerationJob, job_id)
+        if job is None:
+            raise NotFound("generation job")
         return job_view(session, job)
 
 
-def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,  # noqa: C901
+def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,
             stop: threading.Event | None = None, wait: bool = False,
             lease_s: float = LEASE_S, heartbeat_s: float = HEARTBEAT_S,
-            poll_s: float = 1.0) -> dict:
+            poll_s: float = 1.0, turn: int | None = None) -> dict:
     """Run the job's pending items as its owner; resumable, cancellable between items.
 
     When another live worker owns the job, return its state at once; or, with `wait`,
     follow it (`on_progress` gets `{"waiting": True, "finished", "total", "silent_s"}`
     every `poll_s`) until it ends, or until its owner has been silent for `lease_s` and
     this call takes the job over. Item events are `{"item_id", "faq_id", "status",
-    "run_id", "imported"}`."""
-    halt = threading.Event()  # ours: set on an error or an interrupt, never the caller's
+    "run_id", "imported"}`.
 
-    def stopping() -> bool:
-        return halt.is_set() or (stop is not None and stop.is_set())
-
+    With a `turn` (the task queue's), run only if it is the job's current turn, at most
+    TURN_ROUNDS items per concurrent slot, and take over at once a job whose owner's lock
+    is free; the job is then handed back `queued` under the view's `next_turn`."""
+    lock = OwnerLock(sessions, job_id)
     while True:
-        owned, view = _start(sessions, job_id, lease_s)
-        if owned is not None:
-            break
-        if not wait or view["status"] not in ACTIVE or stopping():
+        if lock.acquire():
+            owned, view = _start(sessions, job_id, lease_s, turn,
+                                 gone=turn is not None and lock.meaningful)
+            if owned is not None:
+                break
+            lock.release()
+        else:  # a live owner holds it
+            view = _view(sessions, job_id)
+        if not wait or view["status"] not in ACTIVE or (stop is not None and stop.is_set()):
             return view
         if on_progress is not None:
             silent = (utcnow() - view["updated_at"]).total_seconds()
             on_progress({"waiting": True, "finished": view["total"] - view["pending"],
                          "total": view["total"], "silent_s": max(0.0, silent)})
-        if stop is not None:
-            stop.wait(poll_s)
-        else:
-            halt.wait(poll_s)
+        (stop or threading.Event()).wait(poll_s)
+    try:
+        return _run_owned(sessions, job_id, box, owned, on_progress, stop, heartbeat_s, turn)
+    finally:
+        lock.release()
+
+
+def _run_owned(sessions, job_id: int, box: SecretBox, owned: _Owned,  # noqa: C901
+               on_progress, stop: threading.Event | None, heartbeat_s: float,
+               turn: int | None) -> dict:
+    halt = threading.Event()  # ours: set on an error or an interrupt, never the caller's
+
+    def stopping() -> bool:
+        return halt.is_set() or (stop is not None and stop.is_set())
 
     params = owned.params
     request = GenerateIn(options=params.get("options") or {}, n=params.get("n"),
@@ -353,7 +448,7 @@ def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,  # noqa:
             if faq_id is None:
                 raise NotFound("FAQ")
             result = generation.generate(sessions, owned.actor, owned.bot_id, faq_id,
-                                         request, box, on_stored=stored)
+                                         request, box, on_stored=stored, bulk=True)
             run_id = result.run_id
             if params.get("auto_import"):
                 imported = _auto_import(sessions, owned.actor, owned.bot_id, faq_id, result,
@@ -381,9 +476,11 @@ def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,  # noqa:
                             daemon=True, name=f"job-{job_id}-heartbeat")
     beat.start()
     try:
-        with ThreadPoolExecutor(max_workers=CONCURRENCY.get(owned.provider, 2),
+        slots = CONCURRENCY.get(owned.provider, 2)
+        items = owned.items if turn is None else owned.items[:slots * TURN_ROUNDS]
+        with ThreadPoolExecutor(max_workers=slots,
                                 thread_name_prefix=f"job-{job_id}") as pool:
-            futures = [pool.submit(one, i, f) for i, f in owned.items]
+            futures = [pool.submit(one, i, f) for i, f in items]
             try:
                 for future in as_completed(futures):
                     future.result()
@@ -398,12 +495,14 @@ def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,  # noqa:
             log.exception("job %s: could not record where the job stopped", job_id)
         raise
     beat_done.set()
-    return _finish(sessions, job_id, release=stopping())
+    return _finish(sessions, job_id, release=stopping() or turn is not None, turn=turn)
 
 
 class JobWorker:
-    """Runs queued jobs in the Studio process, one at a time; takes over the running jobs
-    whose owner is gone (silent for `lease_s`), e.g. after a crash or a restart."""
+    """Runs jobs in the Studio process when there is no task queue: the same turns as the
+    queue's workers (studio/queue.py), one at a time, the job waiting longest first, so
+    jobs take turns. Takes over the running jobs whose owner is gone (its lock free on
+    PostgreSQL, silent for `lease_s` on SQLite), e.g. after a crash or a restart."""
 
     def __init__(self, sessions, box: SecretBox, poll_s: float = 1.0,
                  lease_s: float = LEASE_S):
@@ -417,24 +516,33 @@ class JobWorker:
     def start(self) -> None:
         self.thread.start()
 
-    def _next(self) -> int | None:
-        """The next job this worker may take over: abandoned running ones first."""
+    def _next(self) -> tuple[int, int] | None:
+        """The next job this worker may take over and its turn: abandoned running ones
+        first, then the queued one waiting longest."""
         cutoff = utcnow() - timedelta(seconds=self.lease_s)
         with self.sessions() as session:
-            return session.scalar(select(GenerationJob.id).where(or_(
-                GenerationJob.status == "queued",
-                and_(GenerationJob.status == "running", GenerationJob.updated_at < cutoff)))
-                .order_by((GenerationJob.status != "running"), GenerationJob.id).limit(1))
+            running = session.execute(select(GenerationJob.id, GenerationJob.turn).where(
+                GenerationJob.status == "running").order_by(GenerationJob.id)).all()
+            for job_id, turn in running:
+                if owner_gone(self.sessions, job_id) or session.scalar(
+                        select(GenerationJob.updated_at < cutoff).where(
+                            GenerationJob.id == job_id)):
+                    return job_id, turn
+            row = session.execute(select(GenerationJob.id, GenerationJob.turn).where(
+                GenerationJob.status == "queued")
+                .order_by(GenerationJob.updated_at, GenerationJob.id).limit(1)).first()
+            return tuple(row) if row else None
 
     def _loop(self) -> None:
         while not self.stop.is_set():
             try:
-                job_id = self._next()
-                if job_id is None:
+                found = self._next()
+                if found is None:
                     self.stop.wait(self.poll_s)
                     continue
                 # not ours if another worker took it meanwhile: run_job returns at once
-                run_job(self.sessions, job_id, self.box, stop=self.stop, lease_s=self.lease_s)
+                run_job(self.sessions, found[0], self.box, stop=self.stop,
+                        lease_s=self.lease_s, turn=found[1])
             except Exception:  # keep the worker alive; the job's state says what happened
                 log.exception("generation job worker error")
                 self.stop.wait(self.poll_s)

@@ -81,6 +81,11 @@ def timeout_of(row: SentenceGenerationSettings) -> float:
     return row.timeout_s or default_timeout(row.provider)
 
 
+def concurrency_of(row: SentenceGenerationSettings) -> int:
+    """Calls at once to this bot's provider endpoint, counted across the fleet."""
+    return row.max_concurrency or PROVIDERS[row.provider].concurrency
+
+
 # The runs an estimate of the wait is made from: recent enough to reflect the model and the
 # server as they are, enough for a median to shrug off one slow start.
 ESTIMATE_RUNS = 20

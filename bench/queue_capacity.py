@@ -1,0 +1,198 @@
+"""Bulk generation on the task queue: how much of a provider's capacity 1, 2 and 4
+workers keep busy.
+
+A fake OpenAI-compatible server (tests/servers/capacity_server.py) answers each call after
+a fixed latency (1 s) and takes 8 calls at once, answering 429 beyond. Four namespaces each
+start a job of `--faqs` FAQs at the same time; their bots allow 8 calls at once
+(`max_concurrency`), counted across the fleet in Redis. For each number of `utterly
+worker` processes (PostgreSQL, Redis broker): the share of the server's capacity kept busy
+from the first call to the last, calls, 429s, the most calls at once, FAQs per second.
+
+    python bench/queue_capacity.py [--faqs 24] [--workers 1 2 4] [--threads 4]
+
+Needs PostgreSQL (UTTERLY_BENCH_POSTGRES_ADMIN_URL) and Redis (UTTERLY_BENCH_REDIS_URL,
+default db 14 of 127.0.0.1:6379, flushed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._studio import PG_ADMIN_URL, table  # noqa: E402
+from tests.servers import capacity_server  # noqa: E402
+from tests.servers.run import ASGIServer  # noqa: E402
+
+REDIS_URL = os.environ.get("UTTERLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+UTTERLY = str(Path(sys.executable).with_name("utterly"))
+CAPACITY = 8
+LATENCY_S = 1.0
+KEY = "sk-bench-0123456789abcdef"
+
+
+def fresh_database() -> tuple[str, callable]:
+    import psycopg
+
+    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+    name = f"utterly_bench_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def setup(database_url: str, data_dir: Path, vendor_url: str, faqs: int) -> list[int]:
+    """Four namespaces, each with a bot of `faqs` FAQs and a queued job; the job ids."""
+    from utterly.normalize import normalize
+    from utterly.prompt import default_template, template_version
+    from utterly.studio.access import Actor
+    from utterly.studio.db import make_engine, migrate, session_factory
+    from utterly.studio.models import (
+        Bot,
+        Faq,
+        Membership,
+        Namespace,
+        ObservabilitySettings,
+        SentenceGenerationSettings,
+        TrainingSentence,
+        User,
+    )
+    from utterly.studio.schemas import JobIn
+    from utterly.studio.secrets import SecretBox
+    from utterly.studio.services import jobs
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    box = SecretBox.load(None, data_dir / "secret.key")
+    job_ids = []
+    with sessions() as session, session.begin():
+        for n in range(4):
+            ns = Namespace(name=f"tenant{n}")
+            session.add(ns)
+            session.flush()
+            user = User(username=f"user{n}", password_hash="-")
+            session.add(user)
+            session.flush()
+            session.add(Membership(user_id=user.id, namespace_id=ns.id, role="bot_user"))
+            bot = Bot(namespace_id=ns.id, name=f"bot{n}", locales=["en"])
+            session.add(bot)
+            session.flush()
+            session.add(SentenceGenerationSettings(
+                bot_id=bot.id, prompt_version=template_version(default_template()),
+                enabled=True, provider="openai-compatible", model="gpt-4o-mini",
+                base_url=f"{vendor_url}/v1", api_key_encrypted=box.encrypt(KEY),
+                nb_sentences=2, max_concurrency=CAPACITY))
+            session.add(ObservabilitySettings(bot_id=bot.id))
+            for i in range(faqs):
+                faq = Faq(bot_id=bot.id, title=f"Topic {i}", locale="en",
+                          answer=f"About topic {i}.")
+                session.add(faq)
+                session.flush()
+                text = f"I have a question about topic number {i}"
+                session.add(TrainingSentence(bot_id=bot.id, faq_id=faq.id, text=text,
+                                             normalized=normalize(text), locale="en",
+                                             origin="human"))
+            session.flush()
+            job_ids.append(jobs.create_job(session, Actor(user.id, user.username), bot.id,
+                                           JobIn()).id)
+    engine.dispose()
+    return job_ids
+
+
+def wait_done(database_url: str, job_ids: list[int], timeout_s: float) -> list[str]:
+    from sqlalchemy import select
+
+    from utterly.studio.db import make_engine, session_factory
+    from utterly.studio.models import GenerationJob
+
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            with sessions() as session:
+                states = list(session.scalars(select(GenerationJob.status).where(
+                    GenerationJob.id.in_(job_ids))))
+            if all(s not in ("queued", "running") for s in states) or \
+                    time.monotonic() > deadline:
+                return states
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+
+
+def one_run(workers: int, threads: int, faqs: int, vendor_url: str) -> list:
+    import redis
+
+    from utterly.studio.queue import TaskQueue
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    httpx.post(f"{vendor_url}/reset", json={"latency_s": LATENCY_S, "capacity": CAPACITY})
+    database_url, drop = fresh_database()
+    procs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            job_ids = setup(database_url, Path(tmp) / "data", vendor_url, faqs)
+            env = {**os.environ, "UTTERLY_DATA_DIR": str(Path(tmp) / "data")}
+            for _ in range(workers):
+                procs.append(subprocess.Popen(
+                    [UTTERLY, "worker", "--database-url", database_url, "--broker-url",
+                     REDIS_URL, "--threads", str(threads)],
+                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            queue = TaskQueue(REDIS_URL)
+            for job_id in job_ids:
+                queue.send(job_id, 0)
+            queue.close()
+            states = wait_done(database_url, job_ids, timeout_s=600)
+        finally:
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs:
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            drop()
+    stats = httpx.get(f"{vendor_url}/stats").json()
+    spans = stats["spans"]
+    wall = max(e for _, e in spans) - min(s for s, _ in spans)
+    busy = stats["busy_s"] / (CAPACITY * wall)
+    return [workers, threads, f"{100 * busy:.0f} %", stats["calls"], stats["rate_limited"],
+            stats["max_in_flight"], f"{wall:.1f}", f"{4 * faqs / wall:.2f}",
+            ",".join(sorted(set(states)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--faqs", type=int, default=24, help="FAQs per job (4 jobs)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--threads", type=int, default=4, help="turns at once per worker")
+    args = parser.parse_args()
+    app = capacity_server.create_app(latency_s=LATENCY_S, capacity=CAPACITY)
+    with ASGIServer(app) as vendor_url:
+        rows = [one_run(w, args.threads, args.faqs, vendor_url) for w in args.workers]
+    print(f"Provider: {CAPACITY} calls at once, {LATENCY_S:g} s each; 4 jobs × {args.faqs} "
+          f"FAQs; the bots' limit {CAPACITY} (fleet-wide, Redis)")
+    print(table(["workers", "threads", "capacity busy", "calls", "429s", "most at once",
+                 "wall s", "FAQs/s", "jobs"], rows))
+
+
+if __name__ == "__main__":
+    main()

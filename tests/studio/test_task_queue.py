@@ -1,0 +1,356 @@
+"""Bulk jobs on the task queue (studio/queue.py): real brokers (Redis, RabbitMQ), real
+`utterly worker` and `utterly serve` processes on one PostgreSQL, an OpenAI-compatible
+vendor over HTTP with a fixed latency (tests/servers/capacity_server.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tests.servers import capacity_server
+from tests.servers.run import ASGIServer, free_port, port_answers
+from utterly.normalize import normalize
+from utterly.prompt import default_template, template_version
+from utterly.studio.config import StudioConfig
+from utterly.studio.gates import GATES
+from utterly.studio.models import (
+    Bot,
+    Faq,
+    GenerationJob,
+    GenerationJobItem,
+    GenerationRun,
+    Membership,
+    Namespace,
+    ObservabilitySettings,
+    SentenceGenerationSettings,
+    TrainingSentence,
+    User,
+)
+from utterly.studio.passwords import hash_password
+
+from .conftest import PASSWORD, running_studio
+
+UTTERLY = str(Path(sys.executable).with_name("utterly"))
+REDIS_URL = os.environ.get("UTTERLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+AMQP_URL = os.environ.get("UTTERLY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+KEY = "sk-queue-test-0123456789abcdef"
+
+
+def _require(name: str, port: int) -> None:
+    if not port_answers(port):
+        if os.environ.get("UTTERLY_REQUIRE_BROKERS") == "1":
+            pytest.fail(f"{name} is required (UTTERLY_REQUIRE_BROKERS=1) on port {port}")
+        pytest.skip(f"{name} not reachable on 127.0.0.1:{port}")
+
+
+@pytest.fixture
+def redis_broker():
+    _require("Redis", 6379)
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()  # an earlier test's messages and call counts
+    yield REDIS_URL
+    client.flushdb()
+
+
+@pytest.fixture
+def amqp_broker():
+    _require("RabbitMQ", 5672)
+    from utterly.studio.queue import QUEUE, make_broker
+
+    broker = make_broker(AMQP_URL)
+    broker.declare_queue(QUEUE)
+    broker.flush_all()
+    broker.close()
+    yield AMQP_URL
+
+
+@pytest.fixture
+def vendor():
+    app = capacity_server.create_app(latency_s=0.3, capacity=8)
+    with ASGIServer(app) as url:
+        yield Vendor(url, app)
+
+
+@dataclass
+class Vendor:
+    url: str
+    app: object
+
+    def reset(self, **config) -> None:
+        httpx.post(f"{self.url}/reset", json=config).raise_for_status()
+
+    def stats(self) -> dict:
+        return httpx.get(f"{self.url}/stats").json()
+
+
+@dataclass
+class Fleet:
+    """Studio processes and workers on one PostgreSQL and one broker."""
+
+    tmp: Path
+    database_url: str
+    broker_url: str
+    studio: object = None
+    procs: list = field(default_factory=list)
+
+    @property
+    def sessions(self):
+        return self.studio.sessions
+
+    def _env(self) -> dict:
+        return {**os.environ, "UTTERLY_BROKER_URL": self.broker_url,
+                "UTTERLY_DATA_DIR": str(self.tmp / "data")}
+
+    def worker(self, threads: int = 2) -> subprocess.Popen:
+        log = (self.tmp / f"worker-{len(self.procs)}.log").open("wb")
+        proc = subprocess.Popen([UTTERLY, "worker", "--database-url", self.database_url,
+                                 "--threads", str(threads)],
+                                stdout=log, stderr=subprocess.STDOUT, env=self._env())
+        proc.log = log.name
+        self.procs.append(proc)
+        return proc
+
+    def serve(self) -> str:
+        """A second Studio process: `utterly serve` with the same broker."""
+        port = free_port()
+        log = (self.tmp / f"serve-{port}.log").open("wb")
+        proc = subprocess.Popen([UTTERLY, "serve", "--database-url", self.database_url,
+                                 "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, env=self._env())
+        self.procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, Path(log.name).read_text()
+            assert time.monotonic() < deadline, "utterly serve did not answer"
+            if port_answers(port):
+                try:
+                    if httpx.get(f"{url}/api/health", timeout=5).is_success:
+                        return url
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+    def logs(self) -> str:
+        return "\n".join(Path(p.log).read_text() for p in self.procs if hasattr(p, "log"))
+
+
+@contextmanager
+def fleet_on(tmp_path, postgres_url, broker_url):
+    config = StudioConfig(data_dir=tmp_path / "data", database_url=postgres_url,
+                          broker_url=broker_url)
+    with running_studio(config) as studio:
+        fleet = Fleet(tmp_path, postgres_url, broker_url, studio)
+        try:
+            yield fleet
+        finally:
+            fleet.close()
+            GATES.configure(None)  # this process counts its own calls again
+
+
+def make_bot(fleet: Fleet, namespace: str, vendor_url: str, faqs: int, *,
+             max_concurrency: int = 2, timeout_s: float | None = None) -> dict:
+    """A namespace with a bot_user and a bot whose `faqs` English FAQs have one sentence
+    each, generating through the vendor (2 sentences each)."""
+    with fleet.sessions() as session, session.begin():
+        ns = Namespace(name=namespace)
+        session.add(ns)
+        session.flush()
+        user = User(username=f"{namespace}-user", password_hash=hash_password(PASSWORD))
+        session.add(user)
+        session.flush()
+        session.add(Membership(user_id=user.id, namespace_id=ns.id, role="bot_user"))
+        bot = Bot(namespace_id=ns.id, name=f"{namespace} bot", locales=["en"])
+        session.add(bot)
+        session.flush()
+        session.add(SentenceGenerationSettings(
+            bot_id=bot.id, prompt_version=template_version(default_template()), enabled=True,
+            provider="openai-compatible", model="gpt-4o-mini", base_url=f"{vendor_url}/v1",
+            api_key_encrypted=fleet.studio.box.encrypt(KEY), nb_sentences=2,
+            max_concurrency=max_concurrency, timeout_s=timeout_s))
+        session.add(ObservabilitySettings(bot_id=bot.id))
+        topics = ["my order", "my invoice", "my password", "my account", "the delivery",
+                  "a refund", "my card", "the opening hours", "my subscription", "my address",
+                  "the warranty", "a discount", "my parcel", "the returns", "my booking",
+                  "the prices"]
+        for i in range(faqs):
+            topic = f"{topics[i % len(topics)]} {i // len(topics) or ''}".strip()
+            faq = Faq(bot_id=bot.id, title=f"About {topic}", locale="en",
+                      answer=f"All about {topic}.")
+            session.add(faq)
+            session.flush()
+            text = f"I have a question about {topic}"
+            session.add(TrainingSentence(bot_id=bot.id, faq_id=faq.id, text=text,
+                                         normalized=normalize(text), locale="en",
+                                         origin="human"))
+        return {"bot": bot.id, "user": user.username}
+
+
+def start_job(studio_url: str, bot: dict) -> int:
+    token = httpx.post(f"{studio_url}/api/auth/token",
+                       json={"username": bot["user"], "password": PASSWORD}).json()
+    response = httpx.post(f"{studio_url}/api/bots/{bot['bot']}/generation-jobs",
+                          headers={"Authorization": f"Bearer {token['access_token']}"},
+                          json={}, timeout=30)
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def job_state(fleet: Fleet, job_id: int) -> tuple[str, dict, int]:
+    with fleet.sessions() as session:
+        job = session.get(GenerationJob, job_id)
+        counts = dict(session.execute(select(GenerationJobItem.status, func.count()).where(
+            GenerationJobItem.job_id == job_id).group_by(GenerationJobItem.status)).all())
+        return job.status, counts, job.turn
+
+
+def wait_for(condition, timeout_s: float, what: str, fleet: Fleet):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout_s:g} s; worker logs:\n{fleet.logs()}")
+        time.sleep(0.2)
+
+
+def runs_per_faq(fleet: Fleet, bot_id: int) -> dict[int, int]:
+    with fleet.sessions() as session:
+        return dict(session.execute(select(GenerationRun.faq_id, func.count()).where(
+            GenerationRun.bot_id == bot_id).group_by(GenerationRun.faq_id)).all())
+
+
+def faq_ids(fleet: Fleet, bot_id: int) -> set[int]:
+    with fleet.sessions() as session:
+        return set(session.scalars(select(Faq.id).where(Faq.bot_id == bot_id)))
+
+
+def assert_each_faq_generated_once(fleet: Fleet, bot: dict, job_id: int) -> None:
+    status, counts, _ = job_state(fleet, job_id)
+    assert status == "done" and set(counts) == {"done"}, (status, counts)
+    assert runs_per_faq(fleet, bot["bot"]) == {f: 1 for f in faq_ids(fleet, bot["bot"])}
+    with fleet.sessions() as session:
+        items = session.scalars(select(GenerationJobItem).where(
+            GenerationJobItem.job_id == job_id)).all()
+        runs = {r.id: r for r in session.scalars(select(GenerationRun).where(
+            GenerationRun.bot_id == bot["bot"]))}
+        # every item points at its own stored run, which kept its candidates
+        assert sorted(i.run_id for i in items) == sorted(runs)
+        assert all(runs[i.run_id].faq_id == i.faq_id and runs[i.run_id].candidates
+                   for i in items)
+
+
+def test_two_studios_and_two_workers_share_one_database_and_one_redis(
+        tmp_path, postgres_url, redis_broker, vendor):
+    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+        acme = make_bot(fleet, "acme", vendor.url, 10, max_concurrency=3)
+        globex = make_bot(fleet, "globex", vendor.url, 6, max_concurrency=3)
+        second_studio = fleet.serve()
+        fleet.worker(threads=2)
+        fleet.worker(threads=2)
+        first = start_job(fleet.studio.url, acme)
+        second = start_job(second_studio, globex)
+        for job in (first, second):
+            wait_for(lambda job=job: job_state(fleet, job)[0] == "done", 120,
+                     f"job {job} done", fleet)
+        assert_each_faq_generated_once(fleet, acme, first)
+        assert_each_faq_generated_once(fleet, globex, second)
+        # both bots call the same endpoint with the same key: one limit of 3 for the
+        # fleet (2 workers × 2 threads × 2 FAQs per turn could otherwise send 8 at once)
+        stats = vendor.stats()
+        assert stats["max_in_flight"] <= 3, stats
+        assert stats["rate_limited"] == 0
+        # the bigger job ran in turns of a few FAQs each
+        assert job_state(fleet, first)[2] >= 1
+
+
+def test_a_worker_killed_mid_job_loses_nothing_and_doubles_nothing(
+        tmp_path, postgres_url, redis_broker, vendor):
+    vendor.reset(latency_s=1.0)
+    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+        shop = make_bot(fleet, "shop", vendor.url, 16, max_concurrency=2)
+        doomed = fleet.worker(threads=1)
+        job = start_job(fleet.studio.url, shop)
+        wait_for(lambda: job_state(fleet, job)[1].get("done", 0) >= 2, 120,
+                 "two FAQs generated", fleet)
+        fleet.worker(threads=1)
+        # kill the owner while it generates (the job is running and has FAQs running)
+        wait_for(lambda: job_state(fleet, job)[0] == "running"
+                 and job_state(fleet, job)[1].get("running"), 60, "a running turn", fleet)
+        _, _, turn_at_kill = job_state(fleet, job)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+        killed_at = time.monotonic()
+        # the other worker goes on at once: PostgreSQL freed the dead owner's lock, the
+        # sweeper sent a new turn (the lease, 30 s, would be the slow way)
+        wait_for(lambda: job_state(fleet, job)[2] > turn_at_kill
+                 and job_state(fleet, job)[0] == "running", 25,
+                 "another worker running the job", fleet)
+        taken_over_s = time.monotonic() - killed_at
+        wait_for(lambda: job_state(fleet, job)[0] == "done", 180, "the job done", fleet)
+        assert_each_faq_generated_once(fleet, shop, job)
+        assert taken_over_s < 25
+
+
+def test_a_dead_provider_in_one_namespace_holds_up_no_other_job(
+        tmp_path, postgres_url, redis_broker, vendor, faulty_server):
+    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+        # every call of the dead bot hangs until its time limit (5 s)
+        dead = make_bot(fleet, "dead", faulty_server.url.rstrip("/") + "/hang", 16,
+                        max_concurrency=2, timeout_s=5)
+        alive = make_bot(fleet, "alive", vendor.url, 4, max_concurrency=2)
+        fleet.worker(threads=1)  # one turn at a time: only taking turns lets both move
+        stuck = start_job(fleet.studio.url, dead)
+        wait_for(lambda: job_state(fleet, stuck)[0] == "running", 60, "the dead job", fleet)
+        healthy = start_job(fleet.studio.url, alive)
+        wait_for(lambda: job_state(fleet, healthy)[0] == "done", 120, "the healthy job",
+                 fleet)
+        status, counts, _ = job_state(fleet, stuck)
+        # the dead bot's job is still going (16 FAQs, a few per turn, 5 s time-outs)…
+        with fleet.sessions() as session:
+            errors = session.scalars(select(GenerationJobItem.error).where(
+                GenerationJobItem.job_id == stuck)).all()
+        assert counts.get("pending", 0) + counts.get("running", 0) > 0, (status, counts,
+                                                                          errors)
+        # … and ends with every FAQ failed on its time limit, none generated twice
+        wait_for(lambda: job_state(fleet, stuck)[0] == "failed", 120, "the dead job failed",
+                 fleet)
+        with fleet.sessions() as session:
+            errors = session.scalars(select(GenerationJobItem.error).where(
+                GenerationJobItem.job_id == stuck)).all()
+        assert {e["code"] for e in errors} == {"timeout"}
+        assert set(runs_per_faq(fleet, dead["bot"]).values()) == {1}
+
+
+def test_a_job_runs_on_rabbitmq_too(tmp_path, postgres_url, amqp_broker, vendor):
+    with fleet_on(tmp_path, postgres_url, amqp_broker) as fleet:
+        bot = make_bot(fleet, "rabbit", vendor.url, 5, max_concurrency=2)
+        fleet.worker(threads=2)
+        job = start_job(fleet.studio.url, bot)
+        wait_for(lambda: job_state(fleet, job)[0] == "done", 120, "the job done", fleet)
+        assert_each_faq_generated_once(fleet, bot, job)
+        assert vendor.stats()["max_in_flight"] <= 2
