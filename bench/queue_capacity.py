@@ -141,7 +141,7 @@ def wait_done(database_url: str, job_ids: list[int], timeout_s: float) -> list[s
 def one_run(workers: int, threads: int, faqs: int, vendor_url: str) -> list:
     import redis
 
-    from utterly.studio.queue import TaskQueue
+    from utterly.studio.services.queue import TaskQueue
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     httpx.post(f"{vendor_url}/reset", json={"latency_s": LATENCY_S, "capacity": CAPACITY})

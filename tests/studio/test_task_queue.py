@@ -1,4 +1,4 @@
-"""Bulk jobs on the task queue (studio/queue.py): real brokers (Redis, RabbitMQ), real
+"""Bulk jobs on the task queue (services/queue.py): real brokers (Redis, RabbitMQ), real
 `utterly worker` and `utterly serve` processes on one PostgreSQL, an OpenAI-compatible
 vendor over HTTP with a fixed latency (tests/servers/capacity_server.py)."""
 
@@ -67,7 +67,7 @@ def redis_broker():
 @pytest.fixture
 def amqp_broker():
     _require("RabbitMQ", 5672)
-    from utterly.studio.queue import QUEUE, make_broker
+    from utterly.studio.services.queue import QUEUE, make_broker
 
     broker = make_broker(AMQP_URL)
     broker.declare_queue(QUEUE)

@@ -21,9 +21,9 @@ from .db import make_engine, migrate, session_factory
 from .gates import GATES
 from .generation_threads import GenerationThreads
 from .headers import SecurityHeaders
-from .queue import TaskQueue
 from .secrets import SecretBox
 from .services.jobs import JobWorker
+from .services.queue import TaskQueue
 from .services.throttle import LoginThrottle
 from .web import routes as web
 

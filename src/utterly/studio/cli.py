@@ -183,8 +183,8 @@ def worker(data_dir, database_url, broker_url, threads):
     from dataclasses import replace
 
     from .gates import GATES
-    from .queue import TaskQueue
     from .secrets import SecretBox
+    from .services.queue import TaskQueue
 
     config = replace(config_from(data_dir, database_url), broker_url=broker_url)
     _, sessions = open_sessions(config)

@@ -28,7 +28,7 @@ Several processes may work on one database: the Studio's worker and any number o
 
 - On PostgreSQL the owner also holds a session advisory lock on the job, which PostgreSQL
   releases the moment the owner's connection dies (kill -9, a lost machine). A worker
-  that gets the lock knows no live owner is left. The task queue (studio/queue.py) acts on
+  that gets the lock knows no live owner is left. The task queue (services/queue.py) acts on
   that at once, instead of waiting for the lease; without a queue the lease still decides.
 
 Clocks: `updated_at` is written with each process's clock, so processes sharing a database
@@ -500,7 +500,7 @@ def _run_owned(sessions, job_id: int, box: SecretBox, owned: _Owned,  # noqa: C9
 
 class JobWorker:
     """Runs jobs in the Studio process when there is no task queue: the same turns as the
-    queue's workers (studio/queue.py), one at a time, the job waiting longest first, so
+    queue's workers (services/queue.py), one at a time, the job waiting longest first, so
     jobs take turns. Takes over the running jobs whose owner is gone (its lock free on
     PostgreSQL, silent for `lease_s` on SQLite), e.g. after a crash or a restart."""
 

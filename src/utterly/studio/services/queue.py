@@ -28,9 +28,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from .models import GenerationJob, utcnow
-from .secrets import SecretBox
-from .services import jobs
+from ..models import GenerationJob, utcnow
+from ..secrets import SecretBox
+from . import jobs
 
 log = logging.getLogger("utterly.studio.queue")
 
@@ -155,6 +155,9 @@ class QueueWorker:
         self.sessions = sessions
         self.worker = Worker(queue.broker, queues={QUEUE}, worker_threads=threads,
                              worker_timeout=200)
+        # take no more turns than it can run: Dramatiq's default (twice the threads) would
+        # hold turns back from idle workers
+        self.worker.queue_prefetch = threads
         self.stopping = threading.Event()
         self.sweeper = threading.Thread(target=self._sweep, daemon=True,
                                         name="utterly-sweeper")
