@@ -13,6 +13,8 @@ from tests.servers.langfuse_server import basic_credentials, create_collector_ap
 from tests.servers.langfuse_server import create_app as langfuse_app
 from tests.servers.run import ASGIServer, free_port
 from utterly.prompt import default_template, template_version
+from utterly.providers import PROVIDERS
+from utterly.studio.models import SentenceGenerationSettings
 from utterly.studio.services import settings as settings_service
 
 from .conftest import TEST_MODEL, problem
@@ -159,6 +161,75 @@ def test_put_saves_every_field(world):
     assert saved["enabled"] is False
 
 
+# ---- sentence generation: calls at once to the provider -------------------------------
+
+def test_the_default_calls_at_once_depend_on_the_provider(world):
+    settings = world.studio.api("vic").get(generation_url(world)).json()
+    assert settings["max_concurrency"] is None
+    assert settings["default_max_concurrency"] == {
+        name: info.concurrency for name, info in PROVIDERS.items()}
+    # the embedded model runs one generation at a time; a server takes a few at once
+    assert settings["effective_max_concurrency"] == settings["default_max_concurrency"][
+        "local"] == 1
+    assert settings["default_max_concurrency"]["openai-compatible"] > 1
+
+
+@pytest.mark.parametrize("value", [0, -1, 65, 2.5, "many"])
+def test_calls_at_once_out_of_bounds_name_the_field(world, value):
+    ada = world.studio.api("ada")
+    body = problem(ada.put(generation_url(world), json={"max_concurrency": value}), 422)
+    assert body["field"] == "max_concurrency"
+    assert body["detail"].startswith("max_concurrency: ")
+    assert "1 to 64" in body["hint"]
+    assert ada.get(generation_url(world)).json()["max_concurrency"] is None
+
+
+@pytest.mark.parametrize("value", [1, 64])
+def test_calls_at_once_take_their_bounds(world, value):
+    saved = world.studio.api("ada").put(generation_url(world), json={"max_concurrency": value})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["effective_max_concurrency"] == value
+
+
+def test_calls_at_once_are_saved_exported_and_reset(world):
+    ada = world.studio.api("ada")
+    saved = ada.put(generation_url(world), json={"max_concurrency": 3})
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["max_concurrency"], saved.json()["effective_max_concurrency"]) == (3, 3)
+    assert ada.get(generation_url(world)).json()["max_concurrency"] == 3
+    assert ada.get(f"{generation_url(world)}/export").json()["settings"]["max_concurrency"] == 3
+    with world.studio.sessions() as session:
+        assert session.get(SentenceGenerationSettings, world.bot).max_concurrency == 3
+    reset = ada.put(generation_url(world), json={}).json()
+    assert reset["max_concurrency"] is None
+    assert reset["effective_max_concurrency"] == reset["default_max_concurrency"]["local"]
+
+
+def test_an_empty_limit_follows_the_provider_a_set_one_does_not(world):
+    """As with timeout_s: null is the current provider's default, whichever it is; a value
+    the admin set stays what it is when the provider changes."""
+    ada = world.studio.api("ada")
+    server = {"provider": "openai-compatible", "model": "smollm2",
+              "base_url": "http://127.0.0.1:8080/v1"}
+    moved = ada.put(generation_url(world), json=server).json()
+    assert moved["max_concurrency"] is None
+    assert moved["effective_max_concurrency"] == PROVIDERS["openai-compatible"].concurrency
+    set_one = ada.put(generation_url(world), json={**server, "max_concurrency": 2}).json()
+    assert set_one["effective_max_concurrency"] == 2
+    back = ada.put(generation_url(world), json={"provider": "local",
+                                                "max_concurrency": 2}).json()
+    assert (back["max_concurrency"], back["effective_max_concurrency"]) == (2, 2)
+
+
+def test_concurrency_of_reads_the_bots_setting_or_its_providers_default():
+    row = SentenceGenerationSettings(provider="ollama", max_concurrency=None)
+    assert settings_service.concurrency_of(row) == PROVIDERS["ollama"].concurrency
+    row.max_concurrency = 7
+    assert settings_service.concurrency_of(row) == 7
+    row.provider = "local"  # a value the admin set does not follow the provider
+    assert settings_service.concurrency_of(row) == 7
+
+
 # ---- sentence generation: the API key -------------------------------------------------
 
 def test_api_key_is_masked_kept_when_omitted_and_removed_when_empty(world):
@@ -298,8 +369,10 @@ def test_export_import_round_trip_to_another_bot(world):
     ada = world.studio.api("ada")
     ada.put(generation_url(world), json={
         "provider": "openai", "model": "gpt-4o-mini", "api_key": OPENAI_KEY,
-        "temperature": 0.35, "nb_sentences": 12, "prompt_template": CUSTOM_TEMPLATE})
+        "temperature": 0.35, "nb_sentences": 12, "max_concurrency": 3,
+        "prompt_template": CUSTOM_TEMPLATE})
     original = ada.get(generation_url(world)).json()
+    assert original["max_concurrency"] == 3
     other = ada.post("/api/bots", json={"name": "Support"}).json()["id"]
     other_url = f"/api/bots/{other}/settings/sentence-generation"
 

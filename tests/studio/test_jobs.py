@@ -418,6 +418,69 @@ def four_faqs(shop) -> list[int]:
             add_faq(world, "Refunds", "en", ["when will I get my money back"])]
 
 
+@pytest.fixture
+def in_flight(monkeypatch) -> dict[str, int]:
+    """Each generation takes at least 0.5 s; `peak` is the most that ran at once."""
+    seen = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+    real = jobs.generation.generate
+
+    def generate(*args, **kwargs):
+        with lock:
+            seen["now"] += 1
+            seen["peak"] = max(seen["peak"], seen["now"])
+        try:
+            time.sleep(0.5)
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                seen["now"] -= 1
+
+    monkeypatch.setattr(jobs.generation, "generate", generate)
+    return seen
+
+
+def set_max_concurrency(world, value: int | None) -> None:
+    with world.studio.sessions() as session, session.begin():
+        session.get(SentenceGenerationSettings, world.bot).max_concurrency = value
+
+
+@pytest.mark.parametrize("run_jobs", [False])
+def test_a_bot_limited_to_one_call_at_once_never_runs_two_generations_together(
+        shop, four_faqs, in_flight):
+    world = shop
+    set_max_concurrency(world, 1)  # its provider alone would allow 4
+    job = create(world, faq_ids=four_faqs).json()
+    view = jobs.run_job(world.studio.sessions, job["id"], world.studio.box)
+    assert (view["status"], view["done"], view["failed"]) == ("done", 4, 0)
+    assert in_flight["peak"] == 1
+
+
+@pytest.mark.parametrize("run_jobs", [False])
+def test_a_bots_limit_above_its_providers_default_runs_more_at_once(
+        shop, four_faqs, in_flight, monkeypatch):
+    """The setting, not the provider's default, sizes the job: the default lowered to 1
+    here, the bot's 3 still run side by side (what also shows the peak is observed)."""
+    world = shop
+    monkeypatch.setitem(jobs.CONCURRENCY, "openai-compatible", 1)
+    set_max_concurrency(world, 3)
+    job = create(world, faq_ids=four_faqs).json()
+    view = jobs.run_job(world.studio.sessions, job["id"], world.studio.box)
+    assert (view["status"], view["done"], view["failed"]) == ("done", 4, 0)
+    assert 2 <= in_flight["peak"] <= 3
+
+
+@pytest.mark.parametrize("run_jobs", [False])
+def test_without_a_limit_a_job_runs_its_providers_default_at_once(
+        shop, four_faqs, in_flight, monkeypatch):
+    world = shop
+    monkeypatch.setitem(jobs.CONCURRENCY, "openai-compatible", 1)  # the default tests lower
+    job = create(world, faq_ids=four_faqs).json()
+    view = jobs.run_job(world.studio.sessions, job["id"], world.studio.box)
+    assert (view["status"], view["done"]) == ("done", 4)
+    assert in_flight["peak"] == 1
+
+
 def runs_per_faq(world) -> dict[int, int]:
     with world.studio.sessions() as session:
         return dict(session.execute(select(GenerationRun.faq_id, func.count())

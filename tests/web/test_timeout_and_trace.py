@@ -1,4 +1,5 @@
-"""In French: the bot's time limit in its settings, the wait announced before generating, a
+"""In French: the bot's time limit and its calls at once to the provider in its settings,
+the wait announced before generating, a
 run that reaches the limit (its message names the setting; the sentences ready by then are
 shown and imported), and a run's trace in the history, for a viewer too.
 
@@ -89,6 +90,45 @@ def test_the_limit_is_set_in_the_settings_with_the_providers_default(page, bot, 
     expect(page.get_by_label(FR["settings.timeout"])).to_have_value("45")
     saved = page.request.get(f"/api/bots/{bot}/settings/sentence-generation").json()
     assert saved["timeout_s"] == 45
+
+
+def test_the_calls_at_once_are_set_in_the_settings_with_the_providers_default(page, bot, shot):
+    login(page, "ada", next_path=f"/bots/{bot}/settings/sentence-generation")
+    switch(page, "fr")
+    field = page.get_by_label(FR["settings.max_concurrency"])
+    help_text = page.locator("#concurrency-help")
+    expect(field).to_have_value("")
+    # empty: the provider's default, said in the help and shown as the placeholder; the
+    # help says the limit is shared by every worker and Studio process
+    expect(field).to_have_attribute("placeholder", "1")
+    expect(help_text).to_have_text(fr("settings.max_concurrency_help", count=1))
+    assert "workers" in FR["settings.max_concurrency_help"]
+    for provider, calls in (("ollama", 2), ("openai-compatible", 4), ("local", 1)):
+        page.locator("#provider").select_option(provider)
+        expect(field).to_have_attribute("placeholder", str(calls))
+        expect(help_text).to_have_text(fr("settings.max_concurrency_help", count=calls))
+    # placed right after the time limit
+    order = page.evaluate("""() => [...document.querySelectorAll('#generation-settings input')]
+        .map((n) => n.name)""")
+    assert order.index("max_concurrency") == order.index("timeout_s") + 1
+
+    field.fill("0")  # below the minimum: refused, the field marked
+    page.locator("#generation-settings button[type=submit]").click()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    field.fill("3")
+    page.locator("#generation-settings button[type=submit]").click()
+    expect(page.locator("#toast")).to_be_visible()
+    page.reload()
+    field = page.get_by_label(FR["settings.max_concurrency"])
+    expect(field).to_have_value("3")
+    expect(field).to_have_attribute("placeholder", "1")
+    saved = page.request.get(f"/api/bots/{bot}/settings/sentence-generation").json()
+    assert (saved["max_concurrency"], saved["effective_max_concurrency"]) == (3, 3)
+    # a value the admin set stays when the provider changes; only the default follows it
+    page.locator("#provider").select_option("ollama")
+    expect(field).to_have_value("3")
+    expect(field).to_have_attribute("placeholder", "2")
+    shot(page, "01-settings")
 
 
 def test_the_dialog_announces_the_wait_from_the_bots_recent_runs(page, generation_enabled,

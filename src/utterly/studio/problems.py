@@ -15,6 +15,7 @@ from ..errors import UtterlyError
 from ..providers import PROVIDERS
 from .db import is_busy
 from .errors import StudioError, from_core
+from .schemas import MAX_CONCURRENCY, MIN_CONCURRENCY
 
 log = logging.getLogger("utterly.studio")
 MEDIA_TYPE = "application/problem+json"
@@ -24,6 +25,8 @@ _FIELD_HINTS = {
     "temperature": "use a temperature between 0 and 1",
     "nb_sentences": "ask for 1 to 50 sentences",
     "n": "ask for 1 to 50 sentences",
+    "max_concurrency": f"allow {MIN_CONCURRENCY} to {MAX_CONCURRENCY} calls at once, or null "
+                       "for the provider's default",
     "locale": "use a BCP 47 tag such as 'fr' or 'en-GB'",
     "locales": "use BCP 47 tags such as 'fr' or 'en-GB'",
     "provider": "choose " + ", ".join(list(PROVIDERS)[:-1]) + " or " + list(PROVIDERS)[-1],

@@ -16,6 +16,9 @@ ProviderName = Literal[tuple(PROVIDERS)]
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 # A bot's generation time limit: below 5 s no model answers; above 10 min nobody waits.
 MIN_TIMEOUT_S, MAX_TIMEOUT_S = 5.0, 600.0
+# A bot's calls at once to its provider endpoint: at least one; above 64 a provider's rate
+# limit answers long before the extra calls help.
+MIN_CONCURRENCY, MAX_CONCURRENCY = 1, 64
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -266,6 +269,8 @@ class SentenceGenerationSettingsIn(Strict):
     nb_sentences: int = Field(default=10, ge=1, le=MAX_SENTENCES)
     # seconds a whole generation may take; None: the provider's default
     timeout_s: float | None = Field(default=None, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S)
+    # calls at once to the provider endpoint, across every worker; None: the provider's default
+    max_concurrency: int | None = Field(default=None, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
     # None: the built-in default
     prompt_template: str | None = Field(default=None, max_length=20000)
 
@@ -290,6 +295,10 @@ class SentenceGenerationSettingsOut(BaseModel):
     timeout_s: float | None = Field(description="None: the provider's default")
     effective_timeout_s: float = Field(description="the limit a generation runs with now")
     default_timeout_s: dict[str, float] = Field(description="each provider's default")
+    max_concurrency: int | None = Field(description="None: the provider's default")
+    effective_max_concurrency: int = Field(
+        description="the calls at once to the provider a bulk job makes now")
+    default_max_concurrency: dict[str, int] = Field(description="each provider's default")
     estimate: WaitEstimate | None = Field(
         description="how long a generation takes, from this bot's recent runs with the "
                     "same provider and model; None without such runs")

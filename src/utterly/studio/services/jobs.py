@@ -46,19 +46,19 @@ from datetime import timedelta
 from sqlalchemy import and_, false, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from ...providers import PROVIDERS
 from ..access import Actor, bot_for
 from ..errors import Conflict, Invalid, NotFound, StudioError
 from ..models import Faq, GenerationJob, GenerationJobItem, TrainingSentence, User, utcnow
 from ..schemas import GenerateIn, ImportIn, JobIn
 from ..secrets import SecretBox
 from . import generation
-from .settings import generation_row
+from .settings import DEFAULT_CONCURRENCY, concurrency_of, generation_row
 
 log = logging.getLogger("utterly.studio.jobs")
 
-# Concurrent generations per provider (a table tests can lower for one provider).
-CONCURRENCY = {name: info.concurrency for name, info in PROVIDERS.items()}
+# Each provider's default for the generations a job runs side by side, when its bot sets no
+# `max_concurrency`: the settings' own table (the same dict), which tests can lower.
+CONCURRENCY = DEFAULT_CONCURRENCY
 
 # A running job's owner touches it this often (seconds) …
 HEARTBEAT_S = 5.0
@@ -292,7 +292,8 @@ class _Owned:
     actor: Actor
     bot_id: int
     params: dict
-    provider: str
+    # generations run side by side: the bot's max_concurrency, or its provider's default
+    concurrency: int
     items: list[tuple[int, int | None]]
 
 
@@ -327,7 +328,7 @@ def _start(sessions, job_id: int, lease_s: float, turn: int | None = None,
             .order_by(GenerationJobItem.id))]
         return _Owned(actor=Actor(user.id, user.username), bot_id=job.bot_id,
                       params=dict(job.params),
-                      provider=generation_row(session, job.bot_id).provider,
+                      concurrency=concurrency_of(generation_row(session, job.bot_id)),
                       items=items), {}
 
 
@@ -476,7 +477,7 @@ def _run_owned(sessions, job_id: int, box: SecretBox, owned: _Owned,  # noqa: C9
                             daemon=True, name=f"job-{job_id}-heartbeat")
     beat.start()
     try:
-        slots = CONCURRENCY.get(owned.provider, 2)
+        slots = owned.concurrency
         items = owned.items if turn is None else owned.items[:slots * TURN_ROUNDS]
         with ThreadPoolExecutor(max_workers=slots,
                                 thread_name_prefix=f"job-{job_id}") as pool:

@@ -81,9 +81,19 @@ def timeout_of(row: SentenceGenerationSettings) -> float:
     return row.timeout_s or default_timeout(row.provider)
 
 
+# Calls at once to a provider's endpoint when the bot sets none: what the provider's
+# registry entry says (the embedded model runs one generation at a time anyway). The one
+# table every reader goes through: jobs.CONCURRENCY is this very dict, which tests lower.
+DEFAULT_CONCURRENCY = {name: info.concurrency for name, info in PROVIDERS.items()}
+
+
+def default_concurrency(provider: str) -> int:
+    return DEFAULT_CONCURRENCY.get(provider, 2)  # 2: ProviderInfo's own default
+
+
 def concurrency_of(row: SentenceGenerationSettings) -> int:
-    """Calls at once to this bot's provider endpoint, counted across the fleet."""
-    return row.max_concurrency or PROVIDERS[row.provider].concurrency
+    """The calls at once this bot makes to its provider endpoint, across every worker."""
+    return row.max_concurrency or default_concurrency(row.provider)
 
 
 # The runs an estimate of the wait is made from: recent enough to reflect the model and the
@@ -118,6 +128,8 @@ def generation_out(row: SentenceGenerationSettings, box: SecretBox,
         nb_sentences=row.nb_sentences, timeout_s=row.timeout_s,
         effective_timeout_s=timeout_of(row),
         default_timeout_s={name: default_timeout(name) for name in PROVIDERS},
+        max_concurrency=row.max_concurrency, effective_max_concurrency=concurrency_of(row),
+        default_max_concurrency={name: default_concurrency(name) for name in PROVIDERS},
         estimate=wait_estimate(session, row),
         prompt_template=template,
         prompt_is_default=row.prompt_template is None, default_prompt_template=default_template(),
@@ -264,7 +276,7 @@ def export_generation(session: Session, actor: Actor, bot_id: int, box: SecretBo
         azure_endpoint=row.azure_endpoint, azure_deployment=row.azure_deployment,
         api_version=row.api_version, temperature=row.temperature,
         nb_sentences=row.nb_sentences, timeout_s=row.timeout_s,
-        prompt_template=row.prompt_template)
+        max_concurrency=row.max_concurrency, prompt_template=row.prompt_template)
 
 
 # ---- observability --------------------------------------------------------------------

@@ -939,6 +939,9 @@ function pageGenerationSettings() {
     form.timeout_s.value = s.timeout_s === null ? "" : s.timeout_s;
     timeoutDefaults = s.default_timeout_s;
     showTimeoutDefault();
+    form.max_concurrency.value = s.max_concurrency === null ? "" : s.max_concurrency;
+    concurrencyDefaults = s.default_max_concurrency;
+    showConcurrencyDefault();
     form.prompt_template.value = s.prompt_template;
     showFields();
     showKey();
@@ -952,6 +955,7 @@ function pageGenerationSettings() {
       enabled: form.enabled.checked, provider: form.provider.value,
       temperature: Number(form.temperature.value), nb_sentences: Number(form.nb_sentences.value),
       timeout_s: form.timeout_s.value === "" ? null : Number(form.timeout_s.value),
+      max_concurrency: form.max_concurrency.value === "" ? null : Number(form.max_concurrency.value),
       prompt_template: form.prompt_template.value,
     };
     for (const name of CONNECTION_FIELDS) {
@@ -982,6 +986,14 @@ function pageGenerationSettings() {
     $("#timeout-help").textContent = seconds === undefined ? "" : t("settings.timeout_help", { seconds });
   }
   form.provider.addEventListener("change", showTimeoutDefault);
+  // An empty limit of calls at once follows the provider's default too.
+  let concurrencyDefaults = {};
+  function showConcurrencyDefault() {
+    const calls = concurrencyDefaults[form.provider.value];
+    form.max_concurrency.placeholder = calls === undefined ? "" : calls;
+    $("#concurrency-help").textContent = calls === undefined ? "" : t("settings.max_concurrency_help", { count: calls });
+  }
+  form.provider.addEventListener("change", showConcurrencyDefault);
   $("#preview-prompt").addEventListener("click", async () => {
     clearError(error, form);
     const pre = $("#prompt-preview");
