@@ -354,3 +354,26 @@ def test_a_job_runs_on_rabbitmq_too(tmp_path, postgres_url, amqp_broker, vendor)
         wait_for(lambda: job_state(fleet, job)[0] == "done", 120, "the job done", fleet)
         assert_each_faq_generated_once(fleet, bot, job)
         assert vendor.stats()["max_in_flight"] <= 2
+
+
+def test_a_job_whose_message_was_lost_is_sent_again_by_a_worker(
+        tmp_path, postgres_url, redis_broker, vendor):
+    """A job created while the broker was away has no message: a worker's sweeper finds
+    it queued and silent for the lease, and sends its turn."""
+    from datetime import timedelta
+
+    from utterly.studio.access import Actor
+    from utterly.studio.models import utcnow
+    from utterly.studio.schemas import JobIn
+    from utterly.studio.services import jobs
+
+    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+        bot = make_bot(fleet, "lost", vendor.url, 3)
+        with fleet.sessions() as session, session.begin():
+            user = session.scalar(select(User).where(User.username == bot["user"]))
+            job = jobs.create_job(session, Actor(user.id, user.username), bot["bot"], JobIn())
+            job.updated_at = utcnow() - timedelta(seconds=jobs.LEASE_S + 5)
+            job_id = job.id
+        fleet.worker(threads=1)
+        wait_for(lambda: job_state(fleet, job_id)[0] == "done", 120, "the job done", fleet)
+        assert_each_faq_generated_once(fleet, bot, job_id)
