@@ -34,12 +34,12 @@ sys.path.insert(0, str(ROOT))
 from bench._studio import PG_ADMIN_URL, table  # noqa: E402
 from tests.servers import capacity_server  # noqa: E402
 from tests.servers.run import ASGIServer  # noqa: E402
+from tests.servers.vendor_bots import vendor_bot  # noqa: E402
 
 REDIS_URL = os.environ.get("UTTERLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 UTTERLY = str(Path(sys.executable).with_name("utterly"))
 CAPACITY = 8
 LATENCY_S = 1.0
-KEY = "sk-bench-0123456789abcdef"
 
 
 def fresh_database() -> tuple[str, callable]:
@@ -58,20 +58,8 @@ def fresh_database() -> tuple[str, callable]:
 
 def setup(database_url: str, data_dir: Path, vendor_url: str, faqs: int) -> list[int]:
     """Four namespaces, each with a bot of `faqs` FAQs and a queued job; the job ids."""
-    from utterly.normalize import normalize
-    from utterly.prompt import default_template, template_version
     from utterly.studio.access import Actor
     from utterly.studio.db import make_engine, migrate, session_factory
-    from utterly.studio.models import (
-        Bot,
-        Faq,
-        Membership,
-        Namespace,
-        ObservabilitySettings,
-        SentenceGenerationSettings,
-        TrainingSentence,
-        User,
-    )
     from utterly.studio.schemas import JobIn
     from utterly.studio.secrets import SecretBox
     from utterly.studio.services import jobs
@@ -82,36 +70,12 @@ def setup(database_url: str, data_dir: Path, vendor_url: str, faqs: int) -> list
     data_dir.mkdir(parents=True, exist_ok=True)
     box = SecretBox.load(None, data_dir / "secret.key")
     job_ids = []
-    with sessions() as session, session.begin():
-        for n in range(4):
-            ns = Namespace(name=f"tenant{n}")
-            session.add(ns)
-            session.flush()
-            user = User(username=f"user{n}", password_hash="-")
-            session.add(user)
-            session.flush()
-            session.add(Membership(user_id=user.id, namespace_id=ns.id, role="bot_user"))
-            bot = Bot(namespace_id=ns.id, name=f"bot{n}", locales=["en"])
-            session.add(bot)
-            session.flush()
-            session.add(SentenceGenerationSettings(
-                bot_id=bot.id, prompt_version=template_version(default_template()),
-                enabled=True, provider="openai-compatible", model="gpt-4o-mini",
-                base_url=f"{vendor_url}/v1", api_key_encrypted=box.encrypt(KEY),
-                nb_sentences=2, max_concurrency=CAPACITY))
-            session.add(ObservabilitySettings(bot_id=bot.id))
-            for i in range(faqs):
-                faq = Faq(bot_id=bot.id, title=f"Topic {i}", locale="en",
-                          answer=f"About topic {i}.")
-                session.add(faq)
-                session.flush()
-                text = f"I have a question about topic number {i}"
-                session.add(TrainingSentence(bot_id=bot.id, faq_id=faq.id, text=text,
-                                             normalized=normalize(text), locale="en",
-                                             origin="human"))
-            session.flush()
-            job_ids.append(jobs.create_job(session, Actor(user.id, user.username), bot.id,
-                                           JobIn()).id)
+    for n in range(4):
+        bot = vendor_bot(sessions, box, f"tenant{n}", vendor_url, faqs, password_hash="-",
+                         max_concurrency=CAPACITY)
+        with sessions() as session, session.begin():
+            job_ids.append(jobs.create_job(session, Actor(bot["user_id"], bot["user"]),
+                                           bot["bot"], JobIn()).id)
     engine.dispose()
     return job_ids
 

@@ -70,6 +70,25 @@ class Calls:
         await asyncio.gather(*(self.call(gate) for _ in range(count)))
 
 
+async def bulk_then_person_then_bulk(bulk, interactive, slots: int) -> list[str]:
+    """Bulk calls take every slot, then a person asks while more bulk calls queue up: the
+    order in which the calls got their slot."""
+    order = []
+
+    async def call(gate, name, hold_s):
+        async with gate.slot():
+            order.append(name)
+            await asyncio.sleep(hold_s)
+
+    first = [asyncio.create_task(call(bulk, f"bulk{i}", 0.3)) for i in range(slots)]
+    await asyncio.sleep(0.05)
+    person = asyncio.create_task(call(interactive, "person", 0))
+    await asyncio.sleep(0.05)
+    later = [asyncio.create_task(call(bulk, f"later{i}", 0)) for i in range(3)]
+    await asyncio.gather(*first, person, *later)
+    return order
+
+
 def test_a_local_gate_holds_its_limit_across_threads():
     count = SharedCount()
     calls = Calls()
@@ -83,24 +102,7 @@ def test_a_bulk_call_yields_to_a_waiting_interactive_one():
     bulk = gates.gate_for(config, 2, bulk=True)
     interactive = gates.gate_for(config, 2, bulk=False)
     assert bulk.count is interactive.count and bulk.limit == 2
-    order = []
-
-    async def call(gate, name, hold_s):
-        async with gate.slot():
-            order.append(name)
-            await asyncio.sleep(hold_s)
-
-    async def scenario():
-        # bulk calls alone take every slot …
-        first = [asyncio.create_task(call(bulk, f"bulk{i}", 0.3)) for i in range(2)]
-        await asyncio.sleep(0.05)
-        # … then a person asks, and more bulk calls queue up behind the busy slots
-        person = asyncio.create_task(call(interactive, "person", 0))
-        await asyncio.sleep(0.05)
-        later = [asyncio.create_task(call(bulk, f"later{i}", 0)) for i in range(3)]
-        await asyncio.gather(*first, person, *later)
-
-    asyncio.run(scenario())
+    order = asyncio.run(bulk_then_person_then_bulk(bulk, interactive, slots=2))
     assert order[:3] == ["bulk0", "bulk1", "person"]
     assert gates.gate_for(ProviderConfig(provider="local"), 3, bulk=True) is None
 
@@ -110,23 +112,8 @@ def test_a_redis_bulk_call_yields_to_an_interactive_one_of_another_process(redis
 
     bulk = RedisGate(redis_client, "k4", 1, hold_s=30, bulk=True)
     person = RedisGate(redis.Redis.from_url(REDIS_URL), "k4", 1, hold_s=30)
-    order = []
-
-    async def call(gate, name, hold_s):
-        async with gate.slot():
-            order.append(name)
-            await asyncio.sleep(hold_s)
-
-    async def scenario():
-        first = asyncio.create_task(call(bulk, "bulk", 0.3))
-        await asyncio.sleep(0.05)
-        waiting = asyncio.create_task(call(person, "person", 0))
-        await asyncio.sleep(0.05)
-        later = asyncio.create_task(call(bulk, "later", 0))
-        await asyncio.gather(first, waiting, later)
-
-    asyncio.run(scenario())
-    assert order == ["bulk", "person", "later"]
+    order = asyncio.run(bulk_then_person_then_bulk(bulk, person, slots=1))
+    assert order[:2] == ["bulk0", "person"] and len(order) == 5
 
 
 def test_gates_are_per_endpoint_and_key_and_never_hold_the_key():

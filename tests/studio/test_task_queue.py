@@ -19,23 +19,10 @@ from sqlalchemy import func, select
 
 from tests.servers import capacity_server
 from tests.servers.run import ASGIServer, free_port, port_answers
-from utterly.normalize import normalize
-from utterly.prompt import default_template, template_version
+from tests.servers.vendor_bots import vendor_bot
 from utterly.studio.config import StudioConfig
 from utterly.studio.gates import GATES
-from utterly.studio.models import (
-    Bot,
-    Faq,
-    GenerationJob,
-    GenerationJobItem,
-    GenerationRun,
-    Membership,
-    Namespace,
-    ObservabilitySettings,
-    SentenceGenerationSettings,
-    TrainingSentence,
-    User,
-)
+from utterly.studio.models import Faq, GenerationJob, GenerationJobItem, GenerationRun, User
 from utterly.studio.passwords import hash_password
 
 from .conftest import PASSWORD, running_studio
@@ -43,7 +30,6 @@ from .conftest import PASSWORD, running_studio
 UTTERLY = str(Path(sys.executable).with_name("utterly"))
 REDIS_URL = os.environ.get("UTTERLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AMQP_URL = os.environ.get("UTTERLY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-KEY = "sk-queue-test-0123456789abcdef"
 
 
 def _require(name: str, port: int) -> None:
@@ -171,42 +157,9 @@ def fleet_on(tmp_path, postgres_url, broker_url):
             GATES.configure(None)  # this process counts its own calls again
 
 
-def make_bot(fleet: Fleet, namespace: str, vendor_url: str, faqs: int, *,
-             max_concurrency: int = 2, timeout_s: float | None = None) -> dict:
-    """A namespace with a bot_user and a bot whose `faqs` English FAQs have one sentence
-    each, generating through the vendor (2 sentences each)."""
-    with fleet.sessions() as session, session.begin():
-        ns = Namespace(name=namespace)
-        session.add(ns)
-        session.flush()
-        user = User(username=f"{namespace}-user", password_hash=hash_password(PASSWORD))
-        session.add(user)
-        session.flush()
-        session.add(Membership(user_id=user.id, namespace_id=ns.id, role="bot_user"))
-        bot = Bot(namespace_id=ns.id, name=f"{namespace} bot", locales=["en"])
-        session.add(bot)
-        session.flush()
-        session.add(SentenceGenerationSettings(
-            bot_id=bot.id, prompt_version=template_version(default_template()), enabled=True,
-            provider="openai-compatible", model="gpt-4o-mini", base_url=f"{vendor_url}/v1",
-            api_key_encrypted=fleet.studio.box.encrypt(KEY), nb_sentences=2,
-            max_concurrency=max_concurrency, timeout_s=timeout_s))
-        session.add(ObservabilitySettings(bot_id=bot.id))
-        topics = ["my order", "my invoice", "my password", "my account", "the delivery",
-                  "a refund", "my card", "the opening hours", "my subscription", "my address",
-                  "the warranty", "a discount", "my parcel", "the returns", "my booking",
-                  "the prices"]
-        for i in range(faqs):
-            topic = f"{topics[i % len(topics)]} {i // len(topics) or ''}".strip()
-            faq = Faq(bot_id=bot.id, title=f"About {topic}", locale="en",
-                      answer=f"All about {topic}.")
-            session.add(faq)
-            session.flush()
-            text = f"I have a question about {topic}"
-            session.add(TrainingSentence(bot_id=bot.id, faq_id=faq.id, text=text,
-                                         normalized=normalize(text), locale="en",
-                                         origin="human"))
-        return {"bot": bot.id, "user": user.username}
+def make_bot(fleet: Fleet, namespace: str, vendor_url: str, faqs: int, **settings) -> dict:
+    return vendor_bot(fleet.sessions, fleet.studio.box, namespace, vendor_url, faqs,
+                      password_hash=hash_password(PASSWORD), **settings)
 
 
 def start_job(studio_url: str, bot: dict) -> int:
