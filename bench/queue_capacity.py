@@ -136,7 +136,7 @@ def one_run(workers: int, threads: int, faqs: int, vendor_url: str) -> list:
             drop()
     stats = httpx.get(f"{vendor_url}/stats").json()
     spans = stats["spans"]
-    wall = max(e for _, e in spans) - min(s for s, _ in spans)
+    wall = max(span[1] for span in spans) - min(span[0] for span in spans)
     busy = stats["busy_s"] / (CAPACITY * wall)
     return [workers, threads, f"{100 * busy:.0f} %", stats["calls"], stats["rate_limited"],
             stats["max_in_flight"], f"{wall:.1f}", f"{4 * faqs / wall:.2f}",

@@ -2,7 +2,8 @@
 once, as a provider's rate limit: a call beyond it gets OpenAI's 429 (`rate_limit_exceeded`,
 Retry-After). It answers with plain rewordings of the prompt's example messages, so that
 generations succeed without a model, and it keeps what the capacity bench and the fleet
-tests look at: calls in flight at most, seconds busy, 429s, and when each call ran.
+tests look at: calls in flight at most, seconds busy, 429s, and when each call ran and
+for which example.
 
 `/stats` (GET) returns them; `/reset` (POST) clears them and may set `latency_s`,
 `capacity`, and `hang` (calls then never answer: a dead provider).
@@ -66,6 +67,7 @@ def create_app(latency_s: float = 1.0, capacity: int = 8) -> FastAPI:
         app.state.in_flight += 1
         stats["max_in_flight"] = max(stats["max_in_flight"], app.state.in_flight)
         started = time.monotonic()
+        sources = _sources(body.get("messages", [])) or ["where is my order"]
         try:
             if config["hang"]:
                 while not await request.is_disconnected():
@@ -76,11 +78,11 @@ def create_app(latency_s: float = 1.0, capacity: int = 8) -> FastAPI:
             app.state.in_flight -= 1
             ended = time.monotonic()
             stats["busy_s"] += ended - started
-            stats["spans"].append([time.time() - (ended - started), time.time()])
+            # when each call ran, and the first example it was about
+            stats["spans"].append([time.time() - (ended - started), time.time(), sources[0]])
         stats["ok"] += 1
         model = body.get("model", "")
         stats["models"][model] = stats["models"].get(model, 0) + 1
-        sources = _sources(body.get("messages", [])) or ["where is my order"]
         sentences = [w.format(s=sources[i % len(sources)].rstrip("?. "))
                      for i, w in enumerate(WRAPPERS)]
         content = json.dumps({"sentences": sentences})

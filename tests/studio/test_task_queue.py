@@ -330,3 +330,39 @@ def test_a_job_whose_message_was_lost_is_sent_again_by_a_worker(
         fleet.worker(threads=1)
         wait_for(lambda: job_state(fleet, job_id)[0] == "done", 120, "the job done", fleet)
         assert_each_faq_generated_once(fleet, bot, job_id)
+
+
+def test_an_interactive_generation_never_waits_behind_a_bulk_job(
+        tmp_path, postgres_url, redis_broker, vendor):
+    """A job keeps the bot's 2 calls at once busy (16 FAQs, 1 s a call, on a worker); a
+    person generates for one more FAQ of the same bot in the Studio: the call goes before
+    the job's waiting ones, and the limit of 2 holds with it."""
+    vendor.reset(latency_s=1.0)
+    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+        shop = make_bot(fleet, "busy", vendor.url, 16, max_concurrency=2)
+        fleet.worker(threads=2)
+        job = start_job(fleet.studio.url, shop)
+        wait_for(lambda: job_state(fleet, job)[1].get("done", 0) >= 2, 120,
+                 "the job going", fleet)
+        # the person's FAQ, added after the job started: not one of the job's
+        token = httpx.post(f"{fleet.studio.url}/api/auth/token",
+                           json={"username": shop["user"], "password": PASSWORD}).json()
+        person = httpx.Client(base_url=fleet.studio.url, timeout=120,
+                              headers={"Authorization": f"Bearer {token['access_token']}"})
+        faq = person.post(f"/api/bots/{shop['bot']}/faqs",
+                          json={"title": "Person", "locale": "en"}).json()["id"]
+        person.post(f"/api/bots/{shop['bot']}/faqs/{faq}/sentences",
+                    json={"text": "How do I talk to a person"})
+        answer = person.post(f"/api/bots/{shop['bot']}/faqs/{faq}/generate", json={})
+        assert answer.status_code == 200, answer.text
+        status, counts, _ = job_state(fleet, job)
+        assert counts.get("pending", 0) > 0, "the job should still have FAQs waiting"
+        wait_for(lambda: job_state(fleet, job)[0] == "done", 180, "the job done", fleet)
+        spans = sorted(vendor.stats()["spans"])
+        mine = [s for s in spans if s[2].startswith("How do I talk to a person")]
+        theirs = [s for s in spans if not s[2].startswith("How do I talk to a person")]
+        assert mine and len(theirs) >= 16
+        # the person's call went before the job's last calls, not behind the whole job …
+        assert mine[0][0] < theirs[-1][0]
+        # … and within the bot's limit of 2 calls at once, counted with the job's
+        assert vendor.stats()["max_in_flight"] <= 2
