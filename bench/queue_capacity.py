@@ -115,11 +115,20 @@ def one_run(workers: int, threads: int, faqs: int, vendor_url: str) -> list:
         try:
             job_ids = setup(database_url, Path(tmp) / "data", vendor_url, faqs)
             env = {**os.environ, "UTTERLY_DATA_DIR": str(Path(tmp) / "data")}
-            for _ in range(workers):
-                procs.append(subprocess.Popen(
-                    [UTTERLY, "worker", "--database-url", database_url, "--broker-url",
-                     REDIS_URL, "--threads", str(threads)],
-                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            logs = [Path(tmp) / f"worker-{i}.log" for i in range(workers)]
+            for log in logs:
+                with log.open("wb") as out:
+                    procs.append(subprocess.Popen(
+                        [UTTERLY, "worker", "--database-url", database_url, "--broker-url",
+                         REDIS_URL, "--threads", str(threads)],
+                        env=env, stdout=out, stderr=subprocess.STDOUT))
+            # measured once every worker has loaded its filters, as a fleet runs
+            deadline = time.monotonic() + 300
+            while not all("worker ready" in log.read_text() for log in logs):
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise RuntimeError("a worker did not start: " + " ".join(
+                        log.read_text()[-500:] for log in logs))
+                time.sleep(0.2)
             queue = TaskQueue(REDIS_URL)
             for job_id in job_ids:
                 queue.send(job_id, 0)

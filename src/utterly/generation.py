@@ -216,3 +216,17 @@ def generate(sentences: str | Sequence[str] | GenerationRequest, **kwargs) -> Ge
         return asyncio.run(agenerate(sentences, **kwargs))
     raise RuntimeError("utterly.generate() was called inside a running event loop: "
                        "use `await utterly.agenerate(...)` there")
+
+
+def load_filters() -> None:
+    """Load what the filters of every generation use (the local embedding model, the
+    language detector's models) now, rather than in the first generation: a process that
+    will generate many times (`utterly worker`) calls it on start."""
+    from .embeddings.local import get_engine
+    from .language import detect_language, is_wrong_language
+
+    get_engine().encode(["warm-up"])
+    for text, locale in (("Où est mon colis, s'il vous plaît ?", "fr"),
+                         ("Where is my parcel, please?", "en")):
+        detect_language(text)
+        is_wrong_language(text, locale)

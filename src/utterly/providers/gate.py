@@ -10,6 +10,7 @@ contract through Redis across processes and machines.
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +19,17 @@ from typing import Protocol, runtime_checkable
 
 # How often a waiting call looks again for a free slot (seconds): generations run in
 # threads of their own, each with its own event loop, so there is no one loop to wake.
+# An interactive call looks every POLL_S; a bulk one waits longer after each miss, up to
+# MAX_POLL_S, with jitter: dozens of bulk waiters would otherwise keep their processes (and
+# Redis) busy asking, when any one of them looking at a given moment takes a freed slot.
 POLL_S = 0.02
+MAX_POLL_S = 0.16
+
+
+def poll_delay(misses: int, bulk: bool) -> float:
+    if not bulk:
+        return POLL_S
+    return min(MAX_POLL_S, POLL_S / 2 * 2 ** min(misses, 5)) * (0.5 + random.random())
 
 
 @runtime_checkable
@@ -66,6 +77,7 @@ class LocalGate:
         if not self.bulk:
             with self.count.lock:
                 self.count.waiting += 1
+        misses = 0
         try:
             while True:
                 paused = self.count.paused_until - time.monotonic()
@@ -77,7 +89,8 @@ class LocalGate:
                     if free and not (self.bulk and self.count.waiting):
                         self.count.busy += 1
                         return
-                await asyncio.sleep(POLL_S)
+                misses += 1
+                await asyncio.sleep(poll_delay(misses, self.bulk))
         finally:
             if not self.bulk:
                 with self.count.lock:

@@ -182,6 +182,7 @@ def worker(data_dir, database_url, broker_url, threads):
     import threading
     from dataclasses import replace
 
+    from ..generation import load_filters
     from .gates import GATES
     from .secrets import SecretBox
     from .services.queue import TaskQueue
@@ -189,6 +190,7 @@ def worker(data_dir, database_url, broker_url, threads):
     config = replace(config_from(data_dir, database_url), broker_url=broker_url)
     _, sessions = open_sessions(config)
     box = SecretBox.load(config.secret_key, config.key_file)
+    load_filters()  # before taking work: the first job's FAQs need not wait for it
     GATES.configure(config.limits_url)
     queue = TaskQueue(broker_url)
     running = queue.serve(sessions, box, threads=threads)
@@ -196,7 +198,7 @@ def worker(data_dir, database_url, broker_url, threads):
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     running.start()
-    click.echo(f"Utterly worker: {threads} thread(s) on {config.url.split('://')[0]} "
+    click.echo(f"Utterly worker ready: {threads} thread(s) on {config.url.split('://')[0]} "
                f"database, broker {broker_url.split('://')[0]}; Ctrl-C stops")
     stop.wait()
     click.echo("stopping: the FAQs being generated finish first…")

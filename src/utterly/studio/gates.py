@@ -24,25 +24,31 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from ..providers import PROVIDERS, ProviderConfig
-from ..providers.gate import POLL_S, LocalGate, SharedCount
+from ..providers.gate import LocalGate, SharedCount, poll_delay
 
 PREFIX = "utterly:calls:"
 
-# KEYS[1] holders, KEYS[2] interactive callers waiting (sorted sets: token -> expiry, ms).
-# ARGV: now, limit, token, expiry, bulk (1/0), expiry of a waiting mark.
+# One round trip per try. KEYS: holders, interactive callers waiting (sorted sets: token ->
+# expiry, ms), the pause after a 429. ARGV: limit, token, hold ms, bulk (1/0), how long a
+# waiting mark lasts (ms). Returns 1 (a slot), 0 (none free), or -ms (paused that long).
+# Redis's clock is the fleet's one clock.
 _ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-if ARGV[5] == '1' then
+local paused = redis.call('PTTL', KEYS[3])
+if paused > 0 then return -paused end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if ARGV[4] == '1' then
   if redis.call('ZCARD', KEYS[2]) > 0 then return 0 end
 else
-  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[3])
-  redis.call('PEXPIRE', KEYS[2], ARGV[6] - ARGV[1])
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ARGV[4] - ARGV[1])
-  redis.call('ZREM', KEYS[2], ARGV[3])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('ZREM', KEYS[2], ARGV[2])
   return 1
 end
 return 0
@@ -73,24 +79,21 @@ class RedisGate:
         self.hold_ms = int(hold_s * 1000)
         self._acquire_script = client.register_script(_ACQUIRE)
 
-    def _now_ms(self) -> int:
-        seconds, micros = self.client.time()  # Redis's clock: the fleet's one clock
-        return seconds * 1000 + micros // 1000
-
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         token = uuid.uuid4().hex
+        tries = 0
         while True:
-            paused_ms = self.client.pttl(self.pause)
-            if paused_ms > 0:
-                await asyncio.sleep(min(paused_ms / 1000, 1.0))
-                continue
-            now = self._now_ms()
-            if self._acquire_script(keys=[self.holders, self.waiting],
-                                    args=[now, self.limit, token, now + self.hold_ms,
-                                          int(self.bulk), now + WAIT_MARK_MS]):
+            got = self._acquire_script(
+                keys=[self.holders, self.waiting, self.pause],
+                args=[self.limit, token, self.hold_ms, int(self.bulk), WAIT_MARK_MS])
+            if got == 1:
                 break
-            await asyncio.sleep(POLL_S * 2)
+            if got < 0:  # paused after a 429
+                await asyncio.sleep(min(-got / 1000, 1.0))
+                continue
+            tries += 1
+            await asyncio.sleep(poll_delay(tries, self.bulk))
         try:
             yield
         finally:

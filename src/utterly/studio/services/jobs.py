@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -64,7 +64,7 @@ CONCURRENCY = DEFAULT_CONCURRENCY
 HEARTBEAT_S = 5.0
 # … and is taken for gone when it has not for this long: another worker may take over.
 LEASE_S = 30.0
-# A queued turn runs this many items per concurrent slot, then lets other jobs have theirs.
+# A turn runs this many items per concurrent slot, then lets the jobs that wait have theirs.
 TURN_ROUNDS = 2
 
 ACTIVE = ("queued", "running")
@@ -247,6 +247,13 @@ def _item_counts(session: Session, job_id: int) -> dict[str, int]:
         GenerationJobItem.job_id == job_id).group_by(GenerationJobItem.status)).all())
 
 
+def _others_waiting(sessions, job_id: int) -> bool:
+    """Whether another job is queued, waiting for a turn."""
+    with sessions() as session:
+        return session.scalar(select(GenerationJob.id).where(
+            GenerationJob.status == "queued", GenerationJob.id != job_id).limit(1)) is not None
+
+
 def _take_over(session: Session, job_id: int, lease_s: float, turn: int | None = None,
                gone: bool = False) -> bool:
     """Become the job's owner, if it is queued or its owner is gone (see the module doc):
@@ -392,9 +399,10 @@ def run_job(sessions, job_id: int, box: SecretBox, *, on_progress=None,
     this call takes the job over. Item events are `{"item_id", "faq_id", "status",
     "run_id", "imported"}`.
 
-    With a `turn` (the task queue's), run only if it is the job's current turn, at most
-    TURN_ROUNDS items per concurrent slot, and take over at once a job whose owner's lock
-    is free; the job is then handed back `queued` under the view's `next_turn`."""
+    With a `turn` (the task queue's), run only if it is the job's current turn, and take
+    over at once a job whose owner's lock is free; after TURN_ROUNDS items per concurrent
+    slot, if another job is queued, hand the job back `queued` under the view's
+    `next_turn`."""
     lock = OwnerLock(sessions, job_id)
     while True:
         if lock.acquire():
@@ -478,13 +486,31 @@ def _run_owned(sessions, job_id: int, box: SecretBox, owned: _Owned,  # noqa: C9
     beat.start()
     try:
         slots = owned.concurrency
-        items = owned.items if turn is None else owned.items[:slots * TURN_ROUNDS]
+        left = iter(owned.items)
+        started = 0
+        running: set = set()
+
+        def turn_over() -> bool:
+            # a turn ends after its share, but only if another job waits for one: alone,
+            # a job keeps every slot busy rather than stopping to queue behind nobody
+            return (turn is not None and started >= slots * TURN_ROUNDS
+                    and _others_waiting(sessions, job_id))
+
         with ThreadPoolExecutor(max_workers=slots,
                                 thread_name_prefix=f"job-{job_id}") as pool:
-            futures = [pool.submit(one, i, f) for i, f in items]
             try:
-                for future in as_completed(futures):
-                    future.result()
+                while True:
+                    while len(running) < slots and not stopping() and not turn_over():
+                        item = next(left, None)
+                        if item is None:
+                            break
+                        running.add(pool.submit(one, *item))
+                        started += 1
+                    if not running:
+                        break
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
             except BaseException:
                 halt.set()  # the items not started stay pending; running ones finish
                 raise

@@ -154,7 +154,7 @@ class QueueWorker:
         self.queue = queue
         self.sessions = sessions
         self.worker = Worker(queue.broker, queues={QUEUE}, worker_threads=threads,
-                             worker_timeout=200)
+                             worker_timeout=100)
         # take no more turns than it can run: Dramatiq's default (twice the threads) would
         # hold turns back from idle workers
         self.worker.queue_prefetch = threads
