@@ -204,9 +204,10 @@ def langfuse_trace(local_config, local_embeddings):
                     break
             assert len(result.sentences) >= 2, result.rejected
             tracer.flush()
-            spans = recorder.wait_for_trace(result.trace_id)
+            spans = recorder.wait_for_trace(result.trace_id, tracer=tracer)
             recorder.wait_for(lambda: len(recorder.scores_of(result.trace_id))
-                              == len(result.quality), description="the quality scores")
+                              == len(result.quality), description="the quality scores",
+                              tracer=tracer)
             yield result, spans, recorder
         finally:
             tracer.shutdown()
@@ -303,12 +304,13 @@ def openai_traces(llama_cpp_server):
                                             base_url=f"http://127.0.0.1:{free_port()}/v1",
                                             api_key=API_KEY, timeout_s=5))
             tracer.flush()
-            spans = recorder.wait_for_trace(result.trace_id)
+            spans = recorder.wait_for_trace(result.trace_id, tracer=tracer)
             recorder.wait_for(lambda: [s for s in recorder.spans if s.status_code == 2
                                        and s.parent_id is None and s.path == OTEL_PATH],
-                              description="the failed generation's trace")
+                              description="the failed generation's trace", tracer=tracer)
             recorder.wait_for(lambda: len(recorder.scores_of(result.trace_id))
-                              == len(result.quality), description="the quality scores")
+                              == len(result.quality), description="the quality scores",
+                              tracer=tracer)
             yield result, spans, failed.value, recorder
         finally:
             tracer.shutdown()
@@ -374,6 +376,8 @@ def test_no_secret_leaves_in_a_span_or_a_header(openai_traces):
 # ---- never in the way: dead backends ----------------------------------------------------
 
 DEAD = ["refused", "black_hole", "unavailable"]
+# why each one's exports fail, as the drop counters tell it
+FAILURE = {"refused": "ConnectError", "black_hole": "ReadTimeout", "unavailable": "HTTP 503"}
 
 
 @contextlib.contextmanager
@@ -422,8 +426,12 @@ def test_a_dead_backend_changes_nothing_in_the_generation(behaviour, local_confi
             assert re.fullmatch(r"[0-9a-f]{32}", result.trace_id)
             assert result.trace_url == f"{url}/trace/{result.trace_id}"
             # the export gives up after its timeout, in the background
-            eventually(lambda: tracer.dropped > 0,
+            span_counters = [c for c in tracer.counters if c.kind != "langfuse_scores"]
+            eventually(lambda: all(c.dropped for c in span_counters),
                        failure=lambda: f"nothing counted as dropped: {tracer.counters}")
+            # and says why, without the address
+            assert [c.last_failure for c in span_counters] == [FAILURE[behaviour]] * 2
+            assert all(set(c.reasons) == {FAILURE[behaviour]} for c in span_counters)
             if recorder is not None:  # the exporter did try both destinations
                 assert {OTEL_PATH, COLLECTOR_PATH} <= {r.path for r in recorder.requests}
                 assert not recorder.spans
@@ -454,6 +462,9 @@ def test_drops_are_counted_and_logged_once_per_destination(local_config, untrace
     warnings = [r for r in caplog.records if r.name == "utterly.tracing" and url in r.args[0]]
     assert sorted(r.args[0] for r in warnings) == sorted(destinations)
     assert all(r.levelno == logging.WARNING for r in warnings)
+    # with the reason: the 503s, after the retries of the export timeout
+    assert {r.args[1] for r in warnings} == {"HTTP 503"}
+    assert all(c.reasons == {"HTTP 503": c.dropped} for c in tracer.counters)
     # one warning per destination, however many spans it dropped
     span_counters = [c for c in tracer.counters if "scores" not in c.destination]
     assert all(c.dropped >= 2 * 6 for c in span_counters)

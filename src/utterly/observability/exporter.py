@@ -43,22 +43,29 @@ class OTLPHttpExporter(SpanExporter):
         self._closed = threading.Event()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS if self.send(spans) is None else SpanExportResult.FAILURE
+
+    def send(self, spans: Sequence[ReadableSpan]) -> str | None:
+        """Export `spans`: None once the collector took them, else why it did not, without
+        the address ("HTTP 503", "ReadTimeout", "shut down", …)."""
         if self._closed.is_set():
-            return SpanExportResult.FAILURE
+            return "shut down"
         body = encode_spans(spans).SerializePartialToString()
         deadline = time.monotonic() + self._timeout_s
         delay = 0.25
         while True:
             try:
                 response = self._client.post(self._url, content=body)
-            except (httpx.HTTPError, RuntimeError):  # RuntimeError: closed meanwhile
-                return SpanExportResult.FAILURE
+            except RuntimeError:  # the client was closed meanwhile
+                return "shut down"
+            except httpx.HTTPError as exc:
+                return type(exc).__name__
             if response.is_success:
-                return SpanExportResult.SUCCESS
+                return None
             if (response.status_code not in RETRYABLE
                     or time.monotonic() + delay > deadline
                     or self._closed.wait(delay)):
-                return SpanExportResult.FAILURE
+                return f"HTTP {response.status_code}"
             delay *= 2
 
     def shutdown(self) -> None:
