@@ -34,6 +34,7 @@ from tests.servers.langfuse_recorder import (
     run_recorder,
 )
 from tests.servers.run import free_port
+from tests.servers.stale_connection import run_stale_connection_receiver
 from utterly.errors import ProviderError
 from utterly.generation import acheck_provider
 from utterly.observability import Tracer, TracingConfig, cost_of
@@ -371,6 +372,38 @@ def test_no_secret_leaves_in_a_span_or_a_header(openai_traces):
         assert not any(secret in text for secret in secrets), span.name
     failed_root = next(s for s in spans if s.parent_id is None and s.status_code == 2)
     assert failed_root.attributes["error.type"] == "unreachable"
+
+
+# ---- a kept-alive connection that the server closes as it is reused ----------------------
+
+def test_an_export_on_a_connection_closed_meanwhile_is_sent_again():
+    """A server closes an idle kept-alive connection after its timeout; an export sent on it
+    at that moment gets no answer and must be sent again on a new connection. Lost, it was a
+    trace's root span: on a loaded CI machine, the recorder's 1 s keep-alive crossed the
+    batch processor's 500 ms ticks, and the recorder never got the openai_traces root."""
+    with run_stale_connection_receiver() as receiver:
+        tracer = Tracer(TracingConfig(langfuse_public_key="pk-lf-stale",
+                                      langfuse_secret_key="sk-lf-stale",
+                                      langfuse_host=receiver.url, otlp_endpoint=receiver.url))
+        try:
+            for name in ("attempt 1", "Sentence Generation"):  # one export each, in turn
+                with tracer.otel.start_as_current_span(name):
+                    pass
+                assert tracer.flush()
+            for name in ("valid_ratio", "diversity"):
+                tracer.scores.send("0" * 32, name, 1.0)
+        finally:
+            started = time.monotonic()
+            tracer.shutdown(HANG_GUARD_S)  # sends the scores before it returns
+            assert time.monotonic() - started < HANG_GUARD_S
+        assert tracer.dropped == 0, tracer.counters
+        # each destination's second request came on its first connection, which was closed
+        assert receiver.stale == 3
+        for path in (OTEL_PATH, COLLECTOR_PATH):
+            assert [s.name for s in receiver.spans() if s.path == path] == \
+                ["attempt 1", "Sentence Generation"], path
+        assert [json.loads(body)["name"] for path, body in receiver.received
+                if path == SCORES_PATH] == ["valid_ratio", "diversity"]
 
 
 # ---- never in the way: dead backends ----------------------------------------------------

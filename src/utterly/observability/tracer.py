@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from .config import TracingConfig
-from .exporter import OTLPHttpExporter, http_client
+from .exporter import OTLPHttpExporter, http_client, post
 
 log = logging.getLogger("utterly.tracing")
 
@@ -128,7 +128,7 @@ class ScoreSender:
                 if body is None:
                     return
                 try:
-                    response = client.post(self._url, json=body)
+                    response = post(client, self._url, json=body)
                     if response.status_code >= 300:
                         self.counter.add(1, f"HTTP {response.status_code}")
                 except httpx.HTTPError as exc:
