@@ -34,6 +34,7 @@ from tests.servers.langfuse_recorder import (
     run_recorder,
 )
 from tests.servers.run import free_port
+from tests.servers.stale_connection import run_stale_connection_receiver
 from utterly.errors import ProviderError
 from utterly.generation import acheck_provider
 from utterly.observability import Tracer, TracingConfig, cost_of
@@ -204,9 +205,10 @@ def langfuse_trace(local_config, local_embeddings):
                     break
             assert len(result.sentences) >= 2, result.rejected
             tracer.flush()
-            spans = recorder.wait_for_trace(result.trace_id)
+            spans = recorder.wait_for_trace(result.trace_id, tracer=tracer)
             recorder.wait_for(lambda: len(recorder.scores_of(result.trace_id))
-                              == len(result.quality), description="the quality scores")
+                              == len(result.quality), description="the quality scores",
+                              tracer=tracer)
             yield result, spans, recorder
         finally:
             tracer.shutdown()
@@ -303,12 +305,13 @@ def openai_traces(llama_cpp_server):
                                             base_url=f"http://127.0.0.1:{free_port()}/v1",
                                             api_key=API_KEY, timeout_s=5))
             tracer.flush()
-            spans = recorder.wait_for_trace(result.trace_id)
+            spans = recorder.wait_for_trace(result.trace_id, tracer=tracer)
             recorder.wait_for(lambda: [s for s in recorder.spans if s.status_code == 2
                                        and s.parent_id is None and s.path == OTEL_PATH],
-                              description="the failed generation's trace")
+                              description="the failed generation's trace", tracer=tracer)
             recorder.wait_for(lambda: len(recorder.scores_of(result.trace_id))
-                              == len(result.quality), description="the quality scores")
+                              == len(result.quality), description="the quality scores",
+                              tracer=tracer)
             yield result, spans, failed.value, recorder
         finally:
             tracer.shutdown()
@@ -371,9 +374,43 @@ def test_no_secret_leaves_in_a_span_or_a_header(openai_traces):
     assert failed_root.attributes["error.type"] == "unreachable"
 
 
+# ---- a kept-alive connection that the server closes as it is reused ----------------------
+
+def test_an_export_on_a_connection_closed_meanwhile_is_sent_again():
+    """A server closes an idle kept-alive connection after its timeout; an export sent on it
+    at that moment gets no answer and must be sent again on a new connection. Lost, it was a
+    trace's root span: on a loaded CI machine, the recorder's 1 s keep-alive crossed the
+    batch processor's 500 ms ticks, and the recorder never got the openai_traces root."""
+    with run_stale_connection_receiver() as receiver:
+        tracer = Tracer(TracingConfig(langfuse_public_key="pk-lf-stale",
+                                      langfuse_secret_key="sk-lf-stale",
+                                      langfuse_host=receiver.url, otlp_endpoint=receiver.url))
+        try:
+            for name in ("attempt 1", "Sentence Generation"):  # one export each, in turn
+                with tracer.otel.start_as_current_span(name):
+                    pass
+                assert tracer.flush()
+            for name in ("valid_ratio", "diversity"):
+                tracer.scores.send("0" * 32, name, 1.0)
+        finally:
+            started = time.monotonic()
+            tracer.shutdown(HANG_GUARD_S)  # sends the scores before it returns
+            assert time.monotonic() - started < HANG_GUARD_S
+        assert tracer.dropped == 0, tracer.counters
+        # each destination's second request came on its first connection, which was closed
+        assert receiver.stale == 3
+        for path in (OTEL_PATH, COLLECTOR_PATH):
+            assert [s.name for s in receiver.spans() if s.path == path] == \
+                ["attempt 1", "Sentence Generation"], path
+        assert [json.loads(body)["name"] for path, body in receiver.received
+                if path == SCORES_PATH] == ["valid_ratio", "diversity"]
+
+
 # ---- never in the way: dead backends ----------------------------------------------------
 
 DEAD = ["refused", "black_hole", "unavailable"]
+# why each one's exports fail, as the drop counters tell it
+FAILURE = {"refused": "ConnectError", "black_hole": "ReadTimeout", "unavailable": "HTTP 503"}
 
 
 @contextlib.contextmanager
@@ -422,8 +459,12 @@ def test_a_dead_backend_changes_nothing_in_the_generation(behaviour, local_confi
             assert re.fullmatch(r"[0-9a-f]{32}", result.trace_id)
             assert result.trace_url == f"{url}/trace/{result.trace_id}"
             # the export gives up after its timeout, in the background
-            eventually(lambda: tracer.dropped > 0,
+            span_counters = [c for c in tracer.counters if c.kind != "langfuse_scores"]
+            eventually(lambda: all(c.dropped for c in span_counters),
                        failure=lambda: f"nothing counted as dropped: {tracer.counters}")
+            # and says why, without the address
+            assert [c.last_failure for c in span_counters] == [FAILURE[behaviour]] * 2
+            assert all(set(c.reasons) == {FAILURE[behaviour]} for c in span_counters)
             if recorder is not None:  # the exporter did try both destinations
                 assert {OTEL_PATH, COLLECTOR_PATH} <= {r.path for r in recorder.requests}
                 assert not recorder.spans
@@ -454,6 +495,9 @@ def test_drops_are_counted_and_logged_once_per_destination(local_config, untrace
     warnings = [r for r in caplog.records if r.name == "utterly.tracing" and url in r.args[0]]
     assert sorted(r.args[0] for r in warnings) == sorted(destinations)
     assert all(r.levelno == logging.WARNING for r in warnings)
+    # with the reason: the 503s, after the retries of the export timeout
+    assert {r.args[1] for r in warnings} == {"HTTP 503"}
+    assert all(c.reasons == {"HTTP 503": c.dropped} for c in tracer.counters)
     # one warning per destination, however many spans it dropped
     span_counters = [c for c in tracer.counters if "scores" not in c.destination]
     assert all(c.dropped >= 2 * 6 for c in span_counters)

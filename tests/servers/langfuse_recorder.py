@@ -228,19 +228,23 @@ class Recorder:
         return [s for s in self.scores if s.get("traceId") == trace_id]
 
     def wait_for(self, what: Callable[[], Any], *, timeout_s: float = 60.0,
-                 description: str = "the expected telemetry") -> Any:
-        """Poll `what()` until it is truthy (exports run in the background); returns it."""
+                 description: str = "the expected telemetry", tracer=None) -> Any:
+        """Poll `what()` until it is truthy (exports run in the background); returns it.
+        With the `tracer` that sends, a failure says what it dropped and why."""
         return eventually(what, timeout_s=timeout_s, failure=lambda: (
             f"the recorder did not receive {description} within {timeout_s:g} s; it has "
-            f"{[(r.method, r.path) for r in self.requests]}"))
+            f"{[(r.method, r.path) for r in self.requests]}"
+            + (f"; the tracer's drops: {tracer.counters}" if tracer is not None else "")))
 
     def wait_for_trace(self, trace_id: str, root: str = "Sentence Generation",
-                       path: str = OTEL_PATH, timeout_s: float = 60.0) -> list[RecordedSpan]:
+                       path: str = OTEL_PATH, timeout_s: float = 60.0,
+                       tracer=None) -> list[RecordedSpan]:
         """The spans of a trace received on `path`, once its root span (the last to end)
         has arrived there."""
         self.wait_for(lambda: any(s.name == root and s.parent_id is None
                                   for s in self.spans_of(trace_id, path)),
-                      timeout_s=timeout_s, description=f"the root span of trace {trace_id}")
+                      timeout_s=timeout_s, description=f"the root span of trace {trace_id}",
+                      tracer=tracer)
         return self.spans_of(trace_id, path)
 
 

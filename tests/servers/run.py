@@ -37,6 +37,9 @@ class ASGIServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        # An idle kept-alive connection is closed after 1 s (uvicorn's default is 5 s): a
+        # client must cope with a close that crosses its next request, as real servers do
+        # (test_an_export_on_a_connection_closed_meanwhile_is_sent_again).
         config = uvicorn.Config(app, log_level="warning", lifespan="auto",
                                 timeout_graceful_shutdown=1, timeout_keep_alive=1)
         self.server = uvicorn.Server(config)

@@ -178,4 +178,5 @@ def test_the_trace_says_where_it_was_exported_and_what_was_dropped(shop):
     assert export["configured"] is True
     destination, = export["destinations"]
     assert destination["kind"] == "otlp" and destination["dropped"] > 0
+    assert destination["last_failure"] == "ConnectError"  # why, but not where
     assert dead not in json.dumps(export)  # the address is the admin's to read

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from .config import TracingConfig
-from .exporter import OTLPHttpExporter, http_client
+from .exporter import OTLPHttpExporter, http_client, post
 
 log = logging.getLogger("utterly.tracing")
 
@@ -31,7 +31,8 @@ for _noisy in ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.sdk._sha
 
 
 class DropCounter:
-    """Counts what a destination failed to take; logs the first failure only."""
+    """Counts what a destination failed to take, and why (`reasons`: items per reason, such
+    as "HTTP 503" or "ReadTimeout"; `last_failure`); logs the first failure only."""
 
     def __init__(self, destination: str, kind: str = ""):
         self.destination = destination
@@ -39,12 +40,22 @@ class DropCounter:
         # it to roles that may not read the observability settings)
         self.kind = kind
         self.dropped = 0
+        # never an address nor a message that could hold one: a status or an exception's
+        # class name (the Studio shows it with the counts)
+        self.last_failure: str | None = None
+        self.reasons: dict[str, int] = {}
         self._lock = threading.Lock()
         self._logged = False
+
+    def __repr__(self) -> str:
+        return (f"DropCounter({self.destination!r}, dropped={self.dropped}, "
+                f"reasons={self.reasons})")
 
     def add(self, count: int, reason: str) -> None:
         with self._lock:
             self.dropped += count
+            self.reasons[reason] = self.reasons.get(reason, 0) + count
+            self.last_failure = reason
             first = not self._logged
             self._logged = True
         if first:
@@ -53,19 +64,19 @@ class DropCounter:
 
 
 class _CountingExporter(SpanExporter):
-    def __init__(self, exporter: SpanExporter, counter: DropCounter):
+    def __init__(self, exporter: OTLPHttpExporter, counter: DropCounter):
         self._exporter = exporter
         self.counter = counter
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
-            result = self._exporter.export(spans)
+            failure = self._exporter.send(spans)
         except Exception as exc:  # an exporter bug must not kill the export thread
-            self.counter.add(len(spans), type(exc).__name__)
-            return SpanExportResult.FAILURE
-        if result is not SpanExportResult.SUCCESS:
-            self.counter.add(len(spans), "export failed")
-        return result
+            failure = type(exc).__name__
+        if failure is None:
+            return SpanExportResult.SUCCESS
+        self.counter.add(len(spans), failure)
+        return SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         self._exporter.shutdown()
@@ -117,7 +128,7 @@ class ScoreSender:
                 if body is None:
                     return
                 try:
-                    response = client.post(self._url, json=body)
+                    response = post(client, self._url, json=body)
                     if response.status_code >= 300:
                         self.counter.add(1, f"HTTP {response.status_code}")
                 except httpx.HTTPError as exc:

@@ -271,13 +271,16 @@ def _dropped(tracing: TracingConfig | None) -> dict[str, int]:
 
 def _export_status(tracing: TracingConfig | None, before: dict[str, int]) -> dict:
     """Whether the run's trace was to be exported, and what each destination had failed to
-    take by the end of the run. The spans leave in batches after the run, so a failure to
-    export this very run shows in the next runs' counts (docs/observability.md)."""
+    take by the end of the run, with why it last failed (a status or an error's name, never
+    an address). The spans leave in batches after the run, so a failure to export this very
+    run shows in the next runs' counts (docs/observability.md)."""
     if tracing is None:
         return {"configured": False, "destinations": []}
     return {"configured": True, "destinations": [
-        {"kind": kind, "dropped": count, "dropped_during_run": count - before.get(kind, 0)}
-        for kind, count in _dropped(tracing).items()]}
+        {"kind": c.kind, "dropped": c.dropped,
+         "dropped_during_run": c.dropped - before.get(c.kind, 0),
+         "last_failure": c.last_failure}
+        for c in get_tracer(tracing).counters]}
 
 
 def _status(result: GenerationResult | None) -> str:

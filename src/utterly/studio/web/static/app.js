@@ -1441,7 +1441,8 @@ function traceExport(exp) {
   return exp.destinations.map((d) => h("p", {
     class: "trace-export" + (d.dropped ? " error-text" : ""),
     text: t(d.dropped ? "trace.export_dropped" : "trace.export_ok",
-      { destination: t("trace.dest." + d.kind), count: d.dropped }),
+      { destination: t("trace.dest." + d.kind), count: d.dropped })
+      + (d.dropped && d.last_failure ? " " + t("trace.export_last_failure", { reason: d.last_failure }) : ""),
   }));
 }
 
