@@ -34,7 +34,7 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     expect(page.get_by_role("heading", name=re.compile("Gen AI"))).to_be_visible()
     expect(page.locator("#variables")).not_to_be_empty()  # the form is filled
     page.get_by_role("switch", name="Enabled").check()
-    page.get_by_label("Provider").select_option("local")
+    page.get_by_label("Provider", exact=True).select_option("local")
     page.get_by_label("Model").fill(CODELAB_MODEL)
     page.get_by_label("Number of sentences").fill("3")
     page.get_by_role("button", name="Test connection").click()

@@ -21,7 +21,7 @@ def test_wrong_ollama_url_shows_the_readable_error_and_saves_nothing(page, bot, 
     login(page, "ada", next_path=f"/bots/{bot}/settings/sentence-generation")
     expect(page.locator("#variables")).not_to_be_empty()  # the form is filled
     page.get_by_role("switch", name="Enabled").check()
-    page.get_by_label("Provider").select_option("ollama")
+    page.get_by_label("Provider", exact=True).select_option("ollama")
     expect(page.get_by_label("Base URL")).to_be_visible()
     expect(page.get_by_label("API key")).to_be_hidden()  # not an Ollama field
     page.get_by_label("Base URL").fill(f"http://127.0.0.1:{closed}")
@@ -45,7 +45,7 @@ def test_wrong_ollama_url_shows_the_readable_error_and_saves_nothing(page, bot, 
     page.reload()
     expect(page.locator("#variables")).not_to_be_empty()
     expect(page.get_by_role("switch", name="Enabled")).not_to_be_checked()
-    expect(page.get_by_label("Provider")).to_have_value("local")
+    expect(page.get_by_label("Provider", exact=True)).to_have_value("local")
     stored = studio_server.users.api("ada").get(f"/api/bots/{bot}/settings/sentence-generation")
     assert stored.json()["enabled"] is False
     assert stored.json()["provider"] == "local"
