@@ -138,18 +138,30 @@ def test_a_redis_gate_holds_its_limit_across_processes(redis_client):
 
 
 def test_a_slot_whose_holder_died_comes_back_after_its_time(redis_client):
-    crashed = RedisGate(redis_client, "k2", 1, hold_s=0.5)
+    # a holder that took the slot and then was killed: it never renews nor gives it back
+    assert RedisGate(redis_client, "k2", 1, hold_s=0.5).try_slot("killed") == 1
 
     async def scenario():
-        held = crashed.slot()
-        await held.__aenter__()  # and never leaves: its process was killed
-        other = RedisGate(redis_client, "k2", 1, hold_s=30)
+        other = RedisGate(redis_client, "k2", 1)
         started = time.monotonic()
         async with other.slot():
             return time.monotonic() - started
 
     waited = asyncio.run(scenario())
     assert waited >= 0.4  # it did wait for the dead holder's slot, then got it
+
+
+def test_a_live_holder_keeps_its_slot_past_the_hold_time(redis_client):
+    """A call longer than the hold time keeps its slot: it renews it."""
+    holder = RedisGate(redis_client, "k5", 1, hold_s=0.3)
+
+    async def scenario():
+        async with holder.slot():
+            await asyncio.sleep(1.0)  # more than three hold times
+            return RedisGate(redis_client, "k5", 1).try_slot("another")
+
+    assert asyncio.run(scenario()) == 0
+    assert redis_client.zcard("utterly:calls:k5") == 0
 
 
 def test_a_429_pauses_every_caller_sharing_the_endpoint(redis_client):

@@ -22,7 +22,14 @@ from tests.servers.run import ASGIServer, free_port, port_answers
 from tests.servers.vendor_bots import vendor_bot
 from utterly.studio.config import StudioConfig
 from utterly.studio.gates import GATES
-from utterly.studio.models import Faq, GenerationJob, GenerationJobItem, GenerationRun, User
+from utterly.studio.models import (
+    Faq,
+    GenerationJob,
+    GenerationJobItem,
+    GenerationRun,
+    User,
+    utcnow,
+)
 from utterly.studio.passwords import hash_password
 
 from .conftest import PASSWORD, running_studio
@@ -187,8 +194,22 @@ def wait_for(condition, timeout_s: float, what: str, fleet: Fleet):
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout_s:g} s; worker logs:\n{fleet.logs()}")
+            raise AssertionError(f"{what} within {timeout_s:g} s; worker logs:\n{fleet.logs()}"
+                                 f"\njobs: {jobs_now(fleet)}")
         time.sleep(0.2)
+
+
+def job_updated_at(fleet: Fleet, job_id: int):
+    with fleet.sessions() as session:
+        return session.get(GenerationJob, job_id).updated_at
+
+
+def jobs_now(fleet: Fleet) -> list:
+    with fleet.sessions() as session:
+        return [(j.id, j.status, j.turn, j.updated_at.isoformat(), dict(session.execute(
+            select(GenerationJobItem.status, func.count()).where(
+                GenerationJobItem.job_id == j.id).group_by(GenerationJobItem.status)).all()))
+                for j in session.scalars(select(GenerationJob))]
 
 
 def runs_per_faq(fleet: Fleet, bot_id: int) -> dict[int, int]:
@@ -254,12 +275,13 @@ def test_a_worker_killed_mid_job_loses_nothing_and_doubles_nothing(
                  and job_state(fleet, job)[1].get("running"), 60, "a running turn", fleet)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=10)
-        killed_at = time.monotonic()
-        done_at_kill = job_state(fleet, job)[1].get("done", 0)
-        # the other worker goes on at once: PostgreSQL freed the dead owner's lock, the
-        # sweeper sent the job's turn again (the lease, 30 s, would be the slow way)
-        wait_for(lambda: job_state(fleet, job)[1].get("done", 0) > done_at_kill, 25,
-                 "another worker generating the job's FAQs", fleet)
+        killed_at, killed_when = time.monotonic(), utcnow()
+        # the other worker takes the job over at once (it touches the job, which the dead
+        # one cannot): PostgreSQL freed the dead owner's lock, the sweeper sent the job's
+        # turn again (the lease, 30 s, would be the slow way). The dead worker's two
+        # provider slots come back 10 s after it died.
+        wait_for(lambda: job_updated_at(fleet, job) > killed_when, 25,
+                 "another worker owning the job", fleet)
         taken_over_s = time.monotonic() - killed_at
         wait_for(lambda: job_state(fleet, job)[0] == "done", 180, "the job done", fleet)
         assert_each_faq_generated_once(fleet, shop, job)
@@ -313,7 +335,6 @@ def test_a_job_whose_message_was_lost_is_sent_again_by_a_worker(
     from datetime import timedelta
 
     from utterly.studio.access import Actor
-    from utterly.studio.models import utcnow
     from utterly.studio.schemas import JobIn
     from utterly.studio.services import jobs
 

@@ -178,6 +178,7 @@ def worker(data_dir, database_url, broker_url, threads):
     """Run bulk generation jobs from the task queue, beside any number of Studio processes
     and workers on one database and one broker (docs/deploy.md). Ctrl-C or SIGTERM stops
     cleanly: the FAQs being generated finish and their jobs go back to the queue."""
+    import logging
     import signal
     import threading
     from dataclasses import replace
@@ -190,6 +191,11 @@ def worker(data_dir, database_url, broker_url, threads):
     config = replace(config_from(data_dir, database_url), broker_url=broker_url)
     _, sessions = open_sessions(config)
     box = SecretBox.load(config.secret_key, config.key_file)
+    # what a worker did (a job taken over, a turn sent again, a failure) goes to stderr
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    for noisy in ("dramatiq", "pika", "httpx", "httpx2", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     load_filters()  # before taking work: the first job's FAQs need not wait for it
     GATES.configure(config.limits_url)
     queue = TaskQueue(broker_url)

@@ -7,10 +7,10 @@ counts against one limit. A bulk job's call takes no slot while an interactive o
 for a slot, so that a person waits at most for one call to end, never behind a job; and
 bulk jobs alone may use every slot.
 
-The fleet's count is a sorted set of holders, each expiring after the call's own time
-limit: a worker killed during a call gives its slot back when that time is over. (Dramatiq's
-ConcurrentRateLimiter keeps a bare counter whose expiry every acquisition pushes back, so
-under steady load a slot lost in a crash would never come back.)
+The fleet's count is a sorted set of holders, each expiring 10 s after its last renewal
+(a live call renews it): a worker killed during a call gives its slot back within 10 s.
+(Dramatiq's ConcurrentRateLimiter keeps a bare counter whose expiry every acquisition
+pushes back, so under steady load a slot lost in a crash would never come back.)
 """
 
 from __future__ import annotations
@@ -53,6 +53,18 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
 end
 return 0
 """
+# Renews a live holder's slot (KEYS: holders; ARGV: token, hold ms), if it still has one.
+_RENEW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
+# How long a slot outlives its holder's last renewal (s): a killed worker's calls stop
+# counting this long after it died.
+HOLD_S = 10.0
 # A waiting interactive call renews its mark at each try; a caller gone stops holding
 # bulk calls back this long after its last try (ms).
 WAIT_MARK_MS = 2000
@@ -67,9 +79,12 @@ def endpoint_key(config: ProviderConfig) -> str:
 
 
 class RedisGate:
-    """At most `limit` calls at once among every process sharing the Redis."""
+    """At most `limit` calls at once among every process sharing the Redis. A holder's
+    slot expires `hold_s` after its last renewal; a live call renews it every third of
+    that, so a killed worker's slots come back within `hold_s`."""
 
-    def __init__(self, client, key: str, limit: int, hold_s: float, *, bulk: bool = False):
+    def __init__(self, client, key: str, limit: int, hold_s: float = HOLD_S, *,
+                 bulk: bool = False):
         self.client = client
         self.holders = PREFIX + key
         self.waiting = PREFIX + key + ":waiting"
@@ -78,15 +93,25 @@ class RedisGate:
         self.bulk = bulk
         self.hold_ms = int(hold_s * 1000)
         self._acquire_script = client.register_script(_ACQUIRE)
+        self._renew_script = client.register_script(_RENEW)
+
+    def try_slot(self, token: str) -> int:
+        """One try: 1 (the slot is `token`'s), 0 (none free), -ms (paused that long)."""
+        return self._acquire_script(
+            keys=[self.holders, self.waiting, self.pause],
+            args=[self.limit, token, self.hold_ms, int(self.bulk), WAIT_MARK_MS])
+
+    async def _renew(self, token: str) -> None:
+        while True:
+            await asyncio.sleep(self.hold_ms / 3000)
+            self._renew_script(keys=[self.holders], args=[token, self.hold_ms])
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         token = uuid.uuid4().hex
         tries = 0
         while True:
-            got = self._acquire_script(
-                keys=[self.holders, self.waiting, self.pause],
-                args=[self.limit, token, self.hold_ms, int(self.bulk), WAIT_MARK_MS])
+            got = self.try_slot(token)
             if got == 1:
                 break
             if got < 0:  # paused after a 429
@@ -94,9 +119,11 @@ class RedisGate:
                 continue
             tries += 1
             await asyncio.sleep(poll_delay(tries, self.bulk))
+        renewing = asyncio.create_task(self._renew(token))
         try:
             yield
         finally:
+            renewing.cancel()
             self.client.zrem(self.holders, token)
 
     async def rate_limited(self, delay_s: float) -> None:
@@ -132,7 +159,7 @@ class Gates:
             return None
         key = endpoint_key(config)
         if self._client is not None:
-            return RedisGate(self._client, key, limit, hold_s=config.timeout_s + 30, bulk=bulk)
+            return RedisGate(self._client, key, limit, bulk=bulk)
         with self._lock:
             count = self._counts.setdefault(key, SharedCount())
         return LocalGate(count, limit, bulk=bulk)
