@@ -126,6 +126,12 @@ def owner_gone(sessions, job_id: int) -> bool:
     return True
 
 
+def abandoned(sessions, job_id: int, updated_at, cutoff) -> bool:
+    """Whether a running job's owner is gone: its lock is free (PostgreSQL), or it has been
+    silent since `cutoff` (the lease)."""
+    return owner_gone(sessions, job_id) or updated_at < cutoff
+
+
 def create_job(session: Session, actor: Actor, bot_id: int, data: JobIn) -> GenerationJob:
     bot = bot_for(session, actor, bot_id, "bot_user")
     if not generation_row(session, bot.id).enabled:
@@ -548,12 +554,11 @@ class JobWorker:
         first, then the queued one waiting longest."""
         cutoff = utcnow() - timedelta(seconds=self.lease_s)
         with self.sessions() as session:
-            running = session.execute(select(GenerationJob.id, GenerationJob.turn).where(
+            running = session.execute(select(
+                GenerationJob.id, GenerationJob.turn, GenerationJob.updated_at).where(
                 GenerationJob.status == "running").order_by(GenerationJob.id)).all()
-            for job_id, turn in running:
-                if owner_gone(self.sessions, job_id) or session.scalar(
-                        select(GenerationJob.updated_at < cutoff).where(
-                            GenerationJob.id == job_id)):
+            for job_id, turn, updated_at in running:
+                if abandoned(self.sessions, job_id, updated_at, cutoff):
                     return job_id, turn
             row = session.execute(select(GenerationJob.id, GenerationJob.turn).where(
                 GenerationJob.status == "queued")

@@ -134,9 +134,7 @@ def sweep(sessions, send, lease_s: float = jobs.LEASE_S, sent: dict | None = Non
             last = sent.get(job_id)
             if last and last[0] == turn and (now - last[1]).total_seconds() < again_s:
                 continue
-            orphan = (jobs.owner_gone(sessions, job_id)
-                      if jobs.OwnerLock(sessions, job_id).meaningful else updated_at < cutoff)
-            if not orphan:
+            if not jobs.abandoned(sessions, job_id, updated_at, cutoff):
                 continue
         log.info("job %s: no live worker has turn %s; sending it again", job_id, turn)
         send(job_id, turn)
