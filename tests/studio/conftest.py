@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.servers.run import ASGIServer
+from tests.servers.run import ASGIServer, port_answers
 from utterly.normalize import normalize
 from utterly.prompt import default_template, template_version
 from utterly.studio.app import create_app
@@ -38,6 +38,30 @@ PASSWORD = "correct-horse-1"
 PG_ADMIN_URL = os.environ.get("UTTERLY_TEST_POSTGRES_ADMIN_URL",
                               "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+# Redis's database 15 is the tests' own: each test that uses it starts and ends it empty.
+REDIS_URL = os.environ.get("UTTERLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def require_service(name: str, port: int) -> None:
+    """Skip when a broker does not answer on 127.0.0.1, or fail where CI requires it."""
+    if not port_answers(port):
+        if os.environ.get("UTTERLY_REQUIRE_BROKERS") == "1":
+            pytest.fail(f"{name} is required (UTTERLY_REQUIRE_BROKERS=1) on port {port}")
+        pytest.skip(f"{name} not reachable on 127.0.0.1:{port}")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    require_service("Redis", 6379)
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()  # an earlier test's messages, slots and call counts
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture(scope="session")

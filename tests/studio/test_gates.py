@@ -5,34 +5,27 @@ every caller, not only the one that met it; a slot freed when its holder died.""
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 
 import pytest
 
-from tests.servers.run import port_answers
 from utterly.errors import ErrorCode, ProviderError
 from utterly.providers import ProviderConfig
 from utterly.providers.gate import LocalGate, SharedCount
 from utterly.providers.retry import call_with_retries
 from utterly.studio.gates import Gates, RedisGate, endpoint_key
 
-REDIS_URL = os.environ.get("UTTERLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from .conftest import REDIS_URL
 
 
 @pytest.fixture
-def redis_client():
-    if not port_answers(6379):
-        if os.environ.get("UTTERLY_REQUIRE_BROKERS") == "1":
-            pytest.fail("Redis is required (UTTERLY_REQUIRE_BROKERS=1)")
-        pytest.skip("Redis not reachable on 127.0.0.1:6379")
+def redis_client(redis_url):
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
+    client = redis.Redis.from_url(redis_url)
     yield client
-    client.flushdb()
+    client.close()
 
 
 class Calls:

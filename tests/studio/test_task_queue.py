@@ -32,34 +32,20 @@ from utterly.studio.models import (
 )
 from utterly.studio.passwords import hash_password
 
-from .conftest import PASSWORD, running_studio
+from .conftest import PASSWORD, require_service, running_studio
 
 UTTERLY = str(Path(sys.executable).with_name("utterly"))
-REDIS_URL = os.environ.get("UTTERLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AMQP_URL = os.environ.get("UTTERLY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
-def _require(name: str, port: int) -> None:
-    if not port_answers(port):
-        if os.environ.get("UTTERLY_REQUIRE_BROKERS") == "1":
-            pytest.fail(f"{name} is required (UTTERLY_REQUIRE_BROKERS=1) on port {port}")
-        pytest.skip(f"{name} not reachable on 127.0.0.1:{port}")
-
-
 @pytest.fixture
-def redis_broker():
-    _require("Redis", 6379)
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()  # an earlier test's messages and call counts
-    yield REDIS_URL
-    client.flushdb()
+def redis_broker(redis_url):
+    return redis_url
 
 
 @pytest.fixture
 def amqp_broker():
-    _require("RabbitMQ", 5672)
+    require_service("RabbitMQ", 5672)
     from utterly.studio.services.queue import QUEUE, make_broker
 
     broker = make_broker(AMQP_URL)

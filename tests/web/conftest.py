@@ -127,6 +127,30 @@ def enable_generation(api: httpx.Client, bot: int, **settings) -> None:
     assert saved.status_code == 200, saved.text
 
 
+def english_bot(studio_server, vendor_url: str, faqs: dict[str, list[str]],
+                **settings) -> tuple[int, dict[str, int]]:
+    """A fresh English bot (ada's) generating through an OpenAI-compatible vendor at
+    `vendor_url` with these settings, and its FAQs with their sentences: (bot, {title: id})."""
+    ada = studio_server.users.api("ada")
+    created = ada.post("/api/bots", json={"namespace_id": studio_server.users.namespace,
+                                          "name": f"English bot {next(_bot_numbers)}",
+                                          "locales": ["en"]})
+    assert created.status_code == 201, created.text
+    bot = created.json()["id"]
+    enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
+                      base_url=vendor_url, **settings)
+    ids = {}
+    for title, sentences in faqs.items():
+        made = ada.post(f"/api/bots/{bot}/faqs", json={"title": title, "locale": "en"})
+        assert made.status_code == 201, made.text
+        ids[title] = made.json()["id"]
+        for sentence in sentences:
+            added = ada.post(f"/api/bots/{bot}/faqs/{ids[title]}/sentences",
+                             json={"text": sentence})
+            assert added.status_code == 201, added.text
+    return bot, ids
+
+
 @pytest.fixture
 def generation_enabled(studio_server, bot) -> int:
     """The fresh bot generates with the real local SmolLM2 model, 3 sentences."""

@@ -5,7 +5,6 @@ the skip link; bulk generation from the FAQ list, its finished job linking to it
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import pytest
@@ -15,7 +14,7 @@ from tests.servers.faulty_server import create_app as create_vendor
 from tests.servers.run import ASGIServer
 from utterly.studio.web.i18n import MESSAGES, text
 
-from .conftest import GENERATION_TIMEOUT_MS, PASSWORD, enable_generation, switch
+from .conftest import GENERATION_TIMEOUT_MS, PASSWORD, enable_generation, english_bot, switch
 from .test_nlu_page import add_faqs
 
 FR = MESSAGES["fr"]
@@ -24,7 +23,6 @@ ENGLISH = re.compile(r"wrong username|passed the filters|no trained model|POST /
                      r"utterly nlu train|refused|answered|accepts the", re.I)
 
 
-SHOPS = itertools.count(1)
 
 
 def fr(key: str, **values) -> str:
@@ -89,24 +87,10 @@ def vendor():
 def english_shop(studio_server, vendor):
     """A bot in English (the vendor's language) generating through the vendor: "Orders"
     and "Delivery", which `where is my parcel` already trains."""
-    ada = studio_server.users.api("ada")
-    created = ada.post("/api/bots", json={"namespace_id": studio_server.users.namespace,
-                                          "name": f"Shop {next(SHOPS)}", "locales": ["en"]})
-    assert created.status_code == 201, created.text
-    bot = created.json()["id"]
-    enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
-                      base_url=f"{vendor}/ok/v1", nb_sentences=2)
-    faqs = {}
-    for title, sentences in (("Orders", ["Where is my order?"]),
-                             ("Delivery", ["When will it arrive?", "Where is my parcel?"])):
-        made = ada.post(f"/api/bots/{bot}/faqs", json={"title": title, "locale": "en"})
-        assert made.status_code == 201, made.text
-        faqs[title] = made.json()["id"]
-        for sentence in sentences:
-            added = ada.post(f"/api/bots/{bot}/faqs/{faqs[title]}/sentences",
-                             json={"text": sentence})
-            assert added.status_code == 201, added.text
-    return bot, faqs
+    return english_bot(studio_server, f"{vendor}/ok/v1",
+                       {"Orders": ["Where is my order?"],
+                        "Delivery": ["When will it arrive?", "Where is my parcel?"]},
+                       nb_sentences=2)
 
 
 def test_generation_summary_and_its_warning_in_french_with_plurals(page, english_shop, shot):

@@ -15,7 +15,6 @@ is safe. The tests read the scores from the API rather than assume them.
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from dataclasses import dataclass
@@ -28,13 +27,12 @@ from tests.servers.run import free_port
 from utterly.studio.web.i18n import MESSAGES
 from utterly.studio.web.i18n import text as ui_text
 
-from .conftest import enable_generation, login, switch
+from .conftest import enable_generation, english_bot, login, switch
 
 FR = MESSAGES["fr"]
 SAFE_SIMILARITY = 0.6  # app.js SAFE_SIMILARITY: the bulk job's auto-import default
 PARCEL, TRACK = "where is my parcel", "track my order"
 
-_numbers = itertools.count(1)
 
 
 @dataclass
@@ -72,27 +70,13 @@ class Shop:
 
 @pytest.fixture
 def shop(studio_server, faulty_server) -> Shop:
-    users = studio_server.users
-    ada = users.api("ada")
-    created = ada.post("/api/bots", json={"namespace_id": users.namespace,
-                                          "name": f"History bot {next(_numbers)}",
-                                          "locales": ["en"]})
-    assert created.status_code == 201, created.text
-    bot = created.json()["id"]
     vendor_url = f"{faulty_server.url}/ok/v1"
-    enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
-                      base_url=vendor_url, temperature=0.5, nb_sentences=2)
-    faqs = []
-    for title, sentences in (("Orders", ["Where is my order?", "Track my order please"]),
-                             ("Delivery", ["When will it arrive?"])):
-        faq = ada.post(f"/api/bots/{bot}/faqs", json={"title": title})
-        assert faq.status_code == 201, faq.text
-        faqs.append(faq.json()["id"])
-        for sentence in sentences:
-            added = ada.post(f"/api/bots/{bot}/faqs/{faqs[-1]}/sentences",
-                             json={"text": sentence})
-            assert added.status_code == 201, added.text
-    return Shop(bot=bot, orders=faqs[0], delivery=faqs[1], users=users, vendor_url=vendor_url)
+    bot, faqs = english_bot(studio_server, vendor_url,
+                            {"Orders": ["Where is my order?", "Track my order please"],
+                             "Delivery": ["When will it arrive?"]},
+                            temperature=0.5, nb_sentences=2)
+    return Shop(bot=bot, orders=faqs["Orders"], delivery=faqs["Delivery"],
+                users=studio_server.users, vendor_url=vendor_url)
 
 
 def is_safe(c: dict) -> bool:

@@ -19,7 +19,14 @@ from playwright.sync_api import expect
 from tests.servers.faulty_server import OPENAI_OK_TEXT
 from utterly.studio.web.i18n import MESSAGES
 
-from .conftest import GENERATION_TIMEOUT_MS, TEST_MODEL, enable_generation, login, switch
+from .conftest import (
+    GENERATION_TIMEOUT_MS,
+    TEST_MODEL,
+    enable_generation,
+    english_bot,
+    login,
+    switch,
+)
 
 FR = MESSAGES["fr"]
 _vendors = itertools.count(1)
@@ -37,21 +44,10 @@ def english_shop(studio_server, faulty_server, behaviour: str,
                  timeout_s: int = 5) -> tuple[int, int]:
     """A fresh English bot generating through `behaviour` with a `timeout_s` limit, and its
     FAQ "Orders"; the vendor's answers suit it."""
-    ada = studio_server.users.api("ada")
-    bot = ada.post("/api/bots", json={"namespace_id": studio_server.users.namespace,
-                                      "name": f"Shop {behaviour}", "locales": ["en"]})
-    assert bot.status_code == 201, bot.text
-    bot = bot.json()["id"]
-    enable_generation(ada, bot, provider="openai-compatible", model="gpt-4o-mini",
-                      base_url=f"{faulty_server.url}/{behaviour}/v1", timeout_s=timeout_s,
-                      nb_sentences=5)
-    faq = ada.post(f"/api/bots/{bot}/faqs", json={"title": "Orders", "locale": "en"})
-    assert faq.status_code == 201, faq.text
-    faq = faq.json()["id"]
-    added = ada.post(f"/api/bots/{bot}/faqs/{faq}/sentences",
-                     json={"text": "Where is my order?"})
-    assert added.status_code == 201, added.text
-    return bot, faq
+    bot, faqs = english_bot(studio_server, f"{faulty_server.url}/{behaviour}/v1",
+                            {"Orders": ["Where is my order?"]}, timeout_s=timeout_s,
+                            nb_sentences=5)
+    return bot, faqs["Orders"]
 
 
 def open_generate(page, bot: int, faq: int, user: str = "ada"):

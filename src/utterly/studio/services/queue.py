@@ -63,7 +63,9 @@ class TaskQueue:
         import dramatiq
 
         self.broker = make_broker(url)
-        self._context: tuple | None = None
+        self._served: tuple | None = None  # (sessions, box) once `serve` is called
+        # set when the worker stops: running turns end after their current FAQs
+        self.stopping = threading.Event()
         # retries cover a database that is briefly away; past them, the sweeper resends.
         # No time limit: Dramatiq's would interrupt a thread inside a transaction; each
         # generation has its own deadline (the bot's timeout_s).
@@ -77,11 +79,11 @@ class TaskQueue:
         self.actor.send(job_id, turn)
 
     def _run(self, job_id: int, turn: int) -> None:
-        sessions, box, stop = self._context
-        run_turn(sessions, box, job_id, turn, self.send, stop=stop)
+        sessions, box = self._served
+        run_turn(sessions, box, job_id, turn, self.send, stop=self.stopping)
 
     def serve(self, sessions, box: SecretBox, *, threads: int = 4) -> "QueueWorker":
-        self._context = (sessions, box, threading.Event())
+        self._served = (sessions, box)
         return QueueWorker(self, sessions, threads)
 
     def close(self) -> None:
@@ -156,7 +158,6 @@ class QueueWorker:
         # take no more turns than it can run: Dramatiq's default (twice the threads) would
         # hold turns back from idle workers
         self.worker.queue_prefetch = threads
-        self.stopping = threading.Event()
         self.sweeper = threading.Thread(target=self._sweep, daemon=True,
                                         name="utterly-sweeper")
 
@@ -166,7 +167,7 @@ class QueueWorker:
 
     def _sweep(self) -> None:
         sent: dict = {}
-        while not self.stopping.wait(SWEEP_S):
+        while not self.queue.stopping.wait(SWEEP_S):
             try:
                 sweep(self.sessions, self.queue.send, sent=sent)
             except Exception:  # the database or the broker is away: try again later
@@ -175,7 +176,6 @@ class QueueWorker:
     def stop(self, timeout_s: float = 60.0) -> None:
         """Stop cleanly: running turns end after their current FAQs and hand their jobs
         back with the next turn's message, for another worker to go on at once."""
-        self.stopping.set()
-        self.queue._context[2].set()
+        self.queue.stopping.set()
         self.worker.stop(timeout=int(timeout_s * 1000))
         self.sweeper.join(5)
