@@ -144,9 +144,27 @@ VARIANTS: dict[str, dict] = {
     "situations": {"kind": "utterly", "context": True, "last_lines": _asked(
         ["", ", where the user first says what happened to them",
          ", where the user explains their situation", ", as questions"])},
+    # Users who ask the same thing name their own things: a test sentence books another
+    # city, adds other numbers, names another shop. Paraphrases that keep the examples'
+    # details teach the classifier those details instead of the request.
+    "details": {"kind": "utterly", "context": True, "last_lines": (
+        "\nWrite {{ nb_sentences }} new ways to say the same thing. Where a message gives "
+        "details of its own (a place, a date, an amount, a name), use other details, as other "
+        "users would.")},
+    # The default until 2026-12-04: "new ways to say the same thing", nothing on the words.
+    # Its sentences wrapped the examples' words in polite frames ("Could you please provide
+    # me with...") where users use other words for the thing itself ("how much money do I
+    # have" for a balance); the default now asks for everyday words without polite formulas.
+    "say": {"kind": "utterly", "context": True,
+            "last_lines": "\nWrite {{ nb_sentences }} new ways to say the same thing."},
+    "words": {"kind": "utterly", "context": True, "last_lines": (
+        "\nWrite {{ nb_sentences }} new ways to say the same thing. Vary the words for what "
+        "is asked (other everyday words, as different users would), not only the phrases "
+        "around them.")},
 }
 # The default template's last line, which the variants above replace.
-DEFAULT_LAST_LINES = "\nWrite {{ nb_sentences }} new ways to say the same thing."
+DEFAULT_LAST_LINES = ("\nWrite {{ nb_sentences }} new ways to say the same thing, in the everyday "
+                      "words other users would use, without polite formulas.")
 
 
 def template_for(variant: str) -> str | None:
