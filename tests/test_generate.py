@@ -122,7 +122,7 @@ UNRELATED = [
 ]
 # The template's own words that no user question about these topics would use.
 TEMPLATE_WORDS = ("parcel", "package", "colis", "commande", "rewrite", "chatbot", "numbered",
-                  "quotes", "comments", "subject")
+                  "quotes", "comments", "subject", "everyday", "polite", "formulas", "formules")
 
 
 async def test_the_prompt_never_leaks_into_the_sentences(local_config, local_embeddings):
