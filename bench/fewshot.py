@@ -157,6 +157,7 @@ VARIANTS: dict[str, dict] = {
     # have" for a balance); the default now asks for everyday words without polite formulas.
     "say": {"kind": "utterly", "context": True,
             "last_lines": "\nWrite {{ nb_sentences }} new ways to say the same thing."},
+    # `say`, asked to change the words for the thing itself rather than the frame around it
     "words": {"kind": "utterly", "context": True, "last_lines": (
         "\nWrite {{ nb_sentences }} new ways to say the same thing. Vary the words for what "
         "is asked (other everyday words, as different users would), not only the phrases "

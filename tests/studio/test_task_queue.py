@@ -39,11 +39,6 @@ AMQP_URL = os.environ.get("UTTERLY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1
 
 
 @pytest.fixture
-def redis_broker(redis_url):
-    return redis_url
-
-
-@pytest.fixture
 def amqp_broker():
     require_service("RabbitMQ", 5672)
     from utterly.studio.services.queue import QUEUE, make_broker
@@ -225,8 +220,8 @@ def assert_each_faq_generated_once(fleet: Fleet, bot: dict, job_id: int) -> None
 
 
 def test_two_studios_and_two_workers_share_one_database_and_one_redis(
-        tmp_path, postgres_url, redis_broker, vendor):
-    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+        tmp_path, postgres_url, redis_url, vendor):
+    with fleet_on(tmp_path, postgres_url, redis_url) as fleet:
         acme = make_bot(fleet, "acme", vendor.url, 10, max_concurrency=3)
         globex = make_bot(fleet, "globex", vendor.url, 6, max_concurrency=3)
         second_studio = fleet.serve()
@@ -247,9 +242,9 @@ def test_two_studios_and_two_workers_share_one_database_and_one_redis(
 
 
 def test_a_worker_killed_mid_job_loses_nothing_and_doubles_nothing(
-        tmp_path, postgres_url, redis_broker, vendor):
+        tmp_path, postgres_url, redis_url, vendor):
     vendor.reset(latency_s=1.0)
-    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+    with fleet_on(tmp_path, postgres_url, redis_url) as fleet:
         shop = make_bot(fleet, "shop", vendor.url, 16, max_concurrency=2)
         doomed = fleet.worker(threads=1)
         job = start_job(fleet.studio.url, shop)
@@ -275,8 +270,8 @@ def test_a_worker_killed_mid_job_loses_nothing_and_doubles_nothing(
 
 
 def test_a_dead_provider_in_one_namespace_holds_up_no_other_job(
-        tmp_path, postgres_url, redis_broker, vendor, faulty_server):
-    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+        tmp_path, postgres_url, redis_url, vendor, faulty_server):
+    with fleet_on(tmp_path, postgres_url, redis_url) as fleet:
         # every call of the dead bot hangs until its time limit (5 s)
         dead = make_bot(fleet, "dead", faulty_server.url.rstrip("/") + "/hang", 16,
                         max_concurrency=2, timeout_s=5)
@@ -315,7 +310,7 @@ def test_a_job_runs_on_rabbitmq_too(tmp_path, postgres_url, amqp_broker, vendor)
 
 
 def test_a_job_whose_message_was_lost_is_sent_again_by_a_worker(
-        tmp_path, postgres_url, redis_broker, vendor):
+        tmp_path, postgres_url, redis_url, vendor):
     """A job created while the broker was away has no message: a worker's sweeper finds
     it queued and silent for the lease, and sends its turn."""
     from datetime import timedelta
@@ -324,7 +319,7 @@ def test_a_job_whose_message_was_lost_is_sent_again_by_a_worker(
     from utterly.studio.schemas import JobIn
     from utterly.studio.services import jobs
 
-    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+    with fleet_on(tmp_path, postgres_url, redis_url) as fleet:
         bot = make_bot(fleet, "lost", vendor.url, 3)
         with fleet.sessions() as session, session.begin():
             user = session.scalar(select(User).where(User.username == bot["user"]))
@@ -337,12 +332,12 @@ def test_a_job_whose_message_was_lost_is_sent_again_by_a_worker(
 
 
 def test_an_interactive_generation_never_waits_behind_a_bulk_job(
-        tmp_path, postgres_url, redis_broker, vendor):
+        tmp_path, postgres_url, redis_url, vendor):
     """A job keeps the bot's 2 calls at once busy (16 FAQs, 1 s a call, on a worker); a
     person generates for one more FAQ of the same bot in the Studio: the call goes before
     the job's waiting ones, and the limit of 2 holds with it."""
     vendor.reset(latency_s=1.0)
-    with fleet_on(tmp_path, postgres_url, redis_broker) as fleet:
+    with fleet_on(tmp_path, postgres_url, redis_url) as fleet:
         shop = make_bot(fleet, "busy", vendor.url, 16, max_concurrency=2)
         fleet.worker(threads=2)
         job = start_job(fleet.studio.url, shop)

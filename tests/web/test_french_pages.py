@@ -23,8 +23,6 @@ ENGLISH = re.compile(r"wrong username|passed the filters|no trained model|POST /
                      r"utterly nlu train|refused|answered|accepts the", re.I)
 
 
-
-
 def fr(key: str, **values) -> str:
     return text("fr", key, **values)
 

@@ -34,7 +34,6 @@ SAFE_SIMILARITY = 0.6  # app.js SAFE_SIMILARITY: the bulk job's auto-import defa
 PARCEL, TRACK = "where is my parcel", "track my order"
 
 
-
 @dataclass
 class Shop:
     bot: int
