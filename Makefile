@@ -25,6 +25,7 @@ demo: install
 test: install
 	bash scripts/install-chromium.sh
 	bash scripts/phoenix-venv.sh >/dev/null
+	bash scripts/tock-orchestrator-venv.sh >/dev/null
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -10,7 +10,8 @@ import pytest
 from utterly.providers import ProviderConfig, create_provider
 
 pytest_plugins = ["tests.servers.fixtures", "tests.servers.phoenix",
-                  "tests.servers.langfuse_recorder"]
+                  "tests.servers.langfuse_recorder", "tests.servers.scripted_openai",
+                  "tests.servers.tock_orchestrator"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_MODEL = "smollm2-135m"

@@ -55,15 +55,26 @@ def test_the_modules_were_found():
 
 
 def test_the_core_imports_no_web_database_command_line_or_studio_code():
-    core = [m for m in MODULES if not m.startswith(("utterly.studio", "utterly.cli"))]
-    assert len(core) > 30
-    assert offences(core, WEB | DATABASE | COMMAND_LINE, ("utterly.studio", "utterly.cli")) == []
+    core = [m for m in MODULES
+            if not m.startswith(("utterly.studio", "utterly.cli", "utterly.tock_bridge"))]
+    assert len(core) > 30 and "utterly.tock.translate" in core
+    assert offences(core, WEB | DATABASE | COMMAND_LINE,
+                    ("utterly.studio", "utterly.cli", "utterly.tock_bridge")) == []
 
 
 def test_the_studio_services_know_nothing_of_http_or_the_command_line():
     services = [m for m in MODULES if m.startswith("utterly.studio.services")]
     assert offences(services, WEB | COMMAND_LINE,
                     ("utterly.studio.api", "utterly.studio.web", "utterly.studio.cli")) == []
+
+
+def test_only_the_bridge_s_studio_link_reaches_into_the_studio():
+    """The Tock bridge is a shell of its own: its Studio bot link is the one module that
+    uses the Studio's services; the rest runs without a database."""
+    bridge = [m for m in MODULES if m.startswith("utterly.tock_bridge")
+              and m != "utterly.tock_bridge.studio_link"]
+    assert "utterly.tock_bridge.app" in bridge
+    assert offences(bridge, DATABASE, ("utterly.studio",)) == []
 
 
 @pytest.mark.parametrize("shell", ["utterly.studio.api", "utterly.studio.web"])

@@ -220,8 +220,9 @@ def models(as_json) -> None:
 
 def _add_studio_commands() -> None:
     from .studio.cli import COMMANDS
+    from .tock_bridge.cli import tock_bridge
 
-    for command in COMMANDS:
+    for command in (*COMMANDS, tock_bridge):
         main.add_command(command)
 
 

@@ -30,10 +30,10 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, Undefined, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 
@@ -45,6 +45,9 @@ class Limits:
     memory_mb: int = 512
     # numbers: no result of `**` or `*` beyond this many bits
     max_int_bits: int = 4096
+    # An unknown variable is an error (Utterly's templates: a typo must not vanish), or
+    # renders empty, as Tock's orchestrator renders its templates (LangChain's jinja2)
+    strict_undefined: bool = True
 
     @classmethod
     def from_env(cls, environ=None) -> "Limits":
@@ -97,7 +100,8 @@ class LimitedEnvironment(SandboxedEnvironment):
     intercepted_binops = frozenset({"**", "*", "+"})
 
     def __init__(self, limits: Limits, **options):
-        super().__init__(undefined=StrictUndefined, autoescape=False, **options)
+        super().__init__(undefined=StrictUndefined if limits.strict_undefined else Undefined,
+                         autoescape=False, **options)
         self.limits = limits
         self.globals.pop("lipsum", None)  # lipsum(n) writes n paragraphs
         self.globals["range"] = self._range
@@ -286,21 +290,20 @@ class WorkerPool:
             worker.kill()
 
 
-_pool: WorkerPool | None = None
+_pools: dict[bool, WorkerPool] = {}
 _pool_lock = threading.Lock()
 
 
-def render_limited(template: str, context: dict) -> str:
+def render_limited(template: str, context: dict, *, strict_undefined: bool = True) -> str:
     """Render a template someone else wrote, within the limits of this process's
     environment. Raises TooCostly or RenderFailed."""
-    global _pool
     with _pool_lock:
-        limits = Limits.from_env()
-        if _pool is None or _pool.limits != limits:
-            if _pool is not None:
-                _pool.close()
-            _pool = WorkerPool(limits)
-        pool = _pool
+        limits = replace(Limits.from_env(), strict_undefined=strict_undefined)
+        pool = _pools.get(strict_undefined)
+        if pool is None or pool.limits != limits:
+            if pool is not None:
+                pool.close()
+            pool = _pools[strict_undefined] = WorkerPool(limits)
     return pool.render(template, context)
 
 
