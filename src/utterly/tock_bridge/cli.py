@@ -105,15 +105,10 @@ def tock_bridge(host, port, mode, prompt, deadline_s, embeddings, studio_bot, us
                     err=True)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from ..studio.errors import StudioError
-
     try:
         app = create_app(config)
-    except (ValueError, UtterlyError) as exc:
+    except (ValueError, UtterlyError) as exc:  # e.g. the linked bot or user: not found
         raise click.ClickException(str(exc)) from None
-    except StudioError as exc:  # the linked bot or user: not found, or not allowed
-        raise click.ClickException(f"--studio-bot {studio_bot} --as {username}: "
-                                   f"{exc.detail} ({exc.hint})") from None
     click.echo(f"Tock bridge on http://{host}:{port} ({mode}, prompt {prompt}); set Tock's "
                f"tock_gen_ai_orchestrator_server_url to it", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning",

@@ -31,6 +31,7 @@ class LinkedBot:
         from ..studio.access import Actor, bot_for, user_by_name
         from ..studio.config import StudioConfig
         from ..studio.db import make_engine, migrate, session_factory
+        from ..studio.errors import StudioError
         from ..studio.secrets import SecretBox
 
         config = StudioConfig.from_env(
@@ -47,7 +48,11 @@ class LinkedBot:
                 raise ValueError(f"no Studio user is named {link.username!r}")
             self.actor = Actor(user.id, user.username)
             # the user must be allowed to generate on the bot: refused now, not per request
-            bot = bot_for(session, self.actor, link.bot_id, "bot_user")
+            try:
+                bot = bot_for(session, self.actor, link.bot_id, "bot_user")
+            except StudioError as exc:
+                raise ValueError(f"Studio bot {link.bot_id} as {link.username}: "
+                                 f"{exc.detail} ({exc.hint})") from None
             self.bot_name = bot.name
 
     def locale(self, tock_locale: str) -> str | None:
