@@ -50,12 +50,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import _tock
+
 from utterly import clean, pipeline, voice
 from utterly.catalogue import cache_dir
 from utterly.embeddings import create_embeddings
 from utterly.errors import UtterlyError
 from utterly.generation import agenerate
 from utterly.nlu import Example, compare
+from utterly.normalize import normalize
 from utterly.parse import parse_sentences
 from utterly.prompt import default_template, render_request, template_version
 from utterly.providers import ProviderConfig, create_provider, local, local_engine
@@ -80,6 +83,19 @@ def _code_of(module) -> str:
 PIPELINE_VERSION = hashlib.sha256(
     "".join(_code_of(m) for m in (clean, pipeline, voice, local, local_engine)
             ).encode()).hexdigest()[:12]
+
+
+def bridge_version() -> str:
+    """PIPELINE_VERSION and the code of the bridge and of its translation of Tock's request
+    (routes, service, Tock's prompt rendering): what decides the bridge's answer."""
+    from utterly import generation
+    from utterly.tock import contract, translate
+    from utterly.tock import prompt as tock_prompt
+    from utterly.tock_bridge import app, config, service
+
+    modules = (generation, contract, translate, tock_prompt, app, config, service)
+    return hashlib.sha256((PIPELINE_VERSION + "".join(_code_of(m) for m in modules)
+                           ).encode()).hexdigest()[:12]
 
 
 def log(message: str) -> None:
@@ -133,6 +149,16 @@ VARIANTS: dict[str, dict] = {
     # (the other intents' seed sentences) are passed, as the Studio passes them
     "default": {"kind": "utterly", "context": True},
     "no-context": {"kind": "utterly", "context": False},
+    # Tock Studio's "Generate sentences" pop-up, as Tock sends it (the selected sentences,
+    # the locale, nb_sentences and the options: no title, no other FAQs; bench/_tock.py),
+    # over HTTP to `utterly tock-bridge` in server mode on the bench's provider, Utterly's
+    # prompt (the bridge's default) ...
+    "bridge": {"kind": "bridge", "prompt": "utterly"},
+    # ... or Tock's own template rendered by the bridge (`--prompt tock`)
+    "bridge-tock-prompt": {"kind": "bridge", "prompt": "tock"},
+    # ... or Tock's real Gen AI orchestrator, unchanged, with an OpenAI setting on llama.cpp's
+    # OpenAI-compatible server serving the bench's local model file (--provider local only)
+    "tock": {"kind": "tock"},
     # The default until 2026-12-01: each of the four answers asked for another kind of
     # message, "ways to ask" (90 % of its sentences were questions).
     "kinds": {"kind": "utterly", "context": True, "last_lines": _asked(
@@ -178,6 +204,10 @@ def template_for(variant: str) -> str | None:
         raise SystemExit(f"variant {variant}: the default template's request line changed")
     return template.replace(DEFAULT_LAST_LINES, last_lines)
 
+# The OpenAI setting Tock sends to the bridge: in server mode the bridge reads only its
+# temperature, so this URL is never called.
+BRIDGE_LLM_URL = "http://127.0.0.1:8080/v1"
+
 BASELINE_PROMPT = ("Generate {n} sentences in {language} that mean the same thing as these "
                    "sentences:\n{examples}\nAnswer with a numbered list.")
 
@@ -210,6 +240,13 @@ class Generator:
     fresh_seconds: Counter = field(default_factory=Counter)
     _provider: object = None
     _embeddings: object = None
+    # the `bridge*` and `tock` variants: servers started on their first call, stopped by
+    # aclose(), and the HTTP client that calls them as Tock Studio does
+    _http: object = None
+    _bridges: dict = field(default_factory=dict)
+    _model_server: object = None
+    _orchestrator: object = None
+    _stamps: dict = field(default_factory=dict)
 
     def key(self, variant: str, dataset: str, intent: str, seeds: list[str], others: list,
             gen_seed: int) -> dict:
@@ -234,9 +271,44 @@ class Generator:
             if config.get("context"):
                 key["others_sha256"] = hashlib.sha256(
                     json.dumps(others, sort_keys=True).encode()).hexdigest()
+        elif config["kind"] == "bridge":
+            # What the model reads, as the bridge builds it from Tock's body; the bridge's
+            # code and deadline. The bridge picks a random generation seed per call (Tock's
+            # contract has none): an entry is one draw, not a function of this key.
+            from utterly.tock import translate
+            from utterly.tock.contract import CompletionRequest
+
+            body = CompletionRequest.model_validate(self.tock_body(seeds, BRIDGE_LLM_URL))
+            request = translate.generation_request(
+                body, use_tock_prompt=config["prompt"] == "tock")
+            prompts = [render_request(request, nb_sentences=a.n, stream=i, streams=4).messages
+                       for i in range(4)]
+            key["prompts_sha256"] = hashlib.sha256(
+                json.dumps(prompts, sort_keys=True).encode()).hexdigest()
+            key["bridge"] = self.stamp("bridge", bridge_version)
+            key["deadline_s"] = a.bridge_deadline
         else:
-            key["prompt"] = BASELINE_PROMPT
+            # Tock's orchestrator: its template, its code and pinned dependencies, the model
+            # server; the bench seed reaches the model through the seed proxy (_tock.py)
+            key["tock_template"] = _tock.sha256_of(self.stamp("template", _tock.default_prompt))
+            key["orchestrator"] = self.stamp("orchestrator", _tock.orchestrator_version)
+            key["llama_cpp"] = self.stamp("llama_cpp", _tock.llama_cpp_version)
+            key["seeded"] = "proxy"
         return key
+
+    def stamp(self, name: str, compute):
+        """A version computed once per run."""
+        if name not in self._stamps:
+            self._stamps[name] = compute()
+        return self._stamps[name]
+
+    def tock_body(self, seeds: list[str], base_url: str) -> dict:
+        """What Tock Studio sends for one click on "Generate": the seeds, locale "en", n,
+        no option, Tock's default template, the temperature."""
+        return _tock.completion_body(seeds, locale="en", nb_sentences=self.args.n,
+                                     temperature=self.args.temperature, base_url=base_url,
+                                     model=self.args.model or "model",
+                                     template=self.stamp("template", _tock.default_prompt))
 
     @staticmethod
     def context(variant: str, intent: str, others: list[dict]) -> dict:
@@ -270,12 +342,21 @@ class Generator:
                 self.cached[variant] += 1
                 return Generated(entry["sentences"], entry["requested"], entry["latency_s"],
                                  entry.get("attempts", 0), cached=True)
-        await self._open()
         config = VARIANTS[variant]
+        if config["kind"] in ("baseline", "utterly"):
+            await self._open()
+        else:
+            await self._open_http(config)
         started = time.perf_counter()
         rejected: list[dict] = []
+        raw = None
         try:
-            if config["kind"] == "baseline":
+            if config["kind"] == "bridge":
+                sentences, attempts = await self._bridge(config["prompt"], seeds), 1
+            elif config["kind"] == "tock":
+                sentences, attempts = await self._tock(seeds, gen_seed), 1
+                raw = self._model_server.proxy.last_text
+            elif config["kind"] == "baseline":
                 sentences, attempts = await self._baseline(seeds, gen_seed), 1
             else:
                 context = self.context(variant, intent, others)
@@ -287,7 +368,7 @@ class Generator:
                 sentences, attempts = [s.text for s in result.sentences], result.attempts
                 rejected = [{"text": r.text, "reason": str(r.reason), "detail": r.detail}
                             for r in result.rejected]
-        except UtterlyError as exc:
+        except (UtterlyError, _tock.CallFailed) as exc:
             # Counted as 0 kept and reported; never cached, so a re-run tries again.
             self.failed[variant] += 1
             seconds = time.perf_counter() - started
@@ -301,7 +382,8 @@ class Generator:
         tmp.write_text(json.dumps({
             "key": key, "intent": intent, "seeds": seeds, "sentences": sentences,
             "requested": self.args.n, "latency_s": round(seconds, 3), "attempts": attempts,
-            "rejected": rejected}, ensure_ascii=False, indent=1), "utf-8")
+            "rejected": rejected, **({"raw": raw} if raw is not None else {})},
+            ensure_ascii=False, indent=1), "utf-8")
         tmp.replace(path)
         return generated
 
@@ -313,10 +395,71 @@ class Generator:
             max_tokens=self.args.n * 40 + 40, seed=gen_seed)
         return parse_sentences(completion.text).sentences
 
+    async def _open_http(self, config: dict) -> None:
+        """The server a `bridge*` or `tock` variant calls, started (and warmed up) before
+        the clock starts."""
+        import httpx
+
+        a = self.args
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=a.timeout)
+        if config["kind"] == "bridge" and config["prompt"] not in self._bridges:
+            from utterly.providers import ProviderConfig as Provider
+            from utterly.tock_bridge.config import BridgeConfig, Mode, PromptChoice
+
+            bridge = _tock.bridge_server(BridgeConfig(
+                mode=Mode.SERVER, prompt=PromptChoice(config["prompt"]),
+                provider=Provider(provider=a.provider, model=a.model, base_url=a.base_url,
+                                  api_key=a.api_key, timeout_s=a.timeout),
+                deadline_s=a.bridge_deadline, tracing=None))
+            log(f"starting the bridge (prompt {config['prompt']}, deadline "
+                f"{a.bridge_deadline:g} s)")
+            await asyncio.to_thread(bridge.start)
+            self._bridges[config["prompt"]] = bridge
+        if config["kind"] == "tock" and self._orchestrator is None:
+            if a.provider != "local":
+                raise SystemExit("the tock variant serves the bench's local model file: "
+                                 "use --provider local")
+            from utterly.catalogue import resolve_model_path
+
+            _, path = resolve_model_path(a.model)
+            log_dir = a.cache_dir / "servers"
+            log(f"starting llama-cpp-python's server on {path.name} and Tock's orchestrator "
+                f"(LLM timeout {_tock.ORCHESTRATOR_LLM_TIMEOUT_S} s; logs in {log_dir})")
+            server = _tock.ModelServer(path, a.model, log_dir, timeout_s=a.timeout)
+            self._model_server = server
+            await asyncio.to_thread(server.start)
+            orchestrator = _tock.Orchestrator(log_dir)
+            self._orchestrator = orchestrator
+            await asyncio.to_thread(orchestrator.start)
+            # The model's first answer (prompt processing, allocation) is not timed: the
+            # other variants load and warm their model before the clock starts too.
+            server.proxy.seed = 0
+            await self._http.post(server.base_url + "/chat/completions", json={
+                "model": a.model, "messages": [{"role": "user", "content": "Hello"}],
+                "max_tokens": 4})
+
+    async def _bridge(self, prompt: str, seeds: list[str]) -> list[str]:
+        return await _tock.post_completion(self._http, self._bridges[prompt].url,
+                                           self.tock_body(seeds, BRIDGE_LLM_URL))
+
+    async def _tock(self, seeds: list[str], gen_seed: int) -> list[str]:
+        server = self._model_server
+        server.proxy.seed, server.proxy.last_text = gen_seed, None
+        return await _tock.post_completion(self._http, self._orchestrator.url,
+                                           self.tock_body(seeds, server.base_url))
+
     async def aclose(self) -> None:
         for thing in (self._provider, self._embeddings):
             if thing is not None:
                 await thing.aclose()
+        if self._http is not None:
+            await self._http.aclose()
+        for bridge in self._bridges.values():
+            await asyncio.to_thread(bridge.stop)
+        for server in (self._orchestrator, self._model_server):
+            if server is not None:
+                await asyncio.to_thread(server.stop)
 
 
 # -- one dataset -----------------------------------------------------------------------------
@@ -328,6 +471,11 @@ class VariantRun:
     requested: int
     seconds: list[float]                  # per call, recorded (cached ones included)
     errors: list[str] = field(default_factory=list)
+    # returned sentences that are one of the call's examples, or a sentence returned
+    # earlier in the same call (same normalised text); calls that returned more than n
+    copies: int = 0
+    repeats: int = 0
+    over_n: int = 0
 
 
 @dataclass
@@ -362,6 +510,7 @@ async def run_dataset(name: str, args: argparse.Namespace, generator: Generator)
         for variant in args.variants:
             generated: list[Example] = []
             requested, seconds, errors = 0, [], []
+            copies = repeats = over_n = 0
             for j, intent in enumerate(intents):
                 others = [{"name": humanize(o), "sentences": seeds[o]}
                           for o in intents if o != intent]
@@ -369,6 +518,13 @@ async def run_dataset(name: str, args: argparse.Namespace, generator: Generator)
                                                   others, seed)
                 generated += [Example(t, intent, origin="generated") for t in result.sentences]
                 requested += result.requested
+                examples = {normalize(t) for t in seeds[intent]}
+                seen: set[str] = set()
+                for text in result.sentences:
+                    copies += normalize(text) in examples
+                    repeats += normalize(text) in seen
+                    seen.add(normalize(text))
+                over_n += len(result.sentences) > result.requested
                 seconds.append(result.latency_s)
                 if result.error:
                     errors.append(f"{intent}: {result.error}")
@@ -384,7 +540,8 @@ async def run_dataset(name: str, args: argparse.Namespace, generator: Generator)
             scores = compare(human, generated, test=test_examples, seed=seed,
                              features=args.features).human_plus_generated
             run.variants[variant] = VariantRun((scores.accuracy, scores.macro_f1),
-                                               len(generated), requested, seconds, errors)
+                                               len(generated), requested, seconds, errors,
+                                               copies, repeats, over_n)
             log(f"[{name} seed {seed} {variant}] seeds only {base.accuracy:.4f}, "
                 f"+ generated {scores.accuracy:.4f} (accuracy), {len(generated)}/{requested}")
         runs.append(run)
@@ -438,7 +595,12 @@ def table(result: dict, args: argparse.Namespace) -> str:
         v = [r.variants[variant] for r in runs]
         kept, asked = sum(x.generated for x in v), sum(x.requested for x in v)
         errors = [e for x in v for e in x.errors]
+        copies, repeats = sum(x.copies for x in v), sum(x.repeats for x in v)
+        over_n = sum(x.over_n for x in v)
         notes.append(f"{variant}: yield {kept}/{asked} = {kept / asked:.0%}"
+                     + (f", {copies} copies of an example" if copies else "")
+                     + (f", {repeats} repeated within a call" if repeats else "")
+                     + (f", {over_n} calls returned more than n" if over_n else "")
                      + (f", {len(errors)} failed calls ({errors[0]})" if errors else ""))
     lines += ["", "; ".join(notes) + "."]
     return "\n".join(lines)
@@ -465,6 +627,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds per model request (generous: a busy 2-core machine is slow)")
     parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--bridge-deadline", type=float, default=600.0,
+                        help="the bridge variants' --deadline (seconds; `utterly tock-bridge` "
+                             "ships 45): high, so that what is measured is the prompt")
     parser.add_argument("--features", choices=("tfidf", "embeddings"), default="tfidf")
     parser.add_argument("--variants", default="baseline,default",
                         help="comma-separated, compared in one run: " + ", ".join(VARIANTS))
@@ -513,9 +678,18 @@ async def main(argv=None) -> None:
         print(table(result, args))
         print()
     for variant in args.variants:
+        seconds = [s for r in results for x in r["runs"] for s in x.variants[variant].seconds]
+        kind = VARIANTS[variant]["kind"]
+        # what the shipped time limits would have cut: the bridge's --deadline (it answers
+        # with what was kept by then) and Tock's LLM timeout (an error 1001)
+        limit = {"bridge": 45.0, "tock": float(_tock.TOCK_DEFAULT_LLM_TIMEOUT_S)}.get(kind)
         print(f"- {variant}: {generator.calls[variant]} generate calls "
               f"({generator.cached[variant]} from cache, {generator.failed[variant]} failed), "
-              f"fresh generation {generator.fresh_seconds[variant] / 60:.1f} min")
+              f"fresh generation {generator.fresh_seconds[variant] / 60:.1f} min; "
+              f"s per call: median {statistics.median(seconds):.1f}, "
+              f"mean {statistics.mean(seconds):.1f}, max {max(seconds):.1f}"
+              + (f"; {sum(s > limit for s in seconds)} calls over {limit:g} s"
+                 if limit else ""))
     print(f"\nWall time {wall / 60:.1f} min. Cache: {args.cache_dir}")
     if args.json:
         args.json.write_text(json.dumps({

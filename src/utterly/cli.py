@@ -12,42 +12,13 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from .cli_options import provider_options
 from .embeddings import PROVIDERS as EMBEDDINGS
 from .errors import ErrorCode, UtterlyError
-from .providers import PROVIDERS, ProviderConfig
+from .providers import ProviderConfig
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
-
-
-# Where each provider finds its key when --api-key is not given, as its module declares.
-_KEY_ENVS = " / ".join(dict.fromkeys(info.key_env for info in PROVIDERS.values() if info.key_env))
-
-
-def _provider_options(func):
-    """The provider options, each named after a ProviderConfig field: the command builds
-    its config with `ProviderConfig(**provider_fields)`."""
-    options = [
-        click.option("--provider", type=click.Choice(list(PROVIDERS)), default="local",
-                     show_default=True, help="Which engine writes the sentences."),
-        click.option("--model", default=None,
-                     help="Model name (local: a catalogue name or a .gguf path; "
-                          "Azure: the deployment)."),
-        click.option("--base-url", default=None,
-                     help="Server URL (Ollama, or any OpenAI-compatible server)."),
-        click.option("--api-key", default=None,
-                     help=f"API key; default from {_KEY_ENVS}."),
-        click.option("--azure-endpoint", default=None,
-                     help="Azure OpenAI endpoint; default from AZURE_OPENAI_ENDPOINT."),
-        click.option("--azure-deployment", default=None, help="Azure OpenAI deployment."),
-        click.option("--api-version", default=None,
-                     help="Azure OpenAI API version; default from OPENAI_API_VERSION."),
-        click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=120.0,
-                     show_default=True, help="Seconds allowed for one model call."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 def _fail(error: UtterlyError, as_json: bool) -> None:
@@ -94,7 +65,7 @@ def main() -> None:
               help="Model calls allowed to reach the number asked.")
 @click.option("--show-rejected", is_flag=True, help="List rejected sentences and reasons.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@_provider_options
+@provider_options
 def generate(sentences, locale, n, temperature, spelling_mistakes, sms_language,
              abbreviated_language, prompt_template, title, answer, other_intents, embeddings,
              seed, attempts, show_rejected, as_json, **provider_fields) -> None:
@@ -181,7 +152,7 @@ def providers() -> None:
 
 @providers.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@_provider_options
+@provider_options
 def providers_check(as_json, **provider_fields) -> None:
     """Check that the provider answers and has the model."""
     from .generation import acheck_provider

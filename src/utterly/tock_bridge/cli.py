@@ -7,7 +7,7 @@ import os
 
 import click
 
-from ..cli import _provider_options
+from ..cli_options import provider_options
 from ..embeddings import PROVIDERS as EMBEDDINGS
 from ..providers import ProviderConfig
 
@@ -61,7 +61,7 @@ def _networks(values: tuple[str, ...]):
               help="Folder where AwsSecretsManager / GcpSecretManager references are mounted "
                    "as files (named by secret_name).")
 @click.option("--no-warm-up", is_flag=True, help="Do not load the model before serving.")
-@_provider_options
+@provider_options
 def tock_bridge(host, port, mode, prompt, deadline_s, embeddings, studio_bot, username,
                 data_dir, database_url, upstream_url, shared_secret, allow_client,
                 max_body_kb, secrets_dir, no_warm_up, **provider_fields) -> None:
