@@ -25,7 +25,7 @@ DEFAULT_PROMPT = """Generate {{nb_sentences}} sentences in '{{locale}}'.
 {{format_instructions}}
 {% for sentence in sentences %}
 - {{sentence}}{% endfor %}
-{{ not_sent_by_tock }}## Generated sentences
+{% if options.not_sent_by_tock %}never{% endif %}## Generated sentences
 """
 
 
@@ -69,7 +69,16 @@ def test_tock_s_template_is_rendered_as_tock_renders_it_then_read_verbatim():
     assert "Generate 5 sentences in 'fr_FR'." in user  # Tock's own locale spelling
     assert "- SMS" in user and "- Où est mon colis ?" in user
     assert tock_prompt.FORMAT_INSTRUCTIONS in user
-    assert "\n## Generated sentences" in user  # an undefined name renders empty, as in Tock
+    assert "\n## Generated sentences" in user  # an undefined attribute is false, as in Tock
+
+
+def test_a_variable_tock_does_not_send_is_a_template_error_naming_it():
+    with pytest.raises(InvalidRequest, match=r"\{\{ typo \}\}") as caught:
+        tock_prompt.render("jinja2", "{% if x %}{{ typo }}{% endif %}{{ sentences }}",
+                           {"sentences": ["a"], "x": False})
+    assert caught.value.field == "prompt.template"
+    error = from_utterly(caught.value, provider="OpenAI", request="")
+    assert (error.code, error.error) == (TockCode.PROMPT_TEMPLATE_ERROR, "KeyError")
 
 
 def test_text_that_looks_like_a_template_or_a_role_stays_text():

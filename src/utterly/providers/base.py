@@ -28,6 +28,8 @@ class ProviderConfig:
     api_version: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_retries: int = 3
+    # OpenAI's and Azure's reasoning models (minimal, low, medium, high); None: not sent
+    reasoning_effort: str | None = None
     # local provider: llama.cpp settings
     n_ctx: int = 4096
     n_threads: int | None = None

@@ -127,6 +127,8 @@ class OpenAIProvider:
                             "temperature": temperature, self._max_tokens_param: max_tokens}
             if seed is not None:
                 kwargs["seed"] = seed
+            if self.config.reasoning_effort:
+                kwargs["reasoning_effort"] = self.config.reasoning_effort
             mode = FORMAT_MODES[self._format_mode] if json_schema else "none"
             response_format = _response_format(mode, json_schema) if json_schema else None
             if response_format is not None:

@@ -105,6 +105,21 @@ _BY_UTTERLY_CODE = {
 }
 
 
+# What Tock's orchestrator puts in `info.error`: the class of the SDK's exception.
+_ERROR_NAMES = {
+    ErrorCode.UNREACHABLE: "APIConnectionError", ErrorCode.TIMEOUT: "APITimeoutError",
+    ErrorCode.OUTBOUND_REFUSED: "OutboundRefused",
+    ErrorCode.AUTHENTICATION: "AuthenticationError", ErrorCode.MODEL_NOT_FOUND: "NotFoundError",
+    ErrorCode.RATE_LIMITED: "RateLimitError",
+    # LangChain's, which Tock's orchestrator reports for OpenAI's context_length_exceeded
+    ErrorCode.CONTEXT_TOO_LONG: "OpenAIContextOverflowError",
+    ErrorCode.INVALID_RESPONSE: "APIResponseValidationError",
+    ErrorCode.SERVER_ERROR: "InternalServerError", ErrorCode.BAD_REQUEST: "BadRequestError",
+    ErrorCode.CONFIGURATION: "ConfigurationError", ErrorCode.INVALID_INPUT: "ValidationError",
+    ErrorCode.TEMPLATE_TOO_COSTLY: "TemplateError",
+}
+
+
 def from_utterly(error: UtterlyError, *, provider: str, request: str,
                  secrets: tuple[str | None, ...] = ()) -> TockError:
     """Utterly's error as Tock's, its message and hint in `cause` with every given secret
@@ -112,11 +127,13 @@ def from_utterly(error: UtterlyError, *, provider: str, request: str,
     code = _BY_UTTERLY_CODE.get(error.code, TockCode.UNKNOWN_ERROR)
     if error.code == ErrorCode.MODEL_NOT_FOUND and provider == "AzureOpenAIService":
         code = TockCode.PROVIDER_DEPLOYMENT_NOT_FOUND
+    name = _ERROR_NAMES.get(error.code, type(error).__name__)
     if error.code == ErrorCode.INVALID_INPUT and error.field == "prompt.template":
         code = TockCode.PROMPT_TEMPLATE_ERROR
+        name = getattr(error, "error_name", None) or "TemplateError"
     cause = f"{error.message} ({error.hint})" if error.hint else error.message
-    return TockError(code, cause=redact(cause, secrets), provider=provider,
-                     error=str(error.code), request=request)
+    return TockError(code, cause=redact(cause, secrets), provider=provider, error=name,
+                     request=request)
 
 
 def redact(text: str, secrets: tuple[str | None, ...]) -> str:

@@ -2,8 +2,8 @@
 them but inside Utterly's limits.
 
 Tock renders its template once with the request's `inputs` and `format_instructions`
-(LangChain's numbered-list instructions), undefined names rendering empty. Here a jinja2
-template runs in Utterly's sandbox with its time, memory and output limits
+(LangChain's numbered-list instructions), and refuses a template that names a variable it
+does not give. Here a jinja2 template runs in Utterly's sandbox with its time, memory and output limits
 (`template_limits`); an f-string template may use top-level names only: `{a.b}` and `{a[0]}`
 reach into objects, which a template from a settings page has no business doing.
 
@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import re
 import string
+
+from jinja2 import TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
 
 from ..errors import ErrorCode, InvalidRequest
 from ..template_limits import RenderFailed, TooCostly, render_limited
@@ -33,6 +36,7 @@ def render(formatter: str, template: str, inputs: dict) -> str:
     context = {**inputs, "format_instructions": FORMAT_INSTRUCTIONS}
     if formatter == "f-string":
         return _format(template, context)
+    _check_names(template, context)
     try:
         return render_limited(template, context, strict_undefined=False)
     except TooCostly as exc:
@@ -44,6 +48,31 @@ def render(formatter: str, template: str, inputs: dict) -> str:
         raise InvalidRequest(f"the prompt template cannot be rendered: {exc.message}",
                              field=FIELD, hint="fix the Jinja2 syntax in Tock's Sentence "
                                                "generation settings") from None
+
+
+def _check_names(template: str, context: dict) -> None:
+    """Tock's orchestrator (LangChain) refuses a template whose variables the request does
+    not give, even in a branch not taken: so here, with the names in the error. Parsing
+    runs nothing of the template."""
+    environment = SandboxedEnvironment()
+    try:
+        names = meta.find_undeclared_variables(environment.parse(template))
+    except TemplateSyntaxError as exc:
+        error = InvalidRequest(f"the prompt template cannot be rendered: {exc.message} (line "
+                               f"{exc.lineno})", field=FIELD,
+                               hint="fix the Jinja2 syntax in Tock's Sentence generation "
+                                    "settings")
+        error.error_name = "TemplateSyntaxError"  # as Tock names it
+        raise error from None
+    missing = sorted(names - set(context) - set(environment.globals))
+    if missing:
+        error = InvalidRequest(
+            "the prompt template uses variables that Tock does not send: "
+            + ", ".join("{{ " + name + " }}" for name in missing), field=FIELD,
+            hint="use " + ", ".join(sorted(context)) + " in Tock's Sentence generation "
+                 "settings")
+        error.error_name = "KeyError"
+        raise error
 
 
 def _format(template: str, context: dict) -> str:

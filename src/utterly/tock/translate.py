@@ -75,6 +75,8 @@ def provider_config(setting, *, outbound: OutboundPolicy, timeout_s: float,
     """Tock's provider setting as Utterly's, for the pass-through mode."""
     key = secret_value(setting.api_key, "llm_setting.api_key", secrets)
     common = dict(api_key=key, read_env=False, outbound=outbound, timeout_s=timeout_s)
+    if setting.reasoning_effort and not isinstance(setting, OllamaSetting):
+        common["reasoning_effort"] = setting.reasoning_effort
     if isinstance(setting, OpenAISetting):
         return ProviderConfig(provider="openai", model=setting.model,
                               base_url=check_url(setting.base_url, "llm_setting.base_url",
@@ -110,6 +112,18 @@ def tracing_config(setting: LangfuseSetting | None, own: TracingConfig | None, *
         capture_content=base.capture_content, export_timeout_s=base.export_timeout_s,
         max_queue_size=base.max_queue_size, shutdown_timeout_s=base.shutdown_timeout_s,
         outbound=outbound)
+
+
+def provider_request_line(config: ProviderConfig) -> str:
+    """The call a provider's failure is about, as Tock's errors name it in `info.request`."""
+    if config.provider == "azure-openai":
+        return (f"[POST] {config.azure_endpoint}/openai/deployments/{config.azure_deployment}"
+                f"/chat/completions?api-version={config.api_version}")
+    if config.provider == "ollama":
+        return f"[POST] {config.base_url}/api/chat"
+    if config.provider in ("openai", "openai-compatible"):
+        return f"[POST] {config.base_url or 'https://api.openai.com/v1'}/chat/completions"
+    return f"[{config.provider}] {config.model or 'default model'}"
 
 
 @dataclass(frozen=True)

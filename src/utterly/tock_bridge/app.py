@@ -157,8 +157,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 async def _invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
     # FastAPI's 422 shape, which Tock's client reads, without the `input` FastAPI echoes: it
     # can hold the whole llm_setting, raw key included, and Tock logs what it reads.
-    detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")}
-              for e in exc.errors()]
+    detail = []
+    for error in exc.errors():
+        item = {"type": error.get("type"), "loc": list(error.get("loc", ())),
+                "msg": error.get("msg")}
+        if error.get("ctx"):  # the bound that was crossed ({"le": 2.0}), never the value
+            item["ctx"] = {k: v if isinstance(v, int | float | str | bool) else str(v)
+                           for k, v in error["ctx"].items()}
+        detail.append(item)
     return JSONResponse({"detail": detail}, status_code=422)
 
 

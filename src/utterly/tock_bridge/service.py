@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 
-from ..errors import UtterlyError
+from ..errors import ErrorCode, ProviderError, UtterlyError
 from ..generation import acheck_provider, agenerate, load_filters
 from ..observability import TracingConfig
 from ..outbound import check_url
@@ -89,13 +89,17 @@ class BridgeService:
     async def sentences(self, body: CompletionRequest, request_line: str) -> list[str]:
         secrets = _secrets_of(body)
         provider_name = str(body.llm_setting.provider)
+        # Which call a failure is about: the bridge's route until a provider is called,
+        # then the provider's, as Tock's orchestrator names it.
+        where = {"request": request_line}
         try:
-            return await self._sentences(body)
+            return await self._sentences(body, where)
         except UtterlyError as exc:
-            raise from_utterly(exc, provider=provider_name, request=request_line,
+            line = where.get("provider") if isinstance(exc, ProviderError) else None
+            raise from_utterly(exc, provider=provider_name, request=line or request_line,
                                secrets=secrets) from None
 
-    async def _sentences(self, body: CompletionRequest) -> list[str]:
+    async def _sentences(self, body: CompletionRequest, where: dict) -> list[str]:
         config = self.config
         inputs = translate.read_inputs(body.prompt.inputs)
         temperature = min(1.0, body.llm_setting.temperature)
@@ -138,13 +142,16 @@ class BridgeService:
             bot = await asyncio.to_thread(self.link.context_and_config, locale)
             context, template, own_tracing = bot.context, bot.template, bot.tracing
             deadline = min(deadline, bot.timeout_s)
+            where["provider"] = translate.provider_request_line(bot.config)
             provider, owned = create_provider(bot.config), True
         elif config.mode == Mode.PASS_THROUGH:
-            provider = create_provider(translate.provider_config(
+            tock_config = translate.provider_config(
                 body.llm_setting, outbound=config.outbound, timeout_s=deadline,
-                secrets=config.secrets))
-            owned = True
+                secrets=config.secrets)
+            where["provider"] = translate.provider_request_line(tock_config)
+            provider, owned = create_provider(tock_config), True
         else:
+            where["provider"] = translate.provider_request_line(config.provider)
             provider, owned = await self._server_provider(), False
         try:
             request = translate.generation_request(body, use_tock_prompt=use_tock,
@@ -188,6 +195,7 @@ class BridgeService:
             tracing = translate.tracing_config(body.observability_setting, self.config.tracing,
                                                outbound=self.config.outbound,
                                                secrets=self.config.secrets)
+            request_line = translate.provider_request_line(config)
             await asyncio.wait_for(acheck_provider(config, tracing=tracing), CHECK_TIMEOUT_S)
             return []
         except TimeoutError:
@@ -214,6 +222,8 @@ class BridgeService:
             error = from_utterly(exc, provider="Langfuse", request=request_line,
                                  secrets=(secret,))
             error.code = TockCode.OBSERVABILITY_API_ERROR
+            if exc.code == ErrorCode.AUTHENTICATION:
+                error.error = "UnauthorizedError"  # Langfuse's, as Tock reports it
             return [error.body()]
 
 
