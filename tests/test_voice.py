@@ -17,6 +17,8 @@ PARCEL = ["Où est mon colis ?"]
     "Your refund has been processed.",
     "Unfortunately the service is closed today.",
     "Thank you for contacting us.",
+    "I'm sorry, but I can't reset your password.",
+    "I am sorry but I cannot see your bills.",
 ])
 def test_an_english_reply_is_bot_voice(text):
     assert "reply" in bot_voice(text, ["I want a refund"], "en")
@@ -27,6 +29,10 @@ def test_an_english_reply_is_bot_voice(text):
     "Voici le lien pour suivre le colis.",
     "Votre colis a été expédié hier.",
     "Il vous suffit de cliquer sur Suivre.",
+    # refusals seen in the Studio's "safe" selection (issue 25)
+    "Je suis désolé, mais je n'ai pas accès au mot de passe.",
+    "Désolé, je ne peux pas vous aider à réinitialiser votre mot de passe.",
+    "Je ne peux pas vous aider, votre compte est bloqué.",
 ])
 def test_a_french_reply_is_bot_voice(text):
     assert bot_voice(text, PARCEL, "fr-FR") is not None
@@ -54,6 +60,12 @@ def test_the_possessive_flipped_to_the_user_is_bot_voice(text, examples, locale,
     ("Vous pouvez me dire où est mon colis", PARCEL, "fr"),
     ("Je vous écris car mon colis n'est pas arrivé", PARCEL, "fr"),
     ("oui ou non, mon colis arrive aujourd'hui ?", PARCEL, "fr"),
+    # a user apologising is still a user
+    ("Désolé de vous déranger, mon colis n'est pas arrivé", PARCEL, "fr"),
+    ("Sorry, I can't find the total of my bills", BILLS, "en"),
+    ("I'm afraid I lost the bill", BILLS, "en"),
+    ("I'm unable to see the total of my bills", BILLS, "en"),
+    ("Je ne peux pas vous joindre, où est mon colis", PARCEL, "fr"),
     # "your" is fine where the examples use it too, or when the user also says "my"
     ("Is your app down?", ["Is your app down again?"], "en"),
     ("Does your app show my bills?", BILLS, "en"),

@@ -31,13 +31,20 @@ _OPENERS: dict[str, tuple[tuple[str, ...], ...]] = {
         "thank you for", "thanks for", "unfortunately", "i d be happy", "i would be happy",
         "i can help", "i ll help", "i will help", "your request has", "your order has",
         "your refund has", "your account has", "your card has", "your payment has",
-        "your transfer has")),
+        "your transfer has",
+        # refusals: the bot declining, which models write for a request they cannot serve
+        # (not "I'm afraid", "I'm unable to": users write them of their own trouble)
+        "i m sorry but", "i am sorry but", "i cannot help you", "i can t help you")),
     # Not "vous pouvez": "Vous pouvez m'aider" without a question mark is a user's request.
     "fr": tuple(tuple(s.split()) for s in (
         "bien sûr", "certainement", "oui", "voici", "voilà", "vous devez", "il vous suffit",
         "nous sommes désolés", "merci pour", "merci de votre", "malheureusement",
         "je peux vous", "votre demande a", "votre commande a", "votre remboursement a",
-        "votre compte a", "votre carte a", "votre paiement a", "votre colis a")),
+        "votre compte a", "votre carte a", "votre paiement a", "votre colis a",
+        # refusals ("Désolé, je ne peux pas vous aider à réinitialiser votre mot de passe.")
+        "je suis désolé", "je suis désolée", "je suis navré", "je suis navrée",
+        "désolé je ne peux", "désolée je ne peux", "désolé mais je ne peux",
+        "désolée mais je ne peux", "je ne peux pas vous aider")),
 }
 
 _FIRST_PERSON = {"en": {"my", "mine"}, "fr": {"mon", "ma", "mes"},
