@@ -32,6 +32,11 @@ def completion(sentences=FRENCH, locale="fr", nb=3, provider=None, **options) ->
                                               "abbreviated_language": False, **options}}}}
 
 
+def openai_setting(base_url: str, key: str = "sk-x", temperature: str = "0.2") -> dict:
+    return {"provider": "OpenAI", "api_key": {"type": "Raw", "secret": key},
+            "model": "gpt-4o-mini", "temperature": temperature, "base_url": base_url}
+
+
 def server_config(**changes) -> BridgeConfig:
     # A deadline far from Tock's: on a loaded machine the small model's three attempts can
     # take long, and these tests are about the contract, not the deadline (tested below).
@@ -165,9 +170,7 @@ def test_a_dead_upstream_is_a_connection_error():
 def test_the_deadline_returns_what_was_kept_rather_than_an_error(faulty_server):
     """The vendor answers once, then hangs: Tock gets the sentence kept before the
     deadline, well before its own 55 s timeout."""
-    provider = {"provider": "OpenAI", "api_key": {"type": "Raw", "secret": "sk-x"},
-                "model": "gpt-4o-mini", "temperature": "0.2",
-                "base_url": f"{faulty_server.url}/answer-then-hang-tock/v1"}
+    provider = openai_setting(f"{faulty_server.url}/answer-then-hang-tock/v1")
     config = BridgeConfig(mode=Mode.PASS_THROUGH, deadline_s=3, embeddings="none",
                           warm_up=False)
     with running_bridge(config) as client:
@@ -181,9 +184,7 @@ def test_the_deadline_returns_what_was_kept_rather_than_an_error(faulty_server):
 
 
 def test_nothing_kept_by_the_deadline_is_tock_s_connection_error(faulty_server):
-    provider = {"provider": "OpenAI", "api_key": {"type": "Raw", "secret": "sk-x"},
-                "model": "gpt-4o-mini", "temperature": "0.2",
-                "base_url": f"{faulty_server.url}/hang/v1"}
+    provider = openai_setting(f"{faulty_server.url}/hang/v1")
     config = BridgeConfig(mode=Mode.PASS_THROUGH, deadline_s=2, embeddings="none",
                           warm_up=False)
     with running_bridge(config) as client:
@@ -197,9 +198,7 @@ def test_nothing_kept_by_the_deadline_is_tock_s_connection_error(faulty_server):
                                              ("context", 2007), ("server-error", 2002)])
 def test_vendor_failures_are_tock_s_codes_without_the_key(faulty_server, behaviour, code):
     key = "sk-test-ABCDEFGH1234567890"
-    provider = {"provider": "OpenAI", "api_key": {"type": "Raw", "secret": key},
-                "model": "gpt-4o-mini", "temperature": "0.7",
-                "base_url": f"{faulty_server.url}/{behaviour}/v1"}
+    provider = openai_setting(f"{faulty_server.url}/{behaviour}/v1", key=key)
     config = BridgeConfig(mode=Mode.PASS_THROUGH, embeddings="none", warm_up=False)
     with running_bridge(config) as client:
         response = client.post("/completion/sentences",

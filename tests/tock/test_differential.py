@@ -80,7 +80,7 @@ DIFFERENCES: dict[str, Difference] = {
          "unknown_provider_in_body", "unknown_formatter"),
         tock="FastAPI's 422, each problem echoing its `input` (the llm_setting and its raw "
              "key included)",
-        bridge="the same problems (type, loc, msg) without `input`",
+        bridge="the same problems (type, loc, msg, ctx) without `input`",
         why="Tock Studio logs what it reads; a key must not travel back", whole=False),
     "union_tag_msg": Difference(
         ("unknown_provider_in_body",),
