@@ -8,9 +8,10 @@ import pytest
 from utterly.errors import ErrorCode, InvalidRequest, ProviderError
 from utterly.outbound import OutboundPolicy, Rules
 from utterly.prompt import render as render_utterly
+from utterly.redact import redact
 from utterly.tock import prompt as tock_prompt
 from utterly.tock.contract import CompletionRequest, LLMStatusRequest
-from utterly.tock.errors import TockCode, from_utterly, redact
+from utterly.tock.errors import TockCode, from_utterly
 from utterly.tock.translate import (
     SecretsDir,
     generation_request,
@@ -233,4 +234,4 @@ def test_a_key_echoed_in_any_form_never_reaches_the_error():
     assert "***" in cause
     for part in (key, key.lower(), quote(key, safe=""), key[:12], key[-12:].lower()):
         assert part.lower() not in cause.lower()
-    assert redact("nothing here", (None, "", key)) == "nothing here"
+    assert redact("nothing here", None, "", key) == "nothing here"

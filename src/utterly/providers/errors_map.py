@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ErrorCode, ProviderError
 from ..outbound import refused_in
+from ..redact import redact, redacted_cut
 
 MAX_SERVER_TEXT = 300
 
@@ -37,17 +38,8 @@ class Target:
     key_env: str = "OPENAI_API_KEY"
 
 
-def redact(text: str, secret: str | None) -> str:
-    if secret and len(secret) >= 4 and secret in text:
-        text = text.replace(secret, "***")
-    return text
-
-
 def _server_text(text: object, target: Target) -> str:
-    text = " ".join(str(text).split())
-    if len(text) > MAX_SERVER_TEXT:
-        text = text[:MAX_SERVER_TEXT] + "…"
-    return redact(text, target.api_key)
+    return redacted_cut(" ".join(str(text).split()), MAX_SERVER_TEXT, target.api_key)
 
 
 def _error(target: Target, code: ErrorCode, message: str, hint: str = "",

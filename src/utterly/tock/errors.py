@@ -9,12 +9,11 @@ explanation and fix in `info.cause`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import IntEnum
-from urllib.parse import quote
 
 from ..errors import ErrorCode, UtterlyError
+from ..redact import redact
 
 
 class TockCode(IntEnum):
@@ -132,16 +131,5 @@ def from_utterly(error: UtterlyError, *, provider: str, request: str,
         code = TockCode.PROMPT_TEMPLATE_ERROR
         name = getattr(error, "error_name", None) or "TemplateError"
     cause = f"{error.message} ({error.hint})" if error.hint else error.message
-    return TockError(code, cause=redact(cause, secrets), provider=provider, error=name,
+    return TockError(code, cause=redact(cause, *secrets), provider=provider, error=name,
                      request=request)
-
-
-def redact(text: str, secrets: tuple[str | None, ...]) -> str:
-    """`text` without any of `secrets`, whether echoed as is, in another case or
-    URL-encoded; and cut after redaction, so that no part of a secret survives a cut."""
-    for secret in secrets:
-        if not secret or len(secret) < 4:
-            continue
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = re.sub(re.escape(form), "***", text, flags=re.IGNORECASE)
-    return text

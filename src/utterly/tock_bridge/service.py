@@ -13,10 +13,11 @@ from ..observability import TracingConfig
 from ..outbound import check_url
 from ..pipeline import PipelineSettings
 from ..providers import ChatProvider, create_provider
+from ..redact import redact
 from ..request import GenerationRequest
 from ..tock import translate
 from ..tock.contract import CompletionRequest, LangfuseSetting, LLMStatusRequest, RawSecretKey
-from ..tock.errors import TockCode, TockError, from_utterly, redact
+from ..tock.errors import TockCode, TockError, from_utterly
 from .config import BridgeConfig, Mode, PromptChoice
 
 log = logging.getLogger("utterly.tock_bridge")
@@ -115,7 +116,7 @@ class BridgeService:
                                                 secrets=config.secrets)
             except UtterlyError as exc:
                 log.warning("Tock's observability setting is not used: %s",
-                            redact(str(exc), _secrets_of(body)))
+                            redact(str(exc), *_secrets_of(body)))
                 return own
 
         deadline = config.deadline_s
