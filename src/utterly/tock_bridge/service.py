@@ -90,9 +90,9 @@ class BridgeService:
     async def sentences(self, body: CompletionRequest, request_line: str) -> list[str]:
         secrets = _secrets_of(body)
         provider_name = str(body.llm_setting.provider)
-        # Which call a failure is about: the bridge's route until a provider is called,
+        # Which call a failure is about: the bridge's route until a provider is chosen,
         # then the provider's, as Tock's orchestrator names it.
-        where = {"request": request_line}
+        where: dict[str, str] = {}
         try:
             return await self._sentences(body, where)
         except UtterlyError as exc:
