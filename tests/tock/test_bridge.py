@@ -16,6 +16,11 @@ from utterly.providers import ProviderConfig
 from utterly.tock_bridge.config import SECRET_HEADER, BridgeConfig, Mode
 
 from .conftest import running_bridge
+from .fixtures import load_request
+
+# Tock Studio's default template, as the fixtures carry it (engines-configuration.ts)
+TOCK_DEFAULT_PROMPT = load_request("completion_openai", OPENAI_BASE_URL="x")["body"][
+    "prompt"]["template"]
 
 TEST_MODEL = "smollm2-135m"
 FRENCH = ["Comment réinitialiser mon mot de passe ?", "J'ai oublié mon mot de passe"]
@@ -26,7 +31,7 @@ def completion(sentences=FRENCH, locale="fr", nb=3, provider=None, **options) ->
     return {"llm_setting": provider or {
                 "provider": "OpenAI", "api_key": {"type": "Raw", "secret": "unused-by-server"},
                 "model": "gpt-4o-mini", "temperature": "0.7"},
-            "prompt": {"formatter": "jinja2", "template": "{{ sentences }}",
+            "prompt": {"formatter": "jinja2", "template": TOCK_DEFAULT_PROMPT,
                        "inputs": {"locale": locale, "nb_sentences": nb, "sentences": sentences,
                                   "options": {"spelling_mistakes": False, "sms_language": False,
                                               "abbreviated_language": False, **options}}}}

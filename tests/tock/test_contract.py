@@ -42,13 +42,14 @@ class Expected:
 
 SENTENCES = Expected(200)
 VALID = Expected(200, valid=True)
-# fixture -> what the bridge answers (pass-through, Utterly's prompt, no --secrets-dir)
+# fixture -> what the bridge answers (pass-through, its default prompt: Tock's template; no
+# --secrets-dir)
 EXPECTED: dict[str, Expected] = {
     "completion_aws_secret": Expected(400, code=2001, why="a secret-manager reference, and "
                                       "no --secrets-dir to resolve it"),
     "completion_azure": SENTENCES,
-    "completion_bad_template": Expected(200, why="--prompt utterly (the default) does not "
-                                        "use Tock's template, broken or not"),
+    "completion_bad_template": Expected(400, code=1005, why="Tock's template is the prompt "
+                                        "(the default), and it cannot be rendered"),
     "completion_fstring": SENTENCES,
     "completion_gcp_secret": Expected(400, code=2001, why="as completion_aws_secret"),
     "completion_langfuse": SENTENCES,

@@ -121,7 +121,7 @@ DIFFERENCES: dict[str, Difference] = {
         ("completion_bad_template", "fstring_attribute", "fstring_unknown_name",
          "jinja_undefined_name"),
         tock="400: 1005 TemplateSyntaxError; 1000 ValueError; 1000 KeyError; 1000 KeyError",
-        bridge="200 with sentences (--prompt utterly, the default)",
+        bridge="200 with sentences (--prompt utterly)",
         why="Utterly's prompt is used, not Tock's template (docs/tock.md): a template it "
             "does not render cannot fail it"),
     "template_names": Difference(
@@ -265,7 +265,8 @@ def fakes(azure_server, ollama_server):
 
 @pytest.fixture(scope="module")
 def servers(tock_orchestrator):
-    pass_through = BridgeConfig(mode=Mode.PASS_THROUGH, warm_up=False)
+    pass_through = BridgeConfig(mode=Mode.PASS_THROUGH, warm_up=False,
+                                prompt=PromptChoice.UTTERLY)
     tock_prompt = BridgeConfig(mode=Mode.PASS_THROUGH, warm_up=False, prompt=PromptChoice.TOCK)
     with running_bridge(pass_through) as bridge, running_bridge(tock_prompt) as with_template:
         yield {"tock": tock_orchestrator, "bridge": str(bridge.base_url),

@@ -45,7 +45,8 @@ def scripted():
 
 @pytest.fixture(scope="module")
 def bridge():
-    with running_bridge(BridgeConfig(mode=Mode.PASS_THROUGH, warm_up=False)) as client:
+    with running_bridge(BridgeConfig(mode=Mode.PASS_THROUGH, warm_up=False,
+                                     prompt=PromptChoice.UTTERLY)) as client:
         yield client
 
 
@@ -58,7 +59,7 @@ def test_only_new_distinct_french_sentences_come_back(scripted, bridge):
     assert len(sentences) == len(set(sentences))
     sent = scripted.requests[0]
     assert sent["model"] == "gpt-4o-mini" and sent["temperature"] == pytest.approx(0.7)
-    # Utterly's own prompt by default, not the template Tock sent
+    # Utterly's own prompt when asked for, not the template Tock sent
     assert "Base sentences:" not in prompt_text(sent)
     assert all(example in prompt_text(sent) for example in EXAMPLES)
 
@@ -69,9 +70,9 @@ def test_never_more_than_nb_sentences(scripted, bridge):
     assert len(response.json()["sentences"]) == 1
 
 
-def test_tock_s_prompt_when_asked_as_tock_renders_it(scripted):
+def test_tock_s_prompt_by_default_as_tock_renders_it(scripted):
     scripted.state.requests.clear()
-    config = BridgeConfig(mode=Mode.PASS_THROUGH, prompt=PromptChoice.TOCK, warm_up=False)
+    config = BridgeConfig(mode=Mode.PASS_THROUGH, warm_up=False)
     with running_bridge(config) as client:
         response = client.post("/completion/sentences", json=body(scripted.base_url, nb=3))
     assert response.status_code == 200, response.text

@@ -29,8 +29,9 @@ def _networks(values: tuple[str, ...]):
               show_default=True,
               help="server: the bridge's provider (below) writes, Tock's llm_setting gives "
                    "the temperature only; pass-through: Tock's provider, model, URL and key.")
-@click.option("--prompt", type=click.Choice(["utterly", "tock"]), default="utterly",
-              show_default=True, help="Utterly's prompt, or the template Tock sends.")
+@click.option("--prompt", type=click.Choice(["tock", "utterly"]), default=None,
+              help="The template Tock sends (default; read with Utterly's filters), or "
+                   "Utterly's own prompt. A linked Studio bot uses its own.")
 @click.option("--deadline", "deadline_s", type=click.FloatRange(1, 600), default=45.0,
               show_default=True,
               help="Seconds before the bridge answers with what it kept (Tock's client gives "
@@ -83,7 +84,7 @@ def tock_bridge(host, port, mode, prompt, deadline_s, embeddings, studio_bot, us
             raise click.UsageError("--studio-bot needs --as USERNAME (the Studio user the "
                                    "runs are stored for)")
         # The linked bot's settings are the provider and the prompt: as in the Studio.
-        if mode != "server" or prompt != "utterly":
+        if mode != "server" or prompt is not None:
             raise click.UsageError("--studio-bot generates with the Studio bot's own "
                                    "settings: leave out --mode and --prompt")
     try:
@@ -92,7 +93,7 @@ def tock_bridge(host, port, mode, prompt, deadline_s, embeddings, studio_bot, us
         raise click.BadParameter(str(exc), param_hint="--upstream") from None
     config = BridgeConfig(
         mode=Mode(mode), provider=ProviderConfig(**provider_fields),
-        prompt=PromptChoice(prompt), deadline_s=deadline_s, embeddings=embeddings,
+        prompt=PromptChoice(prompt or "tock"), deadline_s=deadline_s, embeddings=embeddings,
         studio=(StudioLink(studio_bot, username, data_dir, database_url)
                 if studio_bot is not None else None),
         upstream_url=upstream, shared_secret=shared_secret,
@@ -109,7 +110,8 @@ def tock_bridge(host, port, mode, prompt, deadline_s, embeddings, studio_bot, us
         app = create_app(config)
     except (ValueError, UtterlyError) as exc:  # e.g. the linked bot or user: not found
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Tock bridge on http://{host}:{port} ({mode}, prompt {prompt}); set Tock's "
-               f"tock_gen_ai_orchestrator_server_url to it", err=True)
+    prompt_used = "the Studio bot's" if studio_bot is not None else config.prompt
+    click.echo(f"Tock bridge on http://{host}:{port} ({mode}, prompt {prompt_used}); set "
+               "Tock's tock_gen_ai_orchestrator_server_url to it", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning",
                 timeout_graceful_shutdown=int(os.environ.get("UTTERLY_SHUTDOWN_S", "5")))

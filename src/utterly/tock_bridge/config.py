@@ -50,7 +50,10 @@ class BridgeConfig:
     mode: Mode = Mode.SERVER
     # the server-side provider when no Studio bot is linked
     provider: ProviderConfig = field(default_factory=lambda: ProviderConfig(provider="local"))
-    prompt: PromptChoice = PromptChoice.UTTERLY
+    # Tock's template (as its admin wrote it) read with Utterly's filters: on the few-shot
+    # bench, ahead of Utterly's own prompt on every seed of both sets for requests that carry
+    # examples only, as Tock's do (docs/tock.md, "Which prompt, measured")
+    prompt: PromptChoice = PromptChoice.TOCK
     deadline_s: float = DEFAULT_DEADLINE_S
     # "local", "none" or another embedder name (utterly.embeddings): the meaning filters
     embeddings: str = "local"
