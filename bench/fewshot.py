@@ -3,6 +3,7 @@ human examples per intent? CLINC150 and BANKING77 (public; see ../shared/dataset
 
     .venv/bin/python bench/fewshot.py                # 20 intents, k=3, seeds 0,1,2, Qwen, n=10
     .venv/bin/python bench/fewshot.py --variants baseline,default,situations
+    .venv/bin/python bench/fewshot.py --variants baseline,bridge,bridge-tock-prompt,tock
     .venv/bin/python bench/fewshot.py --quick        # smoke run: 5 intents, 1 seed, smollm2
 
 Protocol, per dataset and per seed: take the first N intents by sorted name (or a fixed
@@ -16,7 +17,18 @@ Variants, compared in the same run on the same seeds (see VARIANTS): `baseline` 
 to the same model with a simple numbered-list prompt, no filter and no retry (the shape of
 Tock's own feature); `default` is Utterly as the Studio calls it, with the intent's name as
 the FAQ's title and the other intents' seed sentences as the bot's other FAQs; the others
-change one thing.
+change one thing. `bridge`, `bridge-tock-prompt` and `tock` send what Tock Studio's "Generate
+sentences" pop-up sends (the seeds, locale, n, no option, Tock's default template; no title,
+no other FAQs), over HTTP on 127.0.0.1, to `utterly tock-bridge` in server mode with
+Utterly's prompt or Tock's, and to Tock's real Gen AI orchestrator on llama.cpp's
+OpenAI-compatible server serving the same model file (bench/_tock.py; started on their
+first call, stopped at the end, logs in <cache>/fewshot/servers/).
+
+Generation seeds: the bench seed is the generation seed of `baseline` and Utterly's
+variants, and reaches Tock's orchestrator's model through a proxy that adds it to each chat
+request (Tock sends none). The bridge cannot be given one (Tock's contract has no seed
+field): it draws a random one per call, so its cached sentences are one draw and a
+`--no-cache` run gives other ones.
 
 Prints one table per dataset: accuracy (mean ± sample std over the seeds), the paired gain
 in points with its value per seed, macro-F1 and the median seconds per generate call, then
@@ -25,10 +37,12 @@ each variant's yield. Progress goes to stderr.
 Generated sentences are cached in <cache>/fewshot/ (cache = $UTTERLY_CACHE_DIR, else
 ~/.cache/utterly), keyed by variant, dataset, intent, seed sentences, provider, model, base
 URL, n, temperature, generation seed, the prompts the model reads and the source of the
-filters, the retry loop and the local engine, so re-runs that only change the classifier or
-the report regenerate nothing; `--no-cache` regenerates (and overwrites the entries).
-Timings of cached entries are those of the run that wrote them. Never asserts: the figures
-go in docs/nlu.md.
+filters, the retry loop and the local engine (the bridge variants: also the bridge's code
+and deadline; `tock`: Tock's template, its orchestrator's code and pinned requirements,
+llama-cpp-python's version), so re-runs that only change the classifier or the report
+regenerate nothing; `--no-cache` regenerates (and overwrites the entries).
+Timings of cached entries are those of the run that wrote them; the bridge and Tock's
+orchestrator are timed end to end over HTTP. Never asserts: the figures go in docs/nlu.md.
 """
 
 from __future__ import annotations
@@ -52,7 +66,7 @@ from pathlib import Path
 
 import _tock
 
-from utterly import clean, pipeline, voice
+from utterly import clean, pipeline, topic, voice
 from utterly.catalogue import cache_dir
 from utterly.embeddings import create_embeddings
 from utterly.errors import UtterlyError
@@ -81,7 +95,7 @@ def _code_of(module) -> str:
 # What decides which candidates survive: a change to the filters or the retry loop must not
 # reuse sentences kept by the old code.
 PIPELINE_VERSION = hashlib.sha256(
-    "".join(_code_of(m) for m in (clean, pipeline, voice, local, local_engine)
+    "".join(_code_of(m) for m in (clean, pipeline, voice, topic, local, local_engine)
             ).encode()).hexdigest()[:12]
 
 
@@ -149,6 +163,9 @@ VARIANTS: dict[str, dict] = {
     # (the other intents' seed sentences) are passed, as the Studio passes them
     "default": {"kind": "utterly", "context": True},
     "no-context": {"kind": "utterly", "context": False},
+    # examples only, the model first naming what they ask (utterly.topic), which the prompt
+    # then takes as the FAQ's title
+    "topic": {"kind": "utterly", "context": False, "infer_topic": True},
     # Tock Studio's "Generate sentences" pop-up, as Tock sends it (the selected sentences,
     # the locale, nb_sentences and the options: no title, no other FAQs; bench/_tock.py),
     # over HTTP to `utterly tock-bridge` in server mode on the bench's provider, Utterly's
@@ -287,13 +304,15 @@ class Generator:
                 json.dumps(prompts, sort_keys=True).encode()).hexdigest()
             key["bridge"] = self.stamp("bridge", bridge_version)
             key["deadline_s"] = a.bridge_deadline
-        else:
+        elif config["kind"] == "tock":
             # Tock's orchestrator: its template, its code and pinned dependencies, the model
             # server; the bench seed reaches the model through the seed proxy (_tock.py)
             key["tock_template"] = _tock.sha256_of(self.stamp("template", _tock.default_prompt))
             key["orchestrator"] = self.stamp("orchestrator", _tock.orchestrator_version)
             key["llama_cpp"] = self.stamp("llama_cpp", _tock.llama_cpp_version)
             key["seeded"] = "proxy"
+        else:
+            key["prompt"] = BASELINE_PROMPT
         return key
 
     def stamp(self, name: str, compute):
@@ -364,6 +383,8 @@ class Generator:
                                          prompt_template=template_for(variant),
                                          temperature=self.args.temperature, seed=gen_seed,
                                          provider=self._provider, embeddings=self._embeddings,
+                                         settings=pipeline.PipelineSettings(
+                                             infer_topic=bool(config.get("infer_topic"))),
                                          tracing=None, **context)
                 sentences, attempts = [s.text for s in result.sentences], result.attempts
                 rejected = [{"text": r.text, "reason": str(r.reason), "detail": r.detail}
@@ -682,7 +703,10 @@ async def main(argv=None) -> None:
         kind = VARIANTS[variant]["kind"]
         # what the shipped time limits would have cut: the bridge's --deadline (it answers
         # with what was kept by then) and Tock's LLM timeout (an error 1001)
-        limit = {"bridge": 45.0, "tock": float(_tock.TOCK_DEFAULT_LLM_TIMEOUT_S)}.get(kind)
+        from utterly.tock_bridge.config import DEFAULT_DEADLINE_S
+
+        limit = {"bridge": DEFAULT_DEADLINE_S,
+                 "tock": float(_tock.TOCK_DEFAULT_LLM_TIMEOUT_S)}.get(kind)
         print(f"- {variant}: {generator.calls[variant]} generate calls "
               f"({generator.cached[variant]} from cache, {generator.failed[variant]} failed), "
               f"fresh generation {generator.fresh_seconds[variant] / 60:.1f} min; "

@@ -30,6 +30,7 @@ from .prompt import render_request
 from .providers.base import ChatProvider, Completion, open_stream
 from .request import GenerationRequest
 from .result import GenerationResult, Notice, Origin, Rejection, RejectReason, Sentence, Usage
+from .topic import infer_topic
 
 ProgressCallback = Callable[[dict], None]
 
@@ -57,6 +58,9 @@ class PipelineSettings:
     # seconds for the whole generation, every attempt included; None: only the provider's
     # own timeout bounds each call
     deadline_s: float | None = None
+    # With no title, first ask the model to name what the examples ask (utterly.topic) and
+    # give the prompt that name as the title
+    infer_topic: bool = False
 
 
 @dataclass
@@ -103,6 +107,8 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
     run = _Run(request=request, cleaner=cleaner, seed=seed, settings=settings,
                notify=on_progress or (lambda event: None), model=provider.model,
                started=started, should_stop=should_stop or (lambda: False))
+    if settings.infer_topic and not request.title:
+        run.request = await _with_topic(run, provider)
     while not run.done and run.attempts < settings.max_attempts and not run.stopped:
         run.attempts += 1
         missing = request.n - len(cleaner.kept)
@@ -110,7 +116,8 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
                                                     "utterly.asked": missing,
                                                     "utterly.kept_before": len(cleaner.kept)
                                                     }) as attempt:
-            plan = _plan(request, provider, settings, missing, [s.text for s in cleaner.kept])
+            plan = _plan(run.request, provider, settings, missing,
+                         [s.text for s in cleaner.kept])
             attempt.set_attribute("utterly.streams", len(plan.prompts))
             try:
                 await _bounded_round(run, provider, missing, plan)
@@ -140,6 +147,23 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
         warnings=[n.text for n in notices], notices=[n.to_dict() for n in notices],
         seed=seed, first_sentence_s=run.first_candidate_s, stopped=run.stopped,
         trace=run.trace)
+
+
+async def _with_topic(run: _Run, provider: ChatProvider) -> GenerationRequest:
+    """The request with a title the model gave the examples, for the prompt only (the
+    cleaner keeps the request it was built with); as it was when the model gives none in
+    time. A topic is a help, never a reason to fail."""
+    limit = run.settings.deadline_s
+    left = None if limit is None else max(0.0, limit / 4 - (time.perf_counter() - run.started))
+    with spans.span("infer topic") as span:
+        try:
+            async with asyncio.timeout(left):
+                topic, completion = await infer_topic(run.request, provider, seed=run.seed)
+        except (ProviderError, TimeoutError):
+            return run.request
+        run.usage.add(completion.input_tokens, completion.output_tokens)
+        span.set_attribute("utterly.topic", topic or "")
+    return run.request.model_copy(update={"title": topic}) if topic else run.request
 
 
 def _end_notices(run, kept: int, requested: int) -> list[Notice]:
