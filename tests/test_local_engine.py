@@ -10,7 +10,14 @@ import pytest
 
 from utterly.catalogue import resolve_model_path
 from utterly.prompt import output_schema
-from utterly.providers.local_engine import CHUNK, ContextTooLong, DeadlineReached, Engine, Sampling
+from utterly.providers.local_engine import (
+    CHUNK,
+    Cancelled,
+    ContextTooLong,
+    DeadlineReached,
+    Engine,
+    Sampling,
+)
 
 from .conftest import TEST_MODEL
 
@@ -88,8 +95,8 @@ def test_one_stream_stops_while_the_others_go_on(engine):
 
 def test_stop_all_and_the_deadline(engine):
     prompts = [messages("Where is my parcel?")] * 2
-    _, stats = run(engine, prompts, stop_all=lambda: True)
-    assert [s.finish_reason for s in stats.streams] == ["cancelled", "cancelled"]
+    with pytest.raises(Cancelled):  # stopped before it began (as it writes: below)
+        run(engine, prompts, stop_all=lambda: True)
     with pytest.raises(DeadlineReached):
         run(engine, prompts, max_tokens=400, deadline=time.monotonic() + 0.3)
 
@@ -107,3 +114,57 @@ def test_limits_are_errors_not_crashes(engine):
         run(engine, [messages("a")] * 5)
     with pytest.raises(ContextTooLong):
         run(engine, [messages("Où est mon colis ? " * 400)])
+
+
+def test_stop_all_stops_the_writing_at_the_next_token(engine):
+    """A Cancel reaches the model between two tokens, not at the end of the answer."""
+    pieces = []
+
+    def on_text(stream, text):
+        pieces.append(text)
+
+    tokens = [engine.tokenize(engine.prompt_text(messages("Where is my parcel?")))]
+    stats = engine.run(tokens, sampling=Sampling(temperature=0.8, seed=3), max_tokens=400,
+                       on_text=on_text, stop_stream=lambda s: False,
+                       stop_all=lambda: len(pieces) >= 3)
+    assert stats.streams[0].finish_reason == "cancelled"
+    assert stats.streams[0].output_tokens == 3
+
+
+def test_stop_all_stops_the_reading_of_a_long_prompt(engine):
+    """A long prompt takes seconds to read on a busy CPU: it is read one chunk at a time,
+    and a Cancel waits for one chunk, not for the whole prompt. The model is as good as
+    before afterwards: the same prompt gives the same answer."""
+    long = [SYSTEM, {"role": "user", "content": "Rewrite each question. " + " ".join(
+        f"Question {i}: where is parcel number {i}?" for i in range(60))}]
+    before, _ = run(engine, [messages("Where is my order?")], seed=5, max_tokens=12)
+    asked = []
+
+    def stop_all():
+        asked.append(1)
+        return len(asked) >= 3
+
+    tokens = [engine.tokenize(engine.prompt_text(long))]
+    assert len(tokens[0]) > 10 * CHUNK
+    with pytest.raises(Cancelled):
+        engine.run(tokens, sampling=Sampling(temperature=0.8, seed=3), max_tokens=40,
+                   on_text=lambda s, t: None, stop_stream=lambda s: False, stop_all=stop_all)
+    assert len(asked) == 3  # before taking the engine, then after one chunk of ten or more
+    after, _ = run(engine, [messages("Where is my order?")], seed=5, max_tokens=12)
+    assert after == before
+
+
+def test_a_run_waiting_for_the_engine_gives_up_when_stopped(engine):
+    """Another run holds the model: a cancelled one stops waiting for it (within the 0.1 s
+    it waits between looks; 2 s allowed on a loaded machine)."""
+    tokens = [engine.tokenize(engine.prompt_text(messages("Where is my parcel?")))]
+    engine.lock.acquire()
+    try:
+        asked = time.monotonic()
+        with pytest.raises(Cancelled):
+            engine.run(tokens, sampling=Sampling(temperature=0.8, seed=3), max_tokens=40,
+                       on_text=lambda s, t: None, stop_stream=lambda s: False,
+                       stop_all=lambda: time.monotonic() >= asked + 0.3)
+        assert time.monotonic() - asked - 0.3 < 2.0
+    finally:
+        engine.lock.release()

@@ -17,8 +17,9 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from . import variations
 from .clean import Cleaner, thresholds_for
@@ -33,6 +34,12 @@ from .result import GenerationResult, Notice, Origin, Rejection, RejectReason, S
 from .topic import infer_topic
 
 ProgressCallback = Callable[[dict], None]
+T = TypeVar("T")
+
+# How often `should_stop()` is asked while the provider is awaited (seconds): a Cancel
+# frees the call (its connection, its gate slot, the local model) within this, even from
+# a provider that sends nothing. A look is a flag read: asking often costs nothing.
+STOP_POLL_S = 0.1
 
 # What a trace keeps of each prompt message and raw answer, and of its parse problems: a
 # run's trace is stored with it, and a model that rambles must not make it grow unbounded.
@@ -92,10 +99,12 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
                          settings: PipelineSettings | None = None,
                          on_progress: ProgressCallback | None = None,
                          should_stop: Callable[[], bool] | None = None) -> GenerationResult:
-    """Generate for `request`. `should_stop()` is asked as the model writes: when it says
-    True (a client left, a Cancel button), the model stops and the sentences kept so far
-    are the result (`stopped="cancelled"`). A model that times out after some sentences
-    were kept gives them too (`stopped="timeout"`); before any, the timeout is raised."""
+    """Generate for `request`. `should_stop()` is asked as the model writes, and every
+    STOP_POLL_S while the provider is awaited (for a slot, an answer, a retry): when it
+    says True (a client left, a Cancel button), the call is abandoned and the sentences
+    kept so far are the result (`stopped="cancelled"`). A model that times out after some
+    sentences were kept gives them too (`stopped="timeout"`); before any, the timeout is
+    raised."""
     settings = settings or PipelineSettings()
     started = time.perf_counter()
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
@@ -158,7 +167,11 @@ async def _with_topic(run: _Run, provider: ChatProvider) -> GenerationRequest:
     with spans.span("infer topic") as span:
         try:
             async with asyncio.timeout(left):
-                topic, completion = await infer_topic(run.request, provider, seed=run.seed)
+                topic, completion = await _unless_stopped(
+                    run, lambda: infer_topic(run.request, provider, seed=run.seed))
+        except _Stopped:
+            run.stopped = "cancelled"
+            return run.request
         except (ProviderError, TimeoutError):
             return run.request
         run.usage.add(completion.input_tokens, completion.output_tokens)
@@ -306,8 +319,13 @@ async def _read_round(run: _Run, provider: ChatProvider, stream, plan: _Plan, *,
                                    temperature=temperature, max_tokens=max_tokens,
                                    seed=seed) as (chat, parse_span, clean_span):
         async with stream:
-            async for piece in stream:
-                if run.should_stop():
+            pieces = aiter(stream)
+            while True:
+                try:
+                    piece = await _unless_stopped(run, lambda: anext(pieces))
+                except StopAsyncIteration:
+                    break
+                except _Stopped:
                     run.stopped = "cancelled"
                     break
                 for text in readers[piece.stream].feed(piece.text):
@@ -342,6 +360,47 @@ async def _read_round(run: _Run, provider: ChatProvider, stream, plan: _Plan, *,
             chat.record(completion)
     run.usage.add(stream.input_tokens, stream.output_tokens)
     run.model = stream.model or run.model
+
+
+class _Stopped(Exception):
+    """`should_stop()` said True before or while the provider was awaited."""
+
+
+async def _unless_stopped(run: _Run, call: Callable[[], Awaitable[T]]) -> T:
+    """`await call()`, looking at `should_stop()` every STOP_POLL_S meanwhile; when it
+    says True, the call is cancelled and _Stopped raised. Asking only between pieces is not
+    enough: a provider that sends nothing, or a full gate, would hold the generation (its
+    thread, its slot) until its time limit. Cancelling is what frees them: the SDK closes
+    its connection, the gate's `async with slot()` gives the slot back or stops waiting,
+    the local stream tells the model to stop at its next token."""
+    if run.should_stop():
+        raise _Stopped
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    fired = False
+
+    def look() -> None:
+        nonlocal fired, handle
+        if run.should_stop():
+            fired = True
+            task.cancel()
+        else:
+            handle = loop.call_later(STOP_POLL_S, look)
+
+    handle = loop.call_later(STOP_POLL_S, look)
+    try:
+        result = await call()
+    except BaseException:
+        # Ours alone (no one else cancelled the task): the stop asked for, whatever the
+        # cancelled call raised on its way out.
+        if fired and task.uncancel() == 0:
+            raise _Stopped from None
+        raise
+    finally:
+        handle.cancel()
+    if fired:  # the call swallowed the cancel: the stop is seen before the next call
+        task.uncancel()
+    return result
 
 
 async def _judge(run: _Run, text: str, clean_span, judged: Counter) -> bool:

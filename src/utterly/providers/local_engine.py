@@ -38,6 +38,8 @@ from llama_cpp.llama_grammar import LlamaGrammar
 CHUNK = 32
 # Snapshots of prompt prefixes kept per model, least recently used dropped first.
 SNAPSHOT_BYTES = 96 * 1024 * 1024
+# How often a run waiting for the engine (another run holds it) asks whether to give up (s).
+LOCK_POLL_S = 0.1
 
 
 @dataclass
@@ -154,9 +156,10 @@ class Engine:
         needed = shared + sum(len(p) - shared for p in prompts) + len(prompts)
         if needed >= self.n_ctx:
             raise ContextTooLong(needed, self.n_ctx)
-        with self.lock:
+        self._lock_unless(stop_all)
+        try:
             started = time.perf_counter()
-            prefix = self._read_prefix(prompts, stats)
+            prefix = self._read_prefix(prompts, stats, stop_all)
             for s in range(len(prompts)):
                 llama_cpp.llama_memory_seq_cp(self._memory, 0, s + 1, 0, len(prefix))
             # The suffixes, one batch per chunk of positions, every stream in it.
@@ -176,7 +179,18 @@ class Engine:
                 for sampler in samplers:
                     sampler.close()
                 stats.decode_s = time.perf_counter() - started - stats.prompt_s
+        finally:
+            self.lock.release()
         return stats
+
+    def _lock_unless(self, stop_all: Callable[[], bool]) -> None:
+        """Take the engine, or raise Cancelled when `stop_all()` says so first: a
+        cancelled generation must not wait for another one's run to end."""
+        while True:
+            if stop_all():
+                raise Cancelled()
+            if self.lock.acquire(timeout=LOCK_POLL_S):
+                return
 
     def prepare(self, prompts: Sequence[list[int]]) -> RunStats:
         """Read the prompts' common prefix now and keep it, so that a `run` of the same
@@ -190,9 +204,11 @@ class Engine:
             stats.prompt_s = time.perf_counter() - started
         return stats
 
-    def _read_prefix(self, prompts: Sequence[list[int]], stats: RunStats) -> list[int]:
+    def _read_prefix(self, prompts: Sequence[list[int]], stats: RunStats,
+                     stop_all: Callable[[], bool] = lambda: False) -> list[int]:
         """An empty cache holding the prompts' common prefix (in sequence 0), restored from
-        a snapshot as far as one goes, read from there on."""
+        a snapshot as far as one goes, read from there on (`stop_all()` asked between
+        chunks)."""
         llama_cpp.llama_memory_clear(self._memory, True)
         prefix = _common_prefix(prompts)
         # Every stream must read at least its last token itself, to get its own logits.
@@ -200,10 +216,11 @@ class Engine:
         stats.prefix_tokens = len(prefix)
         stats.cached_tokens = self._restore(prefix)
         stats.evaluated_tokens = len(prefix) - stats.cached_tokens
-        self._eval_prefix(prefix, stats.cached_tokens)
+        self._eval_prefix(prefix, stats.cached_tokens, stop_all)
         return prefix
 
-    def _eval_prefix(self, prefix: list[int], start: int) -> None:
+    def _eval_prefix(self, prefix: list[int], start: int,
+                     stop_all: Callable[[], bool]) -> None:
         """Read the prefix from `start`, keeping two snapshots: at its last chunk boundary
         (the same prompt again: a retry, another answer for the same FAQ) and at the last
         boundary it shares with a prompt seen before (the template's fixed text, which the
@@ -212,6 +229,9 @@ class Engine:
         shared = max((_shared(key, prefix) for key in self._snapshots), default=0)
         keep.add(shared // CHUNK * CHUNK)
         for begin in range(start, len(prefix), CHUNK):
+            # A long prompt reads for seconds on a busy CPU: a Cancel waits one chunk.
+            if stop_all():
+                raise Cancelled()
             end = min(begin + CHUNK, len(prefix))
             self._decode_batch([(prefix[i], i, 0, False) for i in range(begin, end)])
             if end in keep:

@@ -86,6 +86,11 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
             events.put_nowait(("error", StudioError(
                 "an unexpected error happened on the server", status=500,
                 code="internal_error", hint="this is a bug: please report it").to_problem()))
+        finally:
+            # Here, not where the response ends: a client that left ends the response at
+            # once, while the generation holds its thread until it has stopped (0.1 s) and
+            # stored its run.
+            st.live.finish(stream_id)
 
     def sse(kind: str, data: dict) -> str:
         return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
@@ -102,8 +107,9 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
                     break
         finally:
             left.set()
-            await task
-            st.live.finish(stream_id)
+            # Shielded: a client that left cancels this response, and with it whatever it
+            # awaits; the generation must still end on its own and be stored.
+            await asyncio.shield(task)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
