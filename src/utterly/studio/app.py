@@ -17,8 +17,8 @@ from .api import auth, bots, generation, nlu, providers, settings, transfer, use
 from .api.deps import StudioState, state
 from .body_limit import BodyLimit
 from .config import StudioConfig
-from .fair_share import Shares
 from .db import make_engine, migrate, session_factory
+from .fair_share import Shares
 from .gates import GATES
 from .generation_threads import GenerationThreads
 from .headers import SecurityHeaders
