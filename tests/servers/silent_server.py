@@ -1,11 +1,16 @@
-"""A server that reads each HTTP request and never sends a byte back: a provider stuck
-before its first token, whatever its protocol (OpenAI's, Ollama's). It records each
-connection: the request line, and when the client closed it, which is what a caller that
-gave up must do (an abandoned connection would keep the vendor's worker busy).
+"""A provider stuck before its first byte, on 127.0.0.1: it accepts every connection, reads
+the HTTP request, and never sends anything back, whatever the protocol (OpenAI's, Ollama's).
+It records what a caller's fairness and cancel tests look at: each connection (its request
+line, when the request was read, when the client closed it: a caller that gave up must
+close, or the vendor's worker stays busy), how many requests came, how many connections are
+open now and the most there were at once. `hang_up()` (or `close()`, or leaving the `with`
+block) drops every connection and stops listening: the calls waiting then fail at once, as
+on an unreachable server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -22,48 +27,81 @@ class Connection:
 
 
 class SilentServer:
-    """Serves on 127.0.0.1 in daemon threads; use as a context manager."""
+    """Listens from creation, in daemon threads; usable as a context manager."""
 
-    def __init__(self):
-        self._listener = socket.create_server(("127.0.0.1", 0))
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=512)
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self.connections: list[Connection] = []
+        self.open_now = 0
+        self.peak = 0
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._stopping = False
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True, name="silent-server").start()
 
     def __enter__(self) -> SilentServer:
-        threading.Thread(target=self._accept, daemon=True, name="silent-server").start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stopping = True
-        self._listener.close()
+        self.hang_up()
+
+    @property
+    def accepted(self) -> int:
         with self._lock:
-            for sock in self._sockets:
-                sock.close()
+            return len(self.connections)
+
+    @property
+    def requests(self) -> int:
+        """Connections a whole request came on: calls waiting on the server (or that did)."""
+        with self._lock:
+            return sum(c.read.is_set() for c in self.connections)
+
+    def wait_for_requests(self, count: int, timeout_s: float = 60.0) -> None:
+        """Until `count` requests came, or fail after `timeout_s`: a bound for a busy
+        machine, not a measurement."""
+        deadline = time.monotonic() + timeout_s
+        while self.requests < count:
+            assert time.monotonic() < deadline, f"{self.requests} of {count} calls came"
+            time.sleep(0.02)
 
     def first_request(self, timeout_s: float = 30.0) -> Connection:
         """The first connection whose request was read, waiting for it."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self._lock:
-                done = [c for c in self.connections if c.read.is_set()]
-            if done:
-                return done[0]
-            time.sleep(0.01)
-        raise AssertionError(f"no request reached the silent server in {timeout_s:g} s")
+        self.wait_for_requests(1, timeout_s)
+        with self._lock:
+            return next(c for c in self.connections if c.read.is_set())
+
+    def hang_up(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            sockets = list(self._sockets)
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept
+        self._listener.close()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    close = hang_up
 
     def _accept(self) -> None:
-        while not self._stopping:
+        while True:
             try:
                 sock, _ = self._listener.accept()
-            except OSError:
+            except OSError:  # hung up
                 return
             connection = Connection()
             with self._lock:
+                if self._closed:
+                    sock.close()
+                    return
                 self.connections.append(connection)
                 self._sockets.append(sock)
+                self.open_now += 1
+                self.peak = max(self.peak, self.open_now)
             threading.Thread(target=self._hold, args=(sock, connection), daemon=True).start()
 
     def _hold(self, sock: socket.socket, connection: Connection) -> None:
@@ -85,11 +123,14 @@ class SilentServer:
                 body += chunk
             connection.opened_at = time.monotonic()
             connection.read.set()
-            while sock.recv(65536):  # never answers; returns b"" when the client closes
+            while sock.recv(65536):  # never answers; b"" when the client closes
                 pass
         except OSError:
             pass
         finally:
             connection.closed_at = time.monotonic()
             connection.closed.set()
-            sock.close()
+            with self._lock:
+                self.open_now -= 1
+            with contextlib.suppress(OSError):
+                sock.close()

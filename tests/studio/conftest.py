@@ -163,9 +163,15 @@ def running_studio(config: StudioConfig) -> Iterator[Studio]:
 
 
 @pytest.fixture
-def studio(database_url, tmp_path):
-    with running_studio(StudioConfig(data_dir=tmp_path / "data",
-                                     database_url=database_url)) as st:
+def studio_overrides() -> dict:
+    """StudioConfig fields for `studio`: a test module that needs others redefines this."""
+    return {}
+
+
+@pytest.fixture
+def studio(database_url, tmp_path, studio_overrides):
+    with running_studio(StudioConfig(data_dir=tmp_path / "data", database_url=database_url,
+                                     **studio_overrides)) as st:
         yield st
 
 

@@ -7,10 +7,19 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from tests.studio.conftest import use_vendor
 from utterly.studio.config import StudioConfig
 
 HANGING = 45
+
+
+@pytest.fixture
+def studio_overrides() -> dict:
+    # 45 generations of one user: shares large enough that none is refused (the shares
+    # themselves are tests/studio/test_fair_share.py's)
+    return {"generation_namespace_limit": HANGING, "generation_user_limit": HANGING}
 
 
 def test_reads_are_answered_while_45_generations_hang(shop):

@@ -18,6 +18,7 @@ from .api.deps import StudioState, state
 from .body_limit import BodyLimit
 from .config import StudioConfig
 from .db import make_engine, migrate, session_factory
+from .fair_share import Shares
 from .gates import GATES
 from .generation_threads import GenerationThreads
 from .headers import SecurityHeaders
@@ -65,7 +66,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     app.state.studio = StudioState(
         config=config, sessions=session_factory(engine),
         box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle(),
-        generations=GenerationThreads(config.generation_threads), queue=queue)
+        generations=GenerationThreads(config.generation_threads),
+        shares=Shares(*config.generation_shares), queue=queue)
     app.state.engine = engine
     problems.install(app)
     app.add_middleware(BodyLimit)  # before anything reads a body

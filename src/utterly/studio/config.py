@@ -40,6 +40,12 @@ class StudioConfig:
     # generations running at once in this process, in threads of their own (the others
     # wait for one): UTTERLY_GENERATION_THREADS
     generation_threads: int = 16
+    # Each namespace's and each user's share of them: generations running or waiting for a
+    # thread, beyond which one more is refused at once with 429 namespace_busy / user_busy
+    # (studio/fair_share.py): UTTERLY_GENERATION_NAMESPACE_LIMIT,
+    # UTTERLY_GENERATION_USER_LIMIT. None: half and a quarter of generation_threads.
+    generation_namespace_limit: int | None = None
+    generation_user_limit: int | None = None
     # The task queue's broker (redis://… or amqp://…): bulk jobs then run in `utterly
     # worker` processes, not here (UTTERLY_BROKER_URL). None: in this process.
     broker_url: str | None = None
@@ -68,6 +74,10 @@ class StudioConfig:
                                          float, 0.1),
             "generation_threads": _number(env, "UTTERLY_GENERATION_THREADS",
                                           cls.generation_threads, int, 1),
+            "generation_namespace_limit": _number(env, "UTTERLY_GENERATION_NAMESPACE_LIMIT",
+                                                  None, int, 1),
+            "generation_user_limit": _number(env, "UTTERLY_GENERATION_USER_LIMIT", None,
+                                             int, 1),
             "broker_url": env.get("UTTERLY_BROKER_URL", "").strip() or None,
             "redis_url": env.get("UTTERLY_REDIS_URL", "").strip() or None,
         }
@@ -90,6 +100,14 @@ class StudioConfig:
         return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow,
                 "pool_timeout_s": self.db_pool_timeout_s,
                 "lock_timeout_s": self.db_lock_timeout_s}
+
+    @property
+    def generation_shares(self) -> tuple[int, int]:
+        """(per namespace, per user) generations at once. By default a namespace never
+        holds more than half the threads, so the other half serves everyone else, and a
+        user a quarter, so that one person leaves room to the rest of their namespace."""
+        return (self.generation_namespace_limit or max(1, self.generation_threads // 2),
+                self.generation_user_limit or max(1, self.generation_threads // 4))
 
     @property
     def limits_url(self) -> str | None:

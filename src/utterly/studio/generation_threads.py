@@ -1,27 +1,153 @@
-"""Where the Studio's generations run: threads of their own, not the web server's.
+"""Where the Studio's generations run: threads of their own, not the web server's, handed
+out fairly between namespaces.
 
 A generation can wait on a provider for as long as the bot's time limit; run in the web
 server's thread pool, 40 of them waiting on a provider that never answered stalled every
 page and /api/health. Here they wait in a pool of their own while the web threads serve
 reads; generations beyond the pool wait for a free thread without holding a web thread.
+
+Each generation comes with its share (studio/fair_share.py), which bounds how many one
+namespace or one user holds. When every thread is busy, a thread that frees goes to the
+waiting generation whose namespace runs the fewest, then whose user does, the earliest on
+a tie; not to the first in line, so that a namespace that queued many never makes another
+wait behind all of them. The share is released when the generation's thread is done (or
+when it is dropped before starting), before its caller hears the result.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .fair_share import Share
+
+
+@dataclass(eq=False)
+class _Job:
+    share: Share
+    call: Callable[[], Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
+    order: int
+    state: str = "waiting"  # then running, done; or dropped before it ran
+    keys: tuple = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = (("namespace", self.share.namespace_id), ("user", self.share.user_id))
 
 
 class GenerationThreads:
     def __init__(self, threads: int):
+        self.threads = threads
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="generation")
+        self._lock = threading.Lock()
+        self._waiting: list[_Job] = []
+        self._running: Counter = Counter()  # per namespace and per user
+        self._busy = 0
+        self._order = itertools.count()
+        self._closed = False
 
-    async def run(self, fn, *args):
-        """`fn(*args)` in a generation thread; its result, or what it raised."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, functools.partial(fn, *args))
+    async def run(self, share: Share, fn, *args):
+        """`fn(*args)` in a generation thread, in `share`'s turn; its result, or what it
+        raised. The share is the threads' to release from here on."""
+        loop = asyncio.get_running_loop()
+        job = _Job(share, functools.partial(fn, *args), loop, loop.create_future(),
+                   next(self._order))
+        if share.released:  # its request ended before it came here (a stream left at once)
+            raise RuntimeError("this generation's share was given back before it started")
+        share.submitted = True
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._waiting.append(job)
+                self._dispatch()
+        if closed:
+            share.release()
+            raise RuntimeError("the Studio is shutting down: its generation threads are closed")
+        try:
+            return await job.future
+        except asyncio.CancelledError:
+            self._drop(job)  # its caller is gone: a generation not yet started never starts
+            raise
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def running(self) -> int:
+        with self._lock:
+            return self._busy
+
+    def _dispatch(self) -> None:
+        """Start waiting jobs on free threads, the fairest first (under the lock)."""
+        while self._waiting and self._busy < self.threads and not self._closed:
+            job = min(self._waiting, key=lambda j: (
+                self._running[j.keys[0]], self._running[j.keys[1]], j.order))
+            self._waiting.remove(job)
+            job.state = "running"
+            job.share.running = True
+            self._busy += 1
+            self._running.update(job.keys)
+            self._pool.submit(self._work, job)
+
+    def _work(self, job: _Job) -> None:
+        result = error = None
+        try:
+            result = job.call()
+        except BaseException as exc:  # handed to the caller as it is
+            error = exc
+        finally:
+            with self._lock:
+                job.state = "done"
+                self._busy -= 1
+                self._running.subtract(job.keys)
+                for key in job.keys:
+                    if self._running[key] <= 0:
+                        del self._running[key]
+                self._dispatch()
+            # before the caller hears the result: its next generation finds the place free
+            job.share.release()
+        _settle(job, result, error)
+
+    def _drop(self, job: _Job) -> None:
+        with self._lock:
+            dropped = job.state == "waiting"
+            if dropped:
+                self._waiting.remove(job)
+                job.state = "dropped"
+        if dropped:
+            job.share.release()
 
     def close(self) -> None:
-        # Running generations end at their deadline; queued ones are dropped.
+        # Running generations end at their deadline; waiting ones are dropped.
+        with self._lock:
+            self._closed = True
+            dropped, self._waiting = self._waiting, []
+        for job in dropped:
+            job.state = "dropped"
+            job.share.release()
+            _settle(job, None, RuntimeError("the Studio shut down before this generation "
+                                            "started"))
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _settle(job: _Job, result, error: BaseException | None) -> None:
+    def settle() -> None:
+        if job.future.done():  # its caller was cancelled meanwhile
+            return
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            job.future.set_result(result)
+
+    try:
+        job.loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # the event loop is closed: nobody is waiting any more
+        pass

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..access import Actor
 from ..config import StudioConfig
 from ..errors import Forbidden, NotAuthenticated
+from ..fair_share import Shares
 from ..generation_threads import GenerationThreads
 from ..live import LiveGenerations
 from ..secrets import SecretBox
@@ -31,6 +32,8 @@ class StudioState:
     box: SecretBox
     throttle: LoginThrottle
     generations: GenerationThreads
+    # each namespace's and user's share of the generation threads (studio/fair_share.py)
+    shares: Shares
     live: LiveGenerations = field(default_factory=LiveGenerations)
     # studio/queue.TaskQueue when bulk jobs run on a broker's workers
     queue: Any = None

@@ -29,30 +29,62 @@ from .deps import ActorDep, SessionDep, state
 router = APIRouter(prefix="/api/bots/{bot_id}", tags=["generation"])
 
 
-@router.post("/faqs/{faq_id}/generate", response_model=GenerateOut)
+# Each generation takes a place in its namespace's and its user's share of the generation
+# threads (studio/fair_share.py) once checked, before it waits for a thread: over the
+# share, 429 at once. The threads give the place back when the generation ends.
+_BUSY = {429: {"description": "the namespace's or the user's share of the server's "
+                              "generations is taken (`namespace_busy`, `user_busy`; "
+                              "Retry-After)"}}
+
+
+async def _checked(request: Request, who, bot_id: int, faq_id: int,
+                   body: GenerateIn | None):
+    """The plan (refusals of access and input first), and its place in the shares."""
+    st = state(request)
+    plan = await run_in_threadpool(generation.prepare, st.sessions, who, bot_id, faq_id,
+                                   body or GenerateIn(), st.box)
+    return plan, st.shares.admit(plan.namespace_id, who.user_id)
+
+
+@router.post("/faqs/{faq_id}/generate", response_model=GenerateOut, responses=_BUSY)
 async def generate(bot_id: int, faq_id: int, request: Request, who: ActorDep,
                    body: GenerateIn | None = None):
     """Generate candidate sentences for the FAQ with the bot's settings. Nothing is added to
     the FAQ until a person imports a selection."""
     st = state(request)
-    return await st.generations.run(generation.generate, st.sessions, who, bot_id, faq_id,
-                                    body or GenerateIn(), st.box)
+    plan, share = await _checked(request, who, bot_id, faq_id, body)
+    return await st.generations.run(share, generation.execute, st.sessions, plan)
 
 
-@router.post("/faqs/{faq_id}/generate/warm-up")
+@router.post("/faqs/{faq_id}/generate/warm-up", responses=_BUSY)
 async def warm_up(bot_id: int, faq_id: int, request: Request, who: ActorDep,
                   body: GenerateIn | None = None) -> dict[str, bool]:
     """Have the model read the prompt that `generate` with this body would send, ahead of
     it (the Studio calls this when the generate dialog opens): with the embedded model, the
     generation then shows its first sentence sooner. Refused like `generate`; stores
     nothing; `warmed` is false for providers that cannot keep what they read."""
-    st = state(request)
-    return {"warmed": await st.generations.run(generation.warm_up, st.sessions, who, bot_id,
-                                               faq_id, body or GenerateIn(), st.box)}
+    plan, share = await _checked(request, who, bot_id, faq_id, body)
+    return {"warmed": await state(request).generations.run(share, generation.warm_up, plan)}
+
+
+class _Stream(StreamingResponse):
+    """A stream that runs `on_close` however it ends, even when its body never started (a
+    client gone before the first byte): an async generator that never ran never runs its
+    `finally`."""
+
+    def __init__(self, content, on_close, **kwargs):
+        super().__init__(content, **kwargs)
+        self._on_close = on_close
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._on_close()
 
 
 @router.post("/faqs/{faq_id}/generate/stream", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}})
+             responses={200: {"content": {"text/event-stream": {}}}, **_BUSY})
 async def generate_stream(bot_id: int, faq_id: int, request: Request, who: ActorDep,
                           body: GenerateIn | None = None):
     """The same as generate, as server-sent events: `started` (the `stream_id` that Cancel
@@ -61,10 +93,14 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
     what was kept) or `error` (a problem+json object). A client that leaves stops the model
     too."""
     st = state(request)
-    # Refusals (access, disabled generation, bad input) are plain problem responses.
-    plan = await run_in_threadpool(generation.prepare, st.sessions, who, bot_id, faq_id,
-                                   body or GenerateIn(), st.box)
-    stream_id, cancelled = st.live.start(who.user_id, bot_id)
+    # Refusals (access, disabled generation, bad input, a full share) are plain problem
+    # responses.
+    plan, share = await _checked(request, who, bot_id, faq_id, body)
+    try:
+        stream_id, cancelled = st.live.start(who.user_id, bot_id)
+    except StudioError:
+        share.release()
+        raise
     loop = asyncio.get_running_loop()
     events: asyncio.Queue = asyncio.Queue()
     left = threading.Event()
@@ -77,7 +113,7 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
 
     async def work() -> None:
         try:
-            result = await st.generations.run(generation.execute, st.sessions, plan,
+            result = await st.generations.run(share, generation.execute, st.sessions, plan,
                                               progress, should_stop)
             events.put_nowait(("result", result.model_dump(mode="json")))
         except StudioError as exc:
@@ -111,8 +147,13 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
             # awaits; the generation must still end on its own and be stored.
             await asyncio.shield(task)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache"})
+    def closed() -> None:
+        left.set()  # the generation, if it runs, stops: nobody reads it any more
+        st.live.finish(stream_id)
+        share.release_unless_submitted()
+
+    return _Stream(stream(), closed, media_type="text/event-stream",
+                   headers={"Cache-Control": "no-cache"})
 
 
 @router.post("/generate/streams/{stream_id}/cancel", status_code=202)

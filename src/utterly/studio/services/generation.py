@@ -115,6 +115,8 @@ class Plan:
     actor: Actor
     bot_id: int
     faq_id: int
+    # whose share of the Studio's generation threads it takes (studio/fair_share.py)
+    namespace_id: int
     provider_name: str
     config: ProviderConfig = field(repr=False)
     prompt_version: str
@@ -154,7 +156,8 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
                   "options": data.options.model_dump(), "seed": data.seed}
         context = _context(session, faq, locale)
         fields = dict(
-            actor=actor, bot_id=bot.id, faq_id=faq.id, provider_name=settings.provider,
+            actor=actor, bot_id=bot.id, faq_id=faq.id, namespace_id=bot.namespace_id,
+            provider_name=settings.provider,
             config=config, prompt_version=template_version(template or default_template()),
             record=record, timeout_s=timeout_of(settings),
             tracing=tracing_for(session, bot.id, box),
@@ -171,13 +174,11 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
     return Plan(**fields, request=request)
 
 
-def warm_up(session_factory, actor: Actor, bot_id: int, faq_id: int, data: GenerateIn,
-            box: SecretBox) -> bool:
+def warm_up(plan: Plan) -> bool:
     """Have the model read the prompt this generation would send, before the click: the
     local model keeps what it read, so the generation shows its first sentence sooner.
-    Checked and refused like a generation; nothing is stored, nothing is sent to a remote
-    provider. True when the model read it."""
-    plan = prepare(session_factory, actor, bot_id, faq_id, data, box)
+    `plan` was checked (prepare) like a generation's; nothing is stored, nothing is sent to
+    a remote provider. True when the model read it."""
     try:
         return asyncio.run(aprepare(plan.request, plan.config))
     except ProviderError as exc:
