@@ -85,6 +85,9 @@ def open_stream(stack: ExitStack, world, user: str, path: str):
         response.read()
         return response, None, None
     events = events_of(response)
+    # held by the stack: a generator dropped here would close the response with it (the
+    # client leaving), and a client that leaves stops its generation
+    stack.callback(events.close)
     kind, started = next(events)
     assert kind == "started", (kind, started)
     return response, started, events

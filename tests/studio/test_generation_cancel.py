@@ -141,7 +141,9 @@ def test_a_client_that_leaves_frees_its_generation(silent_vendor):
         assert live_count(world) == 1
     left_at = time.monotonic()  # the dialog closed: the connection with it
 
-    assert within(FREED_WITHIN_S, lambda: live_count(world) == 0)
+    shares = world.studio.app.state.studio.shares
+    # its live entry, its thread (the share it held) and the vendor's connection
+    assert within(FREED_WITHIN_S, lambda: live_count(world) == 0 and shares.held() == 0)
     assert time.monotonic() - left_at < FREED_WITHIN_S
     assert connection.closed.wait(FREED_WITHIN_S)
     # what it kept (nothing) is stored, as a run stopped on request
