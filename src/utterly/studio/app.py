@@ -64,7 +64,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
                               "RFC 9457 problem+json with `code`, `field` and `hint`.")
     app.state.studio = StudioState(
         config=config, sessions=session_factory(engine),
-        box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle(),
+        box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle(user_free_attempts=config.login_user_attempts),
         generations=GenerationThreads(config.generation_threads), queue=queue)
     app.state.engine = engine
     problems.install(app)
