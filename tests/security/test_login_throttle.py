@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import replace
 
 import httpx
+import pytest
 
 from tests.servers.run import ASGIServer
 from tests.studio.conftest import PASSWORD
@@ -153,3 +154,18 @@ def test_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(world):
         assert all(counted("vic", f"203.0.113.{i}") == 0 for i in range(1, 9))
         assert counted("gus", "198.51.100.7") == 1  # the trusted proxy's header
         assert counted("gus", "127.0.0.1") == 0
+
+
+def test_trusted_proxies_come_from_the_environment_and_a_bad_one_stops_serve(monkeypatch):
+    from utterly.studio.config import StudioConfig
+
+    monkeypatch.delenv("UTTERLY_TRUSTED_PROXIES", raising=False)
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    assert proxy_options(StudioConfig.from_env()) == {"proxy_headers": False}
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.2")  # uvicorn's, when an operator set it
+    assert StudioConfig.from_env().trusted_proxies == "10.0.0.2"
+    monkeypatch.setenv("UTTERLY_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/24")
+    assert proxy_options(StudioConfig.from_env()) == {
+        "proxy_headers": True, "forwarded_allow_ips": "127.0.0.1, 10.0.0.0/24"}
+    with pytest.raises(SystemExit):
+        proxy_options(StudioConfig(trusted_proxies="127.0.0.1,nginx-box"))
