@@ -110,7 +110,7 @@ def _assert_not_quoted(answer) -> dict:
 
 
 OPENAI_CASES = [  # mode, the check's error code (None: it succeeds), words it must say
-    ("listing", "model_not_found", "the server lists 2 other models"),
+    ("listing", "model_not_found", "the server's list of models does not have it"),
     ("listed", None, "serves m"),
     ("auth", "authentication", "HTTP 401"),
     ("forbidden", "authentication", "HTTP 403"),
@@ -199,3 +199,21 @@ def test_langfuse_checks_never_quote_the_service(world, service, mode, code, wor
     if code is not None:
         assert check["error"]["code"] == code, check
     assert words in check["message"], check
+
+
+async def test_the_library_and_the_cli_still_quote_a_vendor_s_words(service):
+    """The line, seen from the core: quoting is the config's choice. The Studio's and the
+    bridge's checks turn it off; the CLI (whose user runs the server) keeps the server's
+    list of models as a hint, and a generation keeps a vendor's error message."""
+    from utterly.errors import ProviderError
+    from utterly.outbound import OutboundPolicy
+    from utterly.providers import ProviderConfig, create_provider
+
+    for quote in (True, False):
+        client = create_provider(ProviderConfig(
+            provider="openai-compatible", model="m", base_url=f"{service}/listing/v1",
+            read_env=False, outbound=OutboundPolicy(), max_retries=0, quote_server=quote))
+        with pytest.raises(ProviderError) as caught:
+            await client.check()
+        await client.aclose()
+        assert (SECRET in str(caught.value)) is quote, caught.value

@@ -35,15 +35,13 @@ def check_langfuse(host: str, public_key: str, secret_key: str, *, timeout_s: fl
         raise UtterlyError(f"{host} answered {_status_class(response.status_code)}",
                            code=ErrorCode.SERVER_ERROR,
                            hint="check the host is a Langfuse server")
-    projects = _project_names(response)
-    if projects is None:
+    if _project_names(response) is None:
         raise UtterlyError(f"{host} is not a Langfuse server",
                            code=ErrorCode.INVALID_RESPONSE, hint="check the host")
-    # Not the project names: the host may be any service that answers in this shape, and
-    # a check must not become a way to read it. Its status and our words only.
+    # Not the project names, nor their number: the host may be any service that answers in
+    # this shape, and a check must not become a way to read it. Its status and our words.
     return CheckResult(ok=True, provider="langfuse", model="",
-                       message=f"Langfuse at {host} accepts the keys",
-                       details={"projects": len(projects)})
+                       message=f"Langfuse at {host} accepts the keys")
 
 
 def check_otlp(endpoint: str, *, timeout_s: float,

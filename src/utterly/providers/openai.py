@@ -218,11 +218,10 @@ class OpenAIProvider:
                                     **listed})
 
     def _choose_hint(self, models: list[str]) -> str:
+        if not self.config.quote_server:  # the names, even their number, are the server's
+            return "check the model name: the server's list of models does not have it"
         if not models:
             return "the server lists no models"
-        if not self.config.quote_server:  # the names are the server's words
-            return (f"check the model name: the server lists {len(models)} other "
-                    f"model{'s' if len(models) > 1 else ''}")
         return "choose one of: " + ", ".join(models[:15]) + (" …" if len(models) > 15 else "")
 
     async def _probe(self) -> Completion:
