@@ -10,6 +10,11 @@ Always refused: link-local addresses (cloud metadata services live there), the k
 metadata addresses outside it, and addresses no server has (unspecified, multicast,
 broadcast, reserved). Loopback and private ranges are allowed unless the operator says
 otherwise: a model server on the same host or LAN (Ollama, llama.cpp) is the usual setup.
+An IPv6 address that carries an IPv4 one is judged on that one too (`_candidates`); an IPv4
+address spelt otherwise than in dotted decimal is not a valid URL (`check_url`).
+
+At connect time a name that does not resolve and a name whose addresses are all refused
+fail alike, or the answer would tell which internal names exist (`_addresses`).
 
     UTTERLY_OUTBOUND_DENY   refused destinations
     UTTERLY_OUTBOUND_ALLOW  when set, the only destinations allowed (DENY still wins)
@@ -23,6 +28,7 @@ from __future__ import annotations
 import functools
 import importlib
 import ipaddress
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -60,14 +66,34 @@ class OutboundRefused(Exception):
     """The policy refuses a destination. The message names the host and why, never more."""
 
 
-def _unwrap(ip: Address) -> Address:
-    """The IPv4 address inside an IPv4-mapped or NAT64 IPv6 address, else `ip`."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        if ip in ipaddress.ip_network("64:ff9b::/96"):
-            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
+# IPv6 spellings of one IPv4 address: policy is decided on the IPv4 address they stand for.
+_TRANSLATED = _nets("::ffff:0:0/96",      # IPv4-mapped
+                    "::ffff:0:0:0/96",    # IPv4-translated (SIIT)
+                    "64:ff9b::/96",       # NAT64, well-known prefix
+                    "64:ff9b:1::/48")     # NAT64, local-use prefix (RFC 8215; /96 layout)
+# IPv4-compatible (::a.b.c.d), deprecated since 2006: no server has one, and a kernel may
+# still route it to the IPv4 address it holds. `::` and `::1` are not of them.
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_NOT_COMPATIBLE = _nets("::/127")
+
+
+def _candidates(ip: Address) -> tuple[Address, ...] | None:
+    """The addresses a connection to `ip` reaches and that the policy must all allow:
+    the IPv4 address behind a translated IPv6 one; a 6to4 or Teredo address and the IPv4
+    gateways it tunnels through. None for an IPv4-compatible address."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return (ip,)
+    if ip in _COMPATIBLE and not any(ip in n for n in _NOT_COMPATIBLE):
+        return None
+    if ip.ipv4_mapped is not None:
+        return (ip.ipv4_mapped,)
+    if any(ip in n for n in _TRANSLATED):
+        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
+    if ip.sixtofour is not None:
+        return (ip, ip.sixtofour)
+    if ip.teredo is not None:
+        return (ip, *ip.teredo)
+    return (ip,)
 
 
 @dataclass(frozen=True)
@@ -130,8 +156,18 @@ class OutboundPolicy:
                    deny=Rules.parse(env.get(DENY_ENV, ""), DENY_ENV))
 
     def refusal(self, host: str, ip: Address) -> str | None:
-        """Why connecting to `ip` (resolved from `host`) is refused, or None."""
-        ip = _unwrap(ip)
+        """Why connecting to `ip` (resolved from `host`) is refused, or None. An IPv6
+        address that carries an IPv4 one is judged on both (`_candidates`)."""
+        candidates = _candidates(ip)
+        if candidates is None:
+            return "an IPv4-compatible IPv6 address (deprecated)"
+        for address in candidates:
+            why = self._refusal(host, address)
+            if why:
+                return why
+        return None
+
+    def _refusal(self, host: str, ip: Address) -> str | None:
         for networks, why in _ALWAYS_REFUSED:
             if any(ip.version == n.version and ip in n for n in networks):
                 return why
@@ -170,6 +206,15 @@ class OutboundPolicy:
         return allowed
 
 
+def policy_hint(policy: OutboundPolicy | None) -> str:
+    """What to add to the hint of "cannot connect" when the operator's rules may be why
+    (the same words whatever the name resolved to: see `_addresses`)."""
+    if policy is None or not (policy.allow or policy.deny):
+        return ""
+    return ("; if they are, this server's outbound policy may refuse the address: ask its "
+            f"administrator ({ALLOW_ENV} / {DENY_ENV})")
+
+
 def check_url(url: str | None, field: str, policy: OutboundPolicy | None = None) -> str | None:
     """An outbound base URL as stored settings may hold it: http(s), a host, no user
     information, query or fragment (a `?` would swallow the path the client appends).
@@ -193,6 +238,12 @@ def check_url(url: str | None, field: str, policy: OutboundPolicy | None = None)
     if "?" in url or "#" in url:
         raise InvalidRequest(f"{field} must not have a query (?) or a fragment (#)",
                              field=field, hint=hint)
+    canonical = _odd_ipv4(parts.hostname)
+    if canonical:
+        raise InvalidRequest(
+            f"{field}: `{parts.hostname}` is an IPv4 address in a form that programs read "
+            "differently (octal, hexadecimal, a number or fewer than four parts)",
+            field=field, hint=f"write it in dotted decimal: {canonical}")
     if policy is not None:
         try:
             policy.check_host(parts.hostname)
@@ -202,6 +253,23 @@ def check_url(url: str | None, field: str, policy: OutboundPolicy | None = None)
                                  hint="use another host, or ask the server's administrator "
                                       f"({ALLOW_ENV} / {DENY_ENV})") from None
     return url.rstrip("/")
+
+
+def _odd_ipv4(host: str) -> str | None:
+    """The dotted-decimal form of a host that the C library reads as an IPv4 address
+    (`0177.0.0.1`, `0x7f.1`, `2130706433`, `127.1`) but is not written as one; else None.
+    Python's ipaddress refuses these, the resolver takes them, the HTTP clients reject
+    them: they are refused here, before any of them sees the URL."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    try:
+        packed = socket.inet_aton(host)
+    except (OSError, ValueError):
+        return None
+    return str(ipaddress.IPv4Address(packed))
 
 
 def refused_in(exc: BaseException | None) -> OutboundRefused | None:
@@ -220,6 +288,26 @@ def refused_in(exc: BaseException | None) -> OutboundRefused | None:
 # parameter; the pool's backend is replaced after construction. Both libraries are pinned,
 # and tests/security checks the guard on every client that uses it.
 
+log = logging.getLogger("utterly.outbound")
+
+
+def _addresses(policy: OutboundPolicy, host: str, infos, error: type[Exception]) -> list[str]:
+    """The addresses of `host` to try, from getaddrinfo's answer (None: it did not resolve).
+
+    A name that does not resolve and a name whose every address the policy refuses fail
+    alike (`error`, a plain connect error): telling them apart would let whoever writes a
+    URL learn which internal names exist. The operator's log says which it was. (What needs
+    no resolution, an address literal or a host name a rule names, is refused before, by
+    `check_host`, as it was when the URL was saved.)"""
+    if infos is not None:
+        try:
+            return policy.choose(host, list(dict.fromkeys(i[4][0] for i in infos)))
+        except OutboundRefused as exc:
+            log.warning("outbound connection refused: %s", exc)
+    # Raised out of the handler: not even the context may name the refusal (refused_in)
+    raise error(f"{host} has no address this server may connect to")
+
+
 class _AsyncGuard:
     def __init__(self, inner, policy: OutboundPolicy, connect_error: type[Exception]):
         self._inner, self._policy, self._error = inner, policy, connect_error
@@ -229,14 +317,15 @@ class _AsyncGuard:
         import anyio
 
         try:
+            self._policy.check_host(host)
+        except OutboundRefused as exc:
+            raise self._error(str(exc)) from exc
+        try:
             with anyio.fail_after(timeout):
                 infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, TimeoutError):
-            raise self._error(f"cannot resolve {host}") from None
-        try:
-            addresses = self._policy.choose(host, list(dict.fromkeys(i[4][0] for i in infos)))
-        except OutboundRefused as exc:
-            raise self._error(str(exc)) from exc
+            infos = None
+        addresses = _addresses(self._policy, host, infos, self._error)
         last: Exception | None = None
         for address in addresses:
             try:
@@ -260,13 +349,14 @@ class _SyncGuard:
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError:
-            raise self._error(f"cannot resolve {host}") from None
-        try:
-            addresses = self._policy.choose(host, list(dict.fromkeys(i[4][0] for i in infos)))
+            self._policy.check_host(host)
         except OutboundRefused as exc:
             raise self._error(str(exc)) from exc
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            infos = None
+        addresses = _addresses(self._policy, host, infos, self._error)
         last: Exception | None = None
         for address in addresses:
             try:

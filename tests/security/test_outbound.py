@@ -90,17 +90,19 @@ def test_the_deny_list_is_checked_on_the_resolved_address(world, capture, monkey
     literal = problem(ada.put(f"{settings(world)}/sentence-generation", json={
         "provider": "openai-compatible", "model": "gpt-4o-mini", "base_url": f"{url}/v1"}), 422)
     assert literal["code"] == "outbound_refused"
-    named = problem(ada.put(f"{settings(world)}/sentence-generation", json={
+    named = ada.put(f"{settings(world)}/sentence-generation", json={
         "enabled": True, "provider": "openai-compatible", "model": "gpt-4o-mini",
-        "base_url": f"http://localhost:{port}/v1"}), 422)
-    assert named["code"] == "outbound_refused", named
+        "base_url": f"http://localhost:{port}/v1"})
+    # refused at connect time, in the same words as a name that does not resolve
+    # (test_a_refused_name_and_an_unknown_name_get_the_same_answer)
+    assert named.status_code >= 400 and named.json()["code"] == "unreachable", named.text
     checks = [ada.post(f"{settings(world)}/observability/check",
                        json={"otlp_endpoint": f"http://localhost:{port}"}).json(),
               ada.post(f"{settings(world)}/observability/check",
                        json={"langfuse_host": f"http://localhost:{port}",
                              "langfuse_public_key": "pk-lf-1",
                              "langfuse_secret_key": "sk-lf-1"}).json()]
-    assert [c["error"]["code"] for c in checks] == ["outbound_refused"] * 2, checks
+    assert [c["error"]["code"] for c in checks] == ["unreachable"] * 2, checks
     assert seen == []  # nothing ever reached the loopback server
     # …and the operator can let one host through
     monkeypatch.setenv("UTTERLY_OUTBOUND_ALLOW", "localhost")
@@ -221,3 +223,124 @@ def test_policy_rules():
     assert default.refusal("m", ip("169.254.169.254")) == "a cloud metadata address"
     assert default.refusal("m", ip("::ffff:169.254.169.254")) == "a cloud metadata address"
     assert default.refusal("m", ip("fe80::1")) == "a link-local address"
+
+
+# ---- issue 24 ---------------------------------------------------------------------------
+
+@sqlite_only
+@pytest.mark.parametrize("host, canonical", [
+    ("0177.0.0.1", "127.0.0.1"), ("0x7f.0.0.1", "127.0.0.1"), ("2130706433", "127.0.0.1"),
+    ("127.1", "127.0.0.1"), ("0251.0376.0251.0376", "169.254.169.254"),
+])
+def test_an_address_in_octal_or_hex_is_a_validation_error_not_a_500(world, capture, host,
+                                                                     canonical):
+    """`http://0177.0.0.1` was saved (Python does not read it as an address, so no rule saw
+    one), then the HTTP client refused to parse it inside the check: a 500."""
+    port = capture[0].rsplit(":", 1)[1]
+    url = f"http://{host}:{port}"
+    ada = world.studio.api("ada")
+    answers = [
+        ("base_url", ada.put(f"{settings(world)}/sentence-generation", json={
+            "provider": "openai-compatible", "model": "gpt-4o-mini", "base_url": url + "/v1"})),
+        ("base_url", ada.post(f"{settings(world)}/sentence-generation/check", json={
+            "provider": "ollama", "model": "tinyllama", "base_url": url})),
+        ("azure_endpoint", ada.post(f"{settings(world)}/sentence-generation/check", json={
+            "provider": "azure-openai", "azure_endpoint": url, "azure_deployment": "d",
+            "api_version": "2024-10-21", "api_key": "k"})),
+        ("otlp_endpoint", ada.post(f"{settings(world)}/observability/check",
+                                   json={"otlp_endpoint": url})),
+        ("langfuse_host", ada.post(f"{settings(world)}/observability/check", json={
+            "langfuse_host": url, "langfuse_public_key": "pk-lf-1",
+            "langfuse_secret_key": "sk-lf-1"})),
+    ]
+    for field, answer in answers:
+        error = problem(answer, 422)
+        assert error["code"] == "invalid_input" and error["field"] == field, error
+        assert canonical in error["hint"], error
+    assert capture[1] == []
+
+
+EMBEDDING_LOOPBACK = [
+    "::7f00:1", "::127.0.0.1",                  # IPv4-compatible (deprecated)
+    "::ffff:127.0.0.1", "::ffff:0:7f00:1",      # IPv4-mapped, IPv4-translated
+    "64:ff9b::7f00:1", "64:ff9b:1::7f00:1",     # NAT64, well-known and local-use
+    "2002:7f00:1::1",                           # 6to4 through 127.0.0.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",     # Teredo, client 127.0.0.1
+]
+
+
+@pytest.mark.parametrize("address", EMBEDDING_LOOPBACK)
+def test_ipv6_addresses_carrying_an_ipv4_one_are_judged_on_it(address):
+    ip = ipaddress.ip_address(address)
+    for env in ({"UTTERLY_OUTBOUND_DENY": "loopback"}, {"UTTERLY_OUTBOUND_ALLOW": "public"}):
+        assert OutboundPolicy.from_env(env).refusal("h", ip) is not None, (address, env)
+    # the metadata address inside one is refused whatever the policy
+    metadata = ipaddress.ip_address(address.replace("7f00:1", "a9fe:a9fe")
+                                    .replace("127.0.0.1", "169.254.169.254"))
+    if metadata != ip:
+        everything = OutboundPolicy.from_env({"UTTERLY_OUTBOUND_ALLOW": "all"})
+        assert everything.refusal("h", metadata) is not None, metadata
+
+
+def test_embedded_ipv4_rules_keep_what_was_allowed():
+    default, ip = OutboundPolicy(), ipaddress.ip_address
+    assert default.refusal("h", ip("::7f00:1")) == "an IPv4-compatible IPv6 address (deprecated)"
+    assert default.refusal("h", ip("::1")) is None  # ::0.0.0.1 is loopback, not compatible
+    assert default.refusal("h", ip("::")) == "an unspecified address"
+    assert default.refusal("h", ip("::ffff:127.0.0.1")) is None  # as 127.0.0.1 is
+    public = OutboundPolicy.from_env({"UTTERLY_OUTBOUND_ALLOW": "public"})
+    assert public.refusal("h", ip("::ffff:8.8.8.8")) is None
+    assert public.refusal("h", ip("64:ff9b::808:808")) is None
+    assert public.refusal("h", ip("2002:a00:1::1")) == "not in UTTERLY_OUTBOUND_ALLOW"
+
+
+@sqlite_only
+@pytest.mark.parametrize("address", EMBEDDING_LOOPBACK)
+def test_the_studio_refuses_loopback_spelled_in_ipv6(world, capture, monkeypatch, address):
+    url, seen = capture
+    port = url.rsplit(":", 1)[1]
+    monkeypatch.setenv("UTTERLY_OUTBOUND_ALLOW", "public")
+    error = problem(world.studio.api("ada").put(
+        f"{settings(world)}/sentence-generation",
+        json={"provider": "openai-compatible", "model": "m",
+              "base_url": f"http://[{address}]:{port}/v1"}), 422)
+    assert error["code"] == "outbound_refused" and error["field"] == "base_url", error
+    assert seen == []
+
+
+@sqlite_only
+def test_a_refused_name_and_an_unknown_name_get_the_same_answer(world, capture, monkeypatch):
+    """The oracle: `outbound_refused` for a name that resolves to a denied address, and
+    `unreachable` for one that does not resolve, told which internal names exist."""
+    url, seen = capture
+    port = url.rsplit(":", 1)[1]
+    monkeypatch.setenv("UTTERLY_OUTBOUND_DENY", "loopback,private")
+    ada = world.studio.api("ada")
+
+    def answers(host: str) -> list:
+        base = f"http://{host}:{port}"
+        found = []
+        for provider, body in (
+                ("openai-compatible", {"model": "m", "base_url": base + "/v1"}),
+                ("ollama", {"model": "tinyllama", "base_url": base}),
+                ("azure-openai", {"azure_endpoint": base, "azure_deployment": "d",
+                                  "api_version": "2024-10-21", "api_key": "k"})):
+            found.append(ada.post(f"{settings(world)}/sentence-generation/check",
+                                  json={"provider": provider, **body}).json()["error"])
+            found.append(ada.put(f"{settings(world)}/sentence-generation",
+                                 json={"provider": provider, "enabled": True, **body}).json())
+        for body in ({"otlp_endpoint": base},
+                     {"langfuse_host": base, "langfuse_public_key": "pk-lf-1",
+                      "langfuse_secret_key": "sk-lf-1"}):
+            found.append(ada.post(f"{settings(world)}/observability/check",
+                                  json=body).json()["error"])
+        return [{k: str(v).replace(host, "HOST") for k, v in answer.items()
+                 if k in ("code", "message", "hint", "detail", "status")}
+                for answer in found]
+
+    refused, unknown = answers("localhost"), answers("no-such-host.invalid")
+    assert refused == unknown
+    assert {a["code"] for a in refused} == {"unreachable"}, refused
+    # the legitimate user is told what to check, the policy included
+    assert all("UTTERLY_OUTBOUND_DENY" in a["hint"] for a in refused), refused
+    assert seen == []

@@ -27,7 +27,7 @@ def port_answers(port: int, host: str = "127.0.0.1") -> bool:
 class ASGIServer:
     """uvicorn serving `app` on a free port in a daemon thread. Use as a context manager."""
 
-    def __init__(self, app, *, startup_timeout_s: float = 10.0):
+    def __init__(self, app, *, startup_timeout_s: float = 10.0, **uvicorn_options):
         import uvicorn
 
         # IPPROTO_TCP explicitly: with protocol 0, asyncio does not recognise the socket as
@@ -40,8 +40,10 @@ class ASGIServer:
         # An idle kept-alive connection is closed after 1 s (uvicorn's default is 5 s): a
         # client must cope with a close that crosses its next request, as real servers do
         # (test_an_export_on_a_connection_closed_meanwhile_is_sent_again).
+        # `uvicorn_options`: what `utterly serve` adds (its proxy headers, say).
         config = uvicorn.Config(app, log_level="warning", lifespan="auto",
-                                timeout_graceful_shutdown=1, timeout_keep_alive=1)
+                                timeout_graceful_shutdown=1, timeout_keep_alive=1,
+                                **uvicorn_options)
         self.server = uvicorn.Server(config)
         self.startup_timeout_s = startup_timeout_s
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},

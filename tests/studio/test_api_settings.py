@@ -322,7 +322,9 @@ def test_check_of_unsaved_settings_reports_the_failure(world, faulty_server):
     missing = ada.post(url, json={"provider": "ollama", "model": "llama3",
                                   "base_url": ollama}).json()
     assert (missing["ok"], missing["error"]["code"]) == (False, "model_not_found")
-    assert "tinyllama" in missing["error"]["hint"] + missing["message"]
+    # what to do, in our words; not the server's list of models (a check quotes nothing)
+    assert "ollama pull llama3" in missing["error"]["hint"]
+    assert "tinyllama" not in missing["error"]["hint"] + missing["message"]
 
     # nothing of this was saved
     assert ada.get(generation_url(world)).json()["provider"] == "local"
@@ -463,8 +465,8 @@ def test_langfuse_check_sends_basic_auth_and_writes_no_trace(world, langfuse):
     assert response.status_code == 200, response.text
     check = response.json()
     assert (check["ok"], check["provider"], check["error"]) == (True, "langfuse", None)
-    assert check["details"]["projects"] == ["demo"]
-    assert "demo" in check["message"]
+    # not the project's name: a check quotes nothing the host answered
+    assert "demo" not in response.text and "accepts the keys" in check["message"]
 
     requests = langfuse.state.requests
     assert [(r.method, r.path) for r in requests] == [("GET", "/api/public/projects")]

@@ -53,7 +53,8 @@ class AzureOpenAIProvider(OpenAIProvider):
         self._api_key = api_key
         self.target = Target(provider=self.name, model=deployment, url=self.endpoint,
                              timeout_s=config.timeout_s, api_key=api_key,
-                             deployment=deployment, key_env=self.key_env)
+                             deployment=deployment, key_env=self.key_env,
+                             quote=config.quote_server, outbound=config.outbound)
         # Without azure_deployment on the client, the SDK puts `model` into the path:
         # /openai/deployments/{model}/chat/completions; one client serves every deployment.
         self._client = openai.AsyncAzureOpenAI(
@@ -74,11 +75,11 @@ class AzureOpenAIProvider(OpenAIProvider):
         # Azure lists models per resource, not deployments: ask the deployment for one token.
         started = time.monotonic()
         completion = await self._probe()
+        served = {"served_model": completion.model} if self.config.quote_server else {}
         return CheckResult(ok=True, provider=self.name, model=self.deployment,
                            message=f"deployment {self.deployment} answers at {self.endpoint}",
                            details={"endpoint": self.endpoint, "deployment": self.deployment,
-                                    "api_version": self.api_version,
-                                    "served_model": completion.model,
+                                    "api_version": self.api_version, **served,
                                     "latency_s": round(time.monotonic() - started, 3)})
 
 

@@ -39,6 +39,10 @@ class ProviderConfig:
     read_env: bool = True
     # Where the client may connect, checked on the resolved address; None: anywhere.
     outbound: OutboundPolicy | None = None
+    # False: no error or check result quotes the server's answer (its error messages, the
+    # models it lists), only its status and our own words. For checks of settings that a
+    # server's users wrote: their URL may point at any internal service.
+    quote_server: bool = True
     # Limits the calls at once and pauses after a 429, shared with other generations
     # (providers/gate.py); None: this generation's calls go unhindered.
     gate: Any = field(default=None, repr=False, compare=False)

@@ -7,8 +7,10 @@ is passed through `redact` first (OpenAI's 401 message, for one, echoes part of 
 A server's words are quoted only when the answer is in its vendor's error format (OpenAI's
 `{"error": {"message": …}}`, Ollama's `{"error": "…"}`); anything else is told by its status
 class alone (`HTTP 4xx`): a URL that points at some other service must not turn the error
-message into a way to read that service. Transport failures are all "cannot connect",
-whatever broke, and a destination the outbound policy refuses says so.
+message into a way to read that service. A check of settings that a server's users wrote
+(`Target.quote` False, from ProviderConfig.quote_server) quotes nothing at all, vendor
+format or not: it says the status and our own words. Transport failures are all "cannot
+connect", whatever broke, and a destination the outbound policy refuses by name says so.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import ErrorCode, ProviderError
-from ..outbound import refused_in
+from ..outbound import OutboundPolicy, policy_hint, refused_in
 from ..redact import redact, redacted_cut
 
 MAX_SERVER_TEXT = 300
@@ -36,9 +38,20 @@ class Target:
     api_key: str | None = field(default=None, repr=False)
     deployment: str | None = None  # Azure
     key_env: str = "OPENAI_API_KEY"
+    # False: no text of the server's answer goes into a message (a check of settings that
+    # a server's users wrote: the URL may be any internal service's)
+    quote: bool = True
+    # where the client may connect; its rules are named in the hint of "cannot connect"
+    outbound: OutboundPolicy | None = field(default=None, repr=False)
+
+
+def said(detail: str | None, target: Target) -> str | None:
+    """The server's own words when they may be quoted, else None."""
+    return detail if target.quote else None
 
 
 def _server_text(text: object, target: Target) -> str:
+    """Server text, redacted and cut; callers quote it only when `said` lets them."""
     return redacted_cut(" ".join(str(text).split()), MAX_SERVER_TEXT, target.api_key)
 
 
@@ -132,7 +145,7 @@ def unreachable(target: Target) -> ProviderError:
                 "AZURE_OPENAI_ENDPOINT) and your network")
     else:
         hint = "check that the server is running and that the URL (option --base-url) is right"
-    return _error(target, ErrorCode.UNREACHABLE, message, hint)
+    return _error(target, ErrorCode.UNREACHABLE, message, hint + policy_hint(target.outbound))
 
 
 def timeout(target: Target) -> ProviderError:
@@ -158,6 +171,7 @@ def _quoted(detail: str | None, target: Target, answered: str = "") -> str:
 
 
 def authentication(target: Target, detail: str | None, answered: str = "") -> ProviderError:
+    detail = said(detail, target)
     if target.provider == "ollama":
         hint = "check the env var OLLAMA_API_KEY"
     else:
@@ -168,6 +182,7 @@ def authentication(target: Target, detail: str | None, answered: str = "") -> Pr
 
 
 def context_too_long(target: Target, detail: str | None) -> ProviderError:
+    detail = said(detail, target)
     return _error(target, ErrorCode.CONTEXT_TOO_LONG,
                   f"the prompt does not fit the context of {target.model}"
                   f"{_quoted(detail, target)}",
@@ -214,7 +229,10 @@ def from_openai(exc: BaseException, target: Target) -> ProviderError:
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         return invalid_response(target, "the body is not JSON")
     if isinstance(exc, openai.OpenAIError):
-        return _error(target, ErrorCode.CONFIGURATION, _server_text(exc, target),
+        # The SDK's own words, or a streamed error's message from the server
+        what = _server_text(exc, target) if target.quote else \
+            f"the {target.provider} client failed ({type(exc).__name__})"
+        return _error(target, ErrorCode.CONFIGURATION, what,
                       f"check the options of the {target.provider} provider")
     return invalid_response(target, type(exc).__name__)
 
@@ -223,7 +241,9 @@ def _from_openai_status(exc, target: Target) -> ProviderError:
     status = exc.status_code
     err = openai_error(exc.response) or {}
     code = str(err.get("code") or "")
-    detail = err.get("message")  # None: not OpenAI's error format, nothing to quote
+    # None: not OpenAI's error format; it classifies, and is quoted only when `said`
+    wording = err.get("message")
+    detail = said(wording, target)
     answered = f"HTTP {status}" if err else status_class(status)
     quoted = _quoted(detail, target, answered)
     azure = target.provider == "azure-openai"
@@ -239,7 +259,7 @@ def _from_openai_status(exc, target: Target) -> ProviderError:
                 "check the deployment name (option --azure-deployment) and the endpoint "
                 "(option --azure-endpoint or AZURE_OPENAI_ENDPOINT); a deployment created in "
                 "the last few minutes may not be ready yet")
-        if code == "model_not_found" or "model" in (detail or "").lower():
+        if code == "model_not_found" or "model" in (wording or "").lower():
             return _error(target, ErrorCode.MODEL_NOT_FOUND,
                           f"the model {target.model!r} does not exist at {target.url}{quoted}",
                           "check the model name (option --model); `utterly check` lists "
@@ -261,7 +281,7 @@ def _from_openai_status(exc, target: Target) -> ProviderError:
                       retry_after=retry_after)
     if status in (400, 413, 422):
         if (code == "context_length_exceeded" or status == 413
-                or _looks_like_context_error(detail or "")):
+                or _looks_like_context_error(wording or "")):
             return context_too_long(target, detail)
         what = f"{status}: {_server_text(detail, target)}" if detail else answered
         return _error(target, ErrorCode.BAD_REQUEST,
@@ -311,23 +331,25 @@ def from_ollama(exc: BaseException, target: Target) -> ProviderError:
     return invalid_response(target, type(exc).__name__)
 
 
-def _from_ollama_status(status: int, detail: str | None, target: Target) -> ProviderError:
-    """`detail`: Ollama's own error message, or None when the answer was not in its format."""
-    answered = f"HTTP {status}" if detail is not None else status_class(status)
+def _from_ollama_status(status: int, wording: str | None, target: Target) -> ProviderError:
+    """`wording`: Ollama's own error message, or None when the answer was not in its format;
+    it classifies, and is quoted only when `said`."""
+    answered = f"HTTP {status}" if wording is not None else status_class(status)
+    detail = said(wording, target)
     quoted = _quoted(detail, target, answered)
-    if status == 404 and "not found" in (detail or "").lower():
-        return model_not_pulled(target, detail)
+    if status == 404 and "not found" in (wording or "").lower():
+        return model_not_pulled(target, detail or "")
     if status in (401, 403):
         return authentication(target, detail, answered)
     if status == 429:
         return _error(target, ErrorCode.RATE_LIMITED,
                       f"{target.url} is rate limiting requests{quoted}",
                       "wait a little, or ask for fewer sentences per run")
-    if _looks_like_context_error(detail or ""):
+    if _looks_like_context_error(wording or ""):
         return context_too_long(target, detail)
     if status >= 500 or status < 0:
         what = (f"{'HTTP %d: ' % status if status > 0 else ''}{_server_text(detail, target)}"
-                if detail is not None else answered)
+                if detail is not None else answered if status > 0 else "while answering")
         return _error(target, ErrorCode.SERVER_ERROR, f"Ollama failed ({what})",
                       "see the Ollama server's log; a model that does not fit in memory "
                       "fails this way")
@@ -342,7 +364,7 @@ def _from_ollama_status(status: int, detail: str | None, target: Target) -> Prov
 
 def model_not_pulled(target: Target, detail: str = "") -> ProviderError:
     message = f"the model {target.model!r} is not available on the Ollama server at {target.url}"
-    if detail:
+    if detail and target.quote:
         message += f" ({_server_text(detail, target)})"
     return _error(target, ErrorCode.MODEL_NOT_FOUND, message,
                   f"run `ollama pull {target.model}`")

@@ -61,7 +61,8 @@ class OllamaProvider:
         self.model = config.model or self.default_model
         self.base_url = _base_url(config)
         self.target = Target(provider=self.name, model=self.model, url=self.base_url,
-                             timeout_s=config.timeout_s, api_key=config.api_key)
+                             timeout_s=config.timeout_s, api_key=config.api_key,
+                             quote=config.quote_server, outbound=config.outbound)
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else None
         self._client = ollama.AsyncClient(host=self.base_url, timeout=config.timeout_s,
                                           headers=headers, **self._http_options())
@@ -142,11 +143,13 @@ class OllamaProvider:
         models = await self.list_models()
         found = next((m for m in models if same_model(self.model, m)), None)
         if found is None:
+            # model_not_pulled quotes the names only when the config lets the server be quoted
             raise model_not_pulled(self.target, "pulled models: " + (", ".join(models) or "none"))
+        # `found` is the model asked for, or it with `:latest`: our words, not the server's
+        listed = {"models": models} if self.config.quote_server else {}
         return CheckResult(ok=True, provider=self.name, model=self.model,
                            message=f"Ollama at {self.base_url} serves {found}",
-                           details={"base_url": self.base_url, "model": found,
-                                    "models": models,
+                           details={"base_url": self.base_url, "model": found, **listed,
                                     "latency_s": round(time.monotonic() - started, 3)})
 
     async def aclose(self) -> None:

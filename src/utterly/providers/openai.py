@@ -96,7 +96,8 @@ class OpenAIProvider:
         self._api_key = api_key
         self.target = Target(provider=self.name, model=self.model,
                              url=self.base_url or OPENAI_URL, timeout_s=config.timeout_s,
-                             api_key=api_key, key_env=self.key_env)
+                             api_key=api_key, key_env=self.key_env,
+                             quote=config.quote_server, outbound=config.outbound)
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=self.base_url or OPENAI_URL,
                                           timeout=config.timeout_s, max_retries=0,
                                           **http_client_options(config))
@@ -172,7 +173,8 @@ class OpenAIProvider:
         if text is None:
             refusal = getattr(choice.message, "refusal", None)
             if refusal:
-                raise ProviderError(ErrorCode.BAD_REQUEST, f"the model refused: {refusal}",
+                said = f": {refusal}" if self.config.quote_server else ""
+                raise ProviderError(ErrorCode.BAD_REQUEST, f"the model refused{said}",
                                     hint="rephrase the intent or its example sentences",
                                     provider=self.name)
             raise invalid_response(self.target, "the reply has no message content")
@@ -204,17 +206,23 @@ class OpenAIProvider:
             await self._probe()
             models = None
         if models is not None and self.model not in models:
-            shown = ", ".join(models[:15]) + (" …" if len(models) > 15 else "")
             raise ProviderError(
                 ErrorCode.MODEL_NOT_FOUND,
                 f"the model {self.model!r} is not offered by {self.target.url}",
-                hint=f"choose one of: {shown}" if models else "the server lists no models",
-                provider=self.name)
+                hint=self._choose_hint(models), provider=self.name)
+        listed = {"models": models} if models is not None and self.config.quote_server else {}
         return CheckResult(ok=True, provider=self.name, model=self.model,
                            message=f"{self.target.url} serves {self.model}",
                            details={"url": self.target.url,
                                     "latency_s": round(time.monotonic() - started, 3),
-                                    **({"models": models} if models is not None else {})})
+                                    **listed})
+
+    def _choose_hint(self, models: list[str]) -> str:
+        if not self.config.quote_server:  # the names, even their number, are the server's
+            return "check the model name: the server's list of models does not have it"
+        if not models:
+            return "the server lists no models"
+        return "choose one of: " + ", ".join(models[:15]) + (" …" if len(models) > 15 else "")
 
     async def _probe(self) -> Completion:
         """A one-token completion: proves the key, the endpoint and the model at once."""

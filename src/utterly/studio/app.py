@@ -65,7 +65,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
                               "RFC 9457 problem+json with `code`, `field` and `hint`.")
     app.state.studio = StudioState(
         config=config, sessions=session_factory(engine),
-        box=SecretBox.load(config.secret_key, config.key_file), throttle=LoginThrottle(),
+        box=SecretBox.load(config.secret_key, config.key_file),
+        throttle=LoginThrottle(user_free_attempts=config.login_user_attempts),
         generations=GenerationThreads(config.generation_threads),
         shares=Shares(*config.generation_shares), queue=queue)
     app.state.engine = engine

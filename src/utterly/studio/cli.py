@@ -21,6 +21,7 @@ def _serve(config, host: str, port: int, banner: str = "") -> None:
 
     from .app import create_app
 
+    options = proxy_options(config)
     try:
         app = create_app(config)
     except UtterlyError as exc:
@@ -28,7 +29,25 @@ def _serve(config, host: str, port: int, banner: str = "") -> None:
     click.echo(f"Utterly Studio on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
     if banner:
         click.echo(banner)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", **options)
+
+
+def proxy_options(config) -> dict:
+    """uvicorn's X-Forwarded-For handling: only from the configured proxies. uvicorn's own
+    default believes any client on 127.0.0.1, so anyone on the server's host could name a
+    new address at each login and never meet the throttle."""
+    import ipaddress
+
+    if not config.trusted_proxies:
+        return {"proxy_headers": False}
+    for entry in (e.strip() for e in config.trusted_proxies.split(",")):
+        try:
+            if entry != "*":
+                ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            fail(f"UTTERLY_TRUSTED_PROXIES: `{entry}` is not an address or a CIDR",
+                 "name the reverse proxies' addresses, e.g. 127.0.0.1 or 10.0.0.0/24")
+    return {"proxy_headers": True, "forwarded_allow_ips": config.trusted_proxies}
 
 
 @click.command()

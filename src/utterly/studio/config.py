@@ -52,6 +52,13 @@ class StudioConfig:
     # Where every process counts the calls at once to each provider endpoint
     # (UTTERLY_REDIS_URL; by default the broker's, when it is Redis). None: per process.
     redis_url: str | None = None
+    # Reverse proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated
+    # (UTTERLY_TRUSTED_PROXIES, else FORWARDED_ALLOW_IPS). None by default: the client is
+    # the TCP peer, or anyone who reaches the port could name any address for the throttle.
+    trusted_proxies: str = ""
+    # Failed logins of one username, from any address, before each further one waits
+    # (UTTERLY_LOGIN_USER_ATTEMPTS)
+    login_user_attempts: int = 10
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -80,6 +87,10 @@ class StudioConfig:
                                              int, 1),
             "broker_url": env.get("UTTERLY_BROKER_URL", "").strip() or None,
             "redis_url": env.get("UTTERLY_REDIS_URL", "").strip() or None,
+            "trusted_proxies": (env.get("UTTERLY_TRUSTED_PROXIES")
+                                or env.get("FORWARDED_ALLOW_IPS", "")).strip(),
+            "login_user_attempts": _number(env, "UTTERLY_LOGIN_USER_ATTEMPTS",
+                                           cls.login_user_attempts, int, 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from ..errors import ErrorCode, ProviderError, UtterlyError
 from ..generation import acheck_provider, agenerate, load_filters
@@ -190,9 +191,11 @@ class BridgeService:
                 await asyncio.wait_for(acheck_provider(self.config.provider, tracing=None),
                                        CHECK_TIMEOUT_S)
                 return []
-            config = translate.provider_config(setting, outbound=self.config.outbound,
-                                               timeout_s=CHECK_TIMEOUT_S,
-                                               secrets=self.config.secrets)
+            # Tock's setting names a URL its users typed: the check quotes nothing it answers
+            config = replace(translate.provider_config(setting, outbound=self.config.outbound,
+                                                       timeout_s=CHECK_TIMEOUT_S,
+                                                       secrets=self.config.secrets),
+                             quote_server=False)
             tracing = translate.tracing_config(body.observability_setting, self.config.tracing,
                                                outbound=self.config.outbound,
                                                secrets=self.config.secrets)

@@ -51,8 +51,9 @@ def transaction(request: Request):
 
 
 def client_address(request: Request) -> str:
-    """The client's address; behind a reverse proxy, uvicorn takes it from
-    X-Forwarded-For when the proxy is trusted (FORWARDED_ALLOW_IPS)."""
+    """The client's address: the TCP peer's, or, from a reverse proxy that `utterly serve`
+    is told to trust (UTTERLY_TRUSTED_PROXIES), what its X-Forwarded-For names (uvicorn
+    reads it: cli.proxy_options)."""
     return request.client.host if request.client else "unknown"
 
 

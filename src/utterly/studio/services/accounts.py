@@ -76,7 +76,7 @@ def authenticate(sessions: sessionmaker[Session], throttle: LoginThrottle, usern
     wait = throttle.reserve(sessions, username, address)
     if wait > 0:
         seconds = int(wait) + 1
-        raise TooManyAttempts("too many login attempts for this username from here",
+        raise TooManyAttempts("too many failed login attempts for this username",
                               hint=f"wait {seconds} seconds and try again",
                               headers={"Retry-After": str(seconds)})
     with sessions() as session:

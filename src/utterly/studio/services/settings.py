@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -204,7 +205,12 @@ def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings
 
 def run_check(config: ProviderConfig, tracing: TracingConfig | None = None,
               trace_context: dict | None = None) -> CheckOut:
-    """The provider's own check, its failure classified rather than raised."""
+    """The provider's own check, its failure classified rather than raised. It quotes
+    nothing the URL answered (ProviderConfig.quote_server): its status and our words only.
+    The URL is whatever a bot's admin typed, and may be some internal service's: a check
+    that quoted it (its error message, the models it lists) would be a way to read that
+    service. A generation's errors may still quote a provider's own error message."""
+    config = replace(config, quote_server=False)
     try:
         result = asyncio.run(acheck_provider(config, tracing=tracing,
                                              trace_context=trace_context))
@@ -385,9 +391,10 @@ def check_observability(session: Session, actor: Actor, bot_id: int,
     row = observability_row(session, bot.id)
     if data is not None:
         fields, secret = _resolve_observability(data, row, box)
-    else:
+    else:  # checked again: saved before the rules of today, or by hand
         fields = {"langfuse_public_key": row.langfuse_public_key,
-                  "langfuse_host": row.langfuse_host, "otlp_endpoint": row.otlp_endpoint}
+                  "langfuse_host": _check_url(row.langfuse_host, "langfuse_host"),
+                  "otlp_endpoint": _check_url(row.otlp_endpoint, "otlp_endpoint")}
         secret = (box.decrypt(row.langfuse_secret_key_encrypted)
                   if row.langfuse_secret_key_encrypted else None)
     results = []
