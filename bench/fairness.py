@@ -41,9 +41,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._studio import BACKENDS, percentile, table  # noqa: E402
+from bench._studio import (  # noqa: E402
+    BACKENDS,
+    percentile,
+    serve,  # noqa: E402
+    table,
+)
 from bench._studio import database as bench_database  # noqa: E402
-from bench._studio import serve  # noqa: E402
 from tests.servers import capacity_server  # noqa: E402
 from tests.servers.run import ASGIServer  # noqa: E402
 from tests.servers.vendor_bots import vendor_bot  # noqa: E402

@@ -35,3 +35,10 @@ def sqlite_studio(tmp_path):
     with running_studio(StudioConfig(data_dir=tmp_path / "data",
                                      database_url=f"sqlite:///{tmp_path / 'utterly.db'}")) as st:
         yield st
+
+
+@pytest.fixture
+def studio_overrides() -> dict:
+    """The Studio's configuration as tests/studio's `studio` fixture builds it (a module may
+    override fields, as there)."""
+    return {}
