@@ -46,6 +46,12 @@ class StudioConfig:
     # Where every process counts the calls at once to each provider endpoint
     # (UTTERLY_REDIS_URL; by default the broker's, when it is Redis). None: per process.
     redis_url: str | None = None
+    # Bulk jobs a namespace may have queued or running at once; one more is refused with
+    # 429 too_many_jobs (UTTERLY_MAX_JOBS_PER_NAMESPACE)
+    max_jobs_per_namespace: int = 3
+    # job turns the Studio's own worker runs at once without a broker, one namespace each
+    # (UTTERLY_JOB_THREADS): a namespace whose provider hangs holds one, not the others
+    job_threads: int = 4
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -70,6 +76,9 @@ class StudioConfig:
                                           cls.generation_threads, int, 1),
             "broker_url": env.get("UTTERLY_BROKER_URL", "").strip() or None,
             "redis_url": env.get("UTTERLY_REDIS_URL", "").strip() or None,
+            "max_jobs_per_namespace": _number(env, "UTTERLY_MAX_JOBS_PER_NAMESPACE",
+                                              cls.max_jobs_per_namespace, int, 1),
+            "job_threads": _number(env, "UTTERLY_JOB_THREADS", cls.job_threads, int, 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
