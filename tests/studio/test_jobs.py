@@ -56,7 +56,12 @@ def run_jobs() -> bool:
 
 
 @pytest.fixture
-def studio(database_url, tmp_path, run_jobs, monkeypatch):
+def max_jobs() -> int:
+    return StudioConfig.max_jobs_per_namespace
+
+
+@pytest.fixture
+def studio(database_url, tmp_path, run_jobs, max_jobs, monkeypatch):
     """conftest's `studio`, with the job worker switched off where a test says so.
     `run_jobs` "env:VALUE": the config comes from the environment, UTTERLY_RUN_JOBS=VALUE."""
     if isinstance(run_jobs, str):
@@ -64,7 +69,7 @@ def studio(database_url, tmp_path, run_jobs, monkeypatch):
         config = StudioConfig.from_env(data_dir=tmp_path / "data", database_url=database_url)
     else:
         config = StudioConfig(data_dir=tmp_path / "data", database_url=database_url,
-                              run_jobs=run_jobs)
+                              run_jobs=run_jobs, max_jobs_per_namespace=max_jobs)
     with running_studio(config) as st:
         yield st
 
@@ -812,12 +817,15 @@ def silent():
 ATTACK_TIMEOUT_S = 8.0  # the attacker's bots' time limit: each of their calls hangs this long
 
 
-def test_a_namespace_stuck_on_a_silent_provider_holds_up_no_other_namespace(shop, silent):
+@pytest.mark.parametrize("max_jobs", [3, 12])
+def test_a_namespace_stuck_on_a_silent_provider_holds_up_no_other_namespace(
+        shop, silent, max_jobs):
     """Issue 24: twelve jobs of one namespace on a provider that never answers made
     another namespace's one-FAQ job wait 66 s instead of 1 s. Now acme may start three
-    jobs, not a fourth; they hang on a real server that never answers (three bots, three
-    endpoints: the provider limit alone would let all three hang together), one turn of
-    acme at a time; globex's one-FAQ job takes about as long as alone."""
+    jobs (twelve where an operator allows them), not one more; they hang on a real server
+    that never answers (three bots, three endpoints: the provider limit alone would let
+    three turns hang together), one turn of acme at a time; globex's one-FAQ job takes
+    about as long as alone."""
     world = shop
     victim, _ = add_bot(world, world.globex, "Globex shop", f"{world.vendor.url}/ok/v1",
                         ["Opening hours"])
@@ -837,12 +845,13 @@ def test_a_namespace_stuck_on_a_silent_provider_holds_up_no_other_namespace(shop
                          ["Orders", "Parcels", "Returns", "Refunds"], max_concurrency=2,
                          timeout_s=ATTACK_TIMEOUT_S)[0] for i in range(3)]
     stuck = []
-    for bot in attackers:
+    for n in range(max_jobs):
+        bot = attackers[n % len(attackers)]
         response = start(world, "bob", bot)
         assert response.status_code == 202, response.text
         stuck.append((bot, response.json()["id"]))
     refused = problem(start(world, "bob", attackers[0]), 429)
-    assert refused["code"] == "too_many_jobs" and len(refused["jobs"]) == 3
+    assert refused["code"] == "too_many_jobs" and len(refused["jobs"]) == max_jobs
 
     given_out = []  # acme's jobs running or with their turn out, sampled
     sampling = threading.Event()
@@ -872,8 +881,8 @@ def test_a_namespace_stuck_on_a_silent_provider_holds_up_no_other_namespace(shop
         for bot, job_id in stuck:
             world.studio.api("bob").post(f"/api/bots/{bot}/generation-jobs/{job_id}/cancel")
         silent.close()  # the calls still hanging fail at once
-    print(f"victim's one-FAQ job: {alone_s:.2f} s alone, {attacked_s:.2f} s under attack; "
-          f"acme's calls hanging at once at most {silent.peak}")
+    print(f"victim's one-FAQ job: {alone_s:.2f} s alone, {attacked_s:.2f} s under attack "
+          f"by {max_jobs} jobs; acme's calls hanging at once at most {silent.peak}")
     # Before, the victim waited behind acme's turns, each at least one hanging call (8 s).
     # The issue's target is 2x the time alone; 3 s of slack for a loaded 2-core machine.
     assert attacked_s < ATTACK_TIMEOUT_S
