@@ -608,7 +608,7 @@ class JobWorker:
         # given out by a thread that died with its process (this one runs its turns at once)
         turns.forget_lost(self.sessions, self.lease_s)
         given = turns.dispatch(self.sessions, limit=1)
-        return given[0] if given else None
+        return (given[0].job_id, given[0].turn) if given else None
 
     def _loop(self) -> None:
         while not self.stop.is_set():

@@ -104,15 +104,16 @@ class TaskQueue:
 def dispatch(sessions, send) -> list[int]:
     """Send the turns turns.dispatch gives out; a turn whose message could not be sent
     (the broker is away) is given back, for a later dispatch. The ids of the jobs sent."""
-    sent = []
-    for job_id, turn in turns.dispatch(sessions):
+    given = turns.dispatch(sessions)
+    for n, turn in enumerate(given):
         try:
-            send(job_id, turn)
+            send(turn.job_id, turn.turn)
         except Exception:
-            turns.give_back(sessions, job_id, turn)
+            for unsent in given[n:]:  # this one and those after it never left
+                turns.give_back(sessions, unsent.job_id, unsent.turn,
+                                served_before=unsent.served_before, unsent=True)
             raise
-        sent.append(job_id)
-    return sent
+    return [turn.job_id for turn in given]
 
 
 def sweep(sessions, send, lease_s: float = jobs.LEASE_S, sent: dict | None = None,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import false, func, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -80,10 +81,18 @@ def check_room(session: Session, namespace_id: int, limit: int) -> None:
                            for j in active])
 
 
-def dispatch(sessions, *, limit: int | None = None) -> list[tuple[int, int]]:
-    """Give a turn to each namespace that has queued jobs and no turn out: `(job_id,
-    turn)` for each, the namespace served least recently first; `limit` of them at most.
-    The caller sends each turn's message, or runs it."""
+class Given(NamedTuple):
+    job_id: int
+    turn: int
+    # when the job had a turn before this one: what `give_back` puts back if this one
+    # never left, so that the job keeps its place
+    served_before: datetime | None
+
+
+def dispatch(sessions, *, limit: int | None = None) -> list[Given]:
+    """Give a turn to each namespace that has queued jobs and no turn out, the namespace
+    served least recently first; `limit` of them at most. The caller sends each turn's
+    message, or runs it."""
     with sessions() as session:
         # most polls find nothing to give out: they need not take the lock
         if session.scalar(select(GenerationJob.id).where(
@@ -121,7 +130,7 @@ def dispatch(sessions, *, limit: int | None = None) -> list[tuple[int, int]]:
                 GenerationJob.id == job.id, GenerationJob.status == "queued",
                 GenerationJob.turn == job.turn).values(sent_turn=job.turn, sent_at=now)
                 .execution_options(synchronize_session=False))
-            given.append((job.id, job.turn))
+            given.append(Given(job.id, job.turn, job.sent_at))
         return given
 
 
@@ -130,14 +139,19 @@ def _least_recent(when: datetime | None) -> tuple:
     return (when is not None, when.timestamp() if when else 0.0)
 
 
-def give_back(sessions, job_id: int, turn: int) -> bool:
-    """The turn given out to the job did not start (its message was not sent, or found the
-    job busy): the next `dispatch` gives its namespace a turn again."""
+def give_back(sessions, job_id: int, turn: int, *,
+              served_before: datetime | None = None, unsent: bool = False) -> bool:
+    """The turn given out to the job did not start: the next `dispatch` gives its
+    namespace a turn again. `unsent` (its message never left): the job had no turn, and
+    keeps its place (`served_before`, from `Given`)."""
+    values: dict = {"sent_turn": None}
+    if unsent:
+        values["sent_at"] = served_before
     with sessions() as session, session.begin():
         return session.execute(update(GenerationJob).where(
             GenerationJob.id == job_id, GenerationJob.status == "queued",
             GenerationJob.turn == turn, GenerationJob.sent_turn == turn)
-            .values(sent_turn=None).execution_options(synchronize_session=False)).rowcount == 1
+            .values(**values).execution_options(synchronize_session=False)).rowcount == 1
 
 
 def given(sessions, job_id: int, turn: int) -> bool:
