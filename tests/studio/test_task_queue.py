@@ -341,6 +341,11 @@ def test_an_interactive_generation_never_waits_behind_a_bulk_job(
     """A job keeps the bot's 2 calls at once busy (16 FAQs, 1 s a call, on a worker); a
     person generates for one more FAQ of the same bot in the Studio: the call goes before
     the job's waiting ones, and the limit of 2 holds with it."""
+    from utterly.generation import load_filters
+
+    # the Studio runs in this process: its first generation would load the filters' models
+    # while holding the interpreter, stalling the vendor (also here) and the person's call
+    load_filters()
     vendor.reset(latency_s=1.0)
     with fleet_on(tmp_path, postgres_url, redis_url) as fleet:
         shop = make_bot(fleet, "busy", vendor.url, 16, max_concurrency=2)
