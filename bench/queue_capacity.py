@@ -106,6 +106,7 @@ def wait_done(database_url: str, job_ids: list[int], timeout_s: float) -> list[s
 def one_run(workers: int, threads: int, faqs: int, vendor_url: str) -> list:
     import redis
 
+    from utterly.studio.db import make_engine, session_factory
     from utterly.studio.services.queue import TaskQueue
 
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -130,10 +131,12 @@ def one_run(workers: int, threads: int, faqs: int, vendor_url: str) -> list:
                     raise RuntimeError("a worker did not start: " + " ".join(
                         log.read_text()[-500:] for log in logs))
                 time.sleep(0.2)
+            # gives each namespace its first turn (the workers' sweepers would, within 1 s)
+            engine = make_engine(database_url)
             queue = TaskQueue(REDIS_URL)
-            for job_id in job_ids:
-                queue.send(job_id, 0)
+            queue.dispatch(session_factory(engine))
             queue.close()
+            engine.dispose()
             states = wait_done(database_url, job_ids, timeout_s=600)
         finally:
             for proc in procs:

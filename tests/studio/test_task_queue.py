@@ -4,11 +4,13 @@ vendor over HTTP with a fixed latency (tests/servers/capacity_server.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from sqlalchemy import func, select
 
 from tests.servers import capacity_server
 from tests.servers.run import ASGIServer, free_port, port_answers
+from tests.servers.silent_server import SilentServer
 from tests.servers.vendor_bots import vendor_bot
 from utterly.studio.config import StudioConfig
 from utterly.studio.gates import GATES
@@ -31,17 +34,19 @@ from utterly.studio.models import (
     utcnow,
 )
 from utterly.studio.passwords import hash_password
+from utterly.studio.services.queue import QUEUE
 
 from .conftest import PASSWORD, require_service, running_studio
 
 UTTERLY = str(Path(sys.executable).with_name("utterly"))
+ATTACK_TIMEOUT_S = 20.0  # each call of the attacker's bot hangs this long
 AMQP_URL = os.environ.get("UTTERLY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 @pytest.fixture
 def amqp_broker():
     require_service("RabbitMQ", 5672)
-    from utterly.studio.services.queue import QUEUE, make_broker
+    from utterly.studio.services.queue import make_broker
 
     broker = make_broker(AMQP_URL)
     broker.declare_queue(QUEUE)
@@ -336,6 +341,11 @@ def test_an_interactive_generation_never_waits_behind_a_bulk_job(
     """A job keeps the bot's 2 calls at once busy (16 FAQs, 1 s a call, on a worker); a
     person generates for one more FAQ of the same bot in the Studio: the call goes before
     the job's waiting ones, and the limit of 2 holds with it."""
+    from utterly.generation import load_filters
+
+    # the Studio runs in this process: its first generation would load the filters' models
+    # while holding the interpreter, stalling the vendor (also here) and the person's call
+    load_filters()
     vendor.reset(latency_s=1.0)
     with fleet_on(tmp_path, postgres_url, redis_url) as fleet:
         shop = make_bot(fleet, "busy", vendor.url, 16, max_concurrency=2)
@@ -365,3 +375,74 @@ def test_an_interactive_generation_never_waits_behind_a_bulk_job(
         assert mine[0][0] < theirs[-1][0]
         # … and within the bot's limit of 2 calls at once, counted with the job's
         assert vendor.stats()["max_in_flight"] <= 2
+
+
+def turn_messages(redis_url: str) -> Counter:
+    """The turns' messages the Redis broker holds, waiting or being run (not yet
+    acknowledged), or waiting for a retry: how many per job."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        held = Counter()
+        for key in (f"utterly:{QUEUE}.msgs", f"utterly:{QUEUE}.DQ.msgs"):
+            for raw in client.hvals(key):
+                held[json.loads(raw)["args"][0]] += 1
+        return held
+    finally:
+        client.close()
+
+
+def test_a_namespace_stuck_on_a_silent_provider_holds_up_no_other_and_sends_no_turn_twice(
+        tmp_path, postgres_url, redis_url, vendor):
+    """Issue 24 on the task queue: the attacker's namespace may start three jobs, not a
+    fourth; they hang on a real server that never answers. The victim's one-FAQ job takes
+    about as long as alone, and no turn message is sent twice: the broker holds one
+    message of the attacker (its running turn), however long its jobs wait, where it held
+    one per job plus a copy every 30 s."""
+    with SilentServer() as silent, fleet_on(tmp_path, postgres_url, redis_url) as fleet:
+        victim = make_bot(fleet, "victim", vendor.url, 1)
+        attacker = make_bot(fleet, "attacker", silent.url, 8, max_concurrency=2,
+                            timeout_s=ATTACK_TIMEOUT_S)
+        fleet.worker(threads=2)
+
+        def victim_job_s() -> float:
+            began = time.monotonic()
+            job = start_job(fleet.studio.url, victim)
+            wait_for(lambda: job_state(fleet, job)[0] == "done", 120, "the victim's job",
+                     fleet)
+            return time.monotonic() - began
+
+        victim_job_s()  # the worker's first generation
+        alone_s = victim_job_s()
+        try:
+            stuck = [start_job(fleet.studio.url, attacker) for _ in range(3)]
+            token = httpx.post(f"{fleet.studio.url}/api/auth/token",
+                               json={"username": attacker["user"],
+                                     "password": PASSWORD}).json()["access_token"]
+            attacker_api = httpx.Client(base_url=fleet.studio.url, timeout=30,
+                                        headers={"Authorization": f"Bearer {token}"})
+            refused = attacker_api.post(f"/api/bots/{attacker['bot']}/generation-jobs",
+                                        json={})
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["code"] == "too_many_jobs"
+            wait_for(lambda: silent.open_now >= 2, 60, "the attacker's calls hanging", fleet)
+            attacked_s = victim_job_s()
+            # past the 30 s after which queued jobs' turns used to be sent again
+            samples = []
+            until = time.monotonic() + 35
+            while time.monotonic() < until:
+                samples.append(turn_messages(redis_url))
+                time.sleep(0.5)
+            assert silent.open_now >= 1, "the attacker's turn should still hang"
+        finally:
+            silent.close()  # the calls still hanging fail at once
+        for job in stuck:
+            attacker_api.post(f"/api/bots/{attacker['bot']}/generation-jobs/{job}/cancel")
+        print(f"victim's one-FAQ job: {alone_s:.2f} s alone, {attacked_s:.2f} s under "
+              f"attack; turn messages held: {samples[0]} … {samples[-1]}")
+        assert attacked_s < ATTACK_TIMEOUT_S
+        assert attacked_s < 2 * alone_s + 3  # the issue's target, slack for 2 busy cores
+        # one message per job at most, and one for the whole attacking namespace
+        assert samples and all(max(held.values(), default=0) <= 1 for held in samples)
+        assert all(sum(held[job] for job in stuck) == 1 for held in samples), samples

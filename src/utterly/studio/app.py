@@ -47,7 +47,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         # resume on start. With one, `utterly worker` processes run them.
         worker = None
         if config.run_jobs and queue is None:
-            worker = JobWorker(app.state.studio.sessions, app.state.studio.box)
+            worker = JobWorker(app.state.studio.sessions, app.state.studio.box,
+                               threads=config.job_threads)
             worker.start()
         try:
             yield

@@ -159,7 +159,8 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
             job = jobs.create_job(session, actor, bot_id, JobIn(
                 below=below, n=n, auto_import=auto_import, min_score=min_score,
                 options={"spelling_mistakes": spelling_mistakes, "sms_language": sms_language,
-                         "abbreviated_language": abbreviated_language}))
+                         "abbreviated_language": abbreviated_language}),
+                max_jobs=config.max_jobs_per_namespace)
             return jobs.job_view(session, job)
 
     job = run_service(create)

@@ -59,6 +59,12 @@ class StudioConfig:
     # Failed logins of one username, from any address, before each further one waits
     # (UTTERLY_LOGIN_USER_ATTEMPTS)
     login_user_attempts: int = 10
+    # Bulk jobs a namespace may have queued or running at once; one more is refused with
+    # 429 too_many_jobs (UTTERLY_MAX_JOBS_PER_NAMESPACE)
+    max_jobs_per_namespace: int = 3
+    # job turns the Studio's own worker runs at once without a broker, one namespace each
+    # (UTTERLY_JOB_THREADS): a namespace whose provider hangs holds one, not the others
+    job_threads: int = 4
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -91,6 +97,9 @@ class StudioConfig:
                                 or env.get("FORWARDED_ALLOW_IPS", "")).strip(),
             "login_user_attempts": _number(env, "UTTERLY_LOGIN_USER_ATTEMPTS",
                                            cls.login_user_attempts, int, 1),
+            "max_jobs_per_namespace": _number(env, "UTTERLY_MAX_JOBS_PER_NAMESPACE",
+                                              cls.max_jobs_per_namespace, int, 1),
+            "job_threads": _number(env, "UTTERLY_JOB_THREADS", cls.job_threads, int, 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

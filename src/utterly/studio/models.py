@@ -265,6 +265,11 @@ class GenerationJob(Base):
     # the turn a queued task message must carry to run the job (services/queue.py): a
     # message of an older turn is a duplicate or a stale redelivery, and is dropped
     turn: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the turn given out last (its message sent, or taken by a Studio's worker), and when
+    # (services/jobs.py, `dispatch`): a queued job whose `sent_turn` is its `turn` has its
+    # turn on the way, and its namespace has no other turn given out
+    sent_turn: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class GenerationJobItem(Base):

@@ -39,11 +39,13 @@ def evaluate(bot_id: int, who: ActorDep, session: SessionDep,
 def create_job(bot_id: int, body: JobIn, who: ActorDep, session: SessionDep,
                request: Request, after: BackgroundTasks) -> dict:
     """Generate for every FAQ (or those with fewer than `below` sentences) in the
-    background; results wait for review unless `auto_import`."""
-    job = jobs.create_job(session, who, bot_id, body)
-    queue = state(request).queue
-    if queue is not None:  # sent once the job is committed, or a worker could miss it
-        after.add_task(queue.send, job.id, 0)
+    background; results wait for review unless `auto_import`. A namespace may have
+    UTTERLY_MAX_JOBS_PER_NAMESPACE jobs queued or running at once (429 too_many_jobs)."""
+    studio = state(request)
+    job = jobs.create_job(session, who, bot_id, body,
+                          max_jobs=studio.config.max_jobs_per_namespace)
+    if studio.queue is not None:  # once the job is committed, or dispatch could miss it
+        after.add_task(studio.queue.dispatch, studio.sessions)
     return jobs.job_view(session, job)
 
 

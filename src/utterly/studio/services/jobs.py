@@ -31,6 +31,10 @@ Several processes may work on one database: the Studio's worker and any number o
   that gets the lock knows no live owner is left. The task queue (services/queue.py) acts on
   that at once, instead of waiting for the lease; without a queue the lease still decides.
 
+Workers run jobs in turns, given out by namespace (services/turns.py): a namespace has
+one turn out at a time, whatever its number of jobs, and may have at most
+UTTERLY_MAX_JOBS_PER_NAMESPACE jobs queued or running (`create_job` refuses one more).
+
 Clocks: `updated_at` is written with each process's clock, so processes sharing a database
 from several machines need clocks within a few seconds of each other.
 """
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,11 +52,12 @@ from sqlalchemy import and_, false, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ..access import Actor, bot_for
+from ..config import StudioConfig
 from ..errors import Conflict, Invalid, NotFound, StudioError
 from ..models import Faq, GenerationJob, GenerationJobItem, TrainingSentence, User, utcnow
 from ..schemas import GenerateIn, ImportIn, JobIn
 from ..secrets import SecretBox
-from . import generation
+from . import generation, turns
 from .settings import DEFAULT_CONCURRENCY, concurrency_of, generation_row
 
 log = logging.getLogger("utterly.studio.jobs")
@@ -132,7 +138,10 @@ def abandoned(sessions, job_id: int, updated_at, cutoff) -> bool:
     return owner_gone(sessions, job_id) or updated_at < cutoff
 
 
-def create_job(session: Session, actor: Actor, bot_id: int, data: JobIn) -> GenerationJob:
+def create_job(session: Session, actor: Actor, bot_id: int, data: JobIn, *,
+               max_jobs: int = StudioConfig.max_jobs_per_namespace) -> GenerationJob:
+    """A queued job; refused (429 too_many_jobs) when the bot's namespace has `max_jobs`
+    queued or running already."""
     bot = bot_for(session, actor, bot_id, "bot_user")
     if not generation_row(session, bot.id).enabled:
         raise Conflict("sentence generation is disabled for this bot",
@@ -154,6 +163,7 @@ def create_job(session: Session, actor: Actor, bot_id: int, data: JobIn) -> Gene
     if not faqs:
         raise Invalid("no FAQ matches", field="below" if data.below is not None else "faq_ids",
                       hint="FAQs need at least one sentence; raise `below` or pick others")
+    turns.check_room(session, bot.namespace_id, max_jobs)
     job = GenerationJob(bot_id=bot.id, user_id=actor.user_id, status="queued",
                         params=data.model_dump())
     session.add(job)
@@ -264,13 +274,17 @@ def _take_over(session: Session, job_id: int, lease_s: float, turn: int | None =
                gone: bool = False) -> bool:
     """Become the job's owner, if it is queued or its owner is gone (see the module doc):
     silent for the lease, or `gone` (we hold its lock). With a `turn`, only if it is the
-    job's current one. One conditional UPDATE: of two workers trying at once, only one
-    matches."""
+    job's current one, and a queued job only if that turn was given out to it
+    (turns.dispatch): a message whose turn was taken back runs nothing. One conditional
+    UPDATE: of two workers trying at once, only one matches."""
     now = utcnow()
     abandoned = GenerationJob.status == "running"
     if not gone:
         abandoned = and_(abandoned, GenerationJob.updated_at < now - timedelta(seconds=lease_s))
-    where = [GenerationJob.id == job_id, or_(GenerationJob.status == "queued", abandoned)]
+    queued = GenerationJob.status == "queued"
+    if turn is not None:
+        queued = and_(queued, GenerationJob.sent_turn == turn)
+    where = [GenerationJob.id == job_id, or_(queued, abandoned)]
     if turn is not None:
         where.append(GenerationJob.turn == turn)
     result = session.execute(
@@ -379,6 +393,7 @@ def _finish(sessions, job_id: int, release: bool, turn: int | None = None) -> di
                     job.status = "done"
             elif release and not counts.get("running"):
                 job.status = "queued"
+                job.sent_turn = None  # no turn of it is out: the next dispatch gives one
                 if turn is not None:
                     job.turn = next_turn = turn + 1
             session.flush()
@@ -531,39 +546,69 @@ def _run_owned(sessions, job_id: int, box: SecretBox, owned: _Owned,  # noqa: C9
     return _finish(sessions, job_id, release=stopping() or turn is not None, turn=turn)
 
 
+# A turn that finds the job's lock held for a moment (a worker checking whether the
+# job's owner lives) is tried this many times before it is given back.
+TURN_TRIES = 3
+
+
+def run_turn(sessions, box: SecretBox, job_id: int, turn: int, *,
+             stop: threading.Event | None = None, lease_s: float = LEASE_S) -> dict:
+    """Run the turn turns.dispatch gave out to the job: the task code, whether a broker's
+    worker or the Studio's own JobWorker runs it. A turn that could not start although it
+    is still the job's, given out, is given back, for the next dispatch to give out again:
+    the job never waits for a message that is not coming."""
+    view: dict = {}
+    for attempt in range(TURN_TRIES):
+        try:
+            view = run_job(sessions, job_id, box, turn=turn, stop=stop, lease_s=lease_s)
+        except NotFound:
+            return {}  # the job was deleted with its bot: nothing to do
+        if "next_turn" in view or not turns.given(sessions, job_id, turn):
+            return view  # it ran, or it is not this turn's any more (a duplicate)
+        if stop is not None and stop.is_set():
+            break
+        (stop or threading.Event()).wait(0.1 * 2 ** attempt)
+    turns.give_back(sessions, job_id, turn)
+    return view
+
+
 class JobWorker:
-    """Runs jobs in the Studio process when there is no task queue: the same turns as the
-    queue's workers (services/queue.py), one at a time, the job waiting longest first, so
-    jobs take turns. Takes over the running jobs whose owner is gone (its lock free on
+    """Runs jobs in the Studio process when there is no task queue: `threads` turns at
+    once, the same turns as the queue's workers (services/queue.py). Each thread runs the
+    turn turns.dispatch gives out next: the namespace served least recently, one turn per
+    namespace at a time, so that a namespace whose provider hangs holds one thread and the
+    others go on. Takes over the running jobs whose owner is gone (its lock free on
     PostgreSQL, silent for `lease_s` on SQLite), e.g. after a crash or a restart."""
 
     def __init__(self, sessions, box: SecretBox, poll_s: float = 1.0,
-                 lease_s: float = LEASE_S):
+                 lease_s: float = LEASE_S, threads: int = StudioConfig.job_threads):
         self.sessions = sessions
         self.box = box
         self.poll_s = poll_s
         self.lease_s = lease_s
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True, name="utterly-jobs")
+        self.threads = [threading.Thread(target=self._loop, daemon=True,
+                                         name=f"utterly-jobs-{i}") for i in range(threads)]
 
     def start(self) -> None:
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
 
     def _next(self) -> tuple[int, int] | None:
-        """The next job this worker may take over and its turn: abandoned running ones
-        first, then the queued one waiting longest."""
+        """The next turn this thread runs: an abandoned running job's first, then the one
+        dispatch gives out."""
         cutoff = utcnow() - timedelta(seconds=self.lease_s)
         with self.sessions() as session:
             running = session.execute(select(
                 GenerationJob.id, GenerationJob.turn, GenerationJob.updated_at).where(
                 GenerationJob.status == "running").order_by(GenerationJob.id)).all()
-            for job_id, turn, updated_at in running:
-                if abandoned(self.sessions, job_id, updated_at, cutoff):
-                    return job_id, turn
-            row = session.execute(select(GenerationJob.id, GenerationJob.turn).where(
-                GenerationJob.status == "queued")
-                .order_by(GenerationJob.updated_at, GenerationJob.id).limit(1)).first()
-            return tuple(row) if row else None
+        for job_id, turn, updated_at in running:
+            if abandoned(self.sessions, job_id, updated_at, cutoff):
+                return job_id, turn
+        # given out by a thread that died with its process (this one runs its turns at once)
+        turns.forget_lost(self.sessions, self.lease_s)
+        given = turns.dispatch(self.sessions, limit=1)
+        return (given[0].job_id, given[0].turn) if given else None
 
     def _loop(self) -> None:
         while not self.stop.is_set():
@@ -573,12 +618,14 @@ class JobWorker:
                     self.stop.wait(self.poll_s)
                     continue
                 # not ours if another worker took it meanwhile: run_job returns at once
-                run_job(self.sessions, found[0], self.box, stop=self.stop,
-                        lease_s=self.lease_s, turn=found[1])
+                run_turn(self.sessions, self.box, found[0], found[1], stop=self.stop,
+                         lease_s=self.lease_s)
             except Exception:  # keep the worker alive; the job's state says what happened
                 log.exception("generation job worker error")
                 self.stop.wait(self.poll_s)
 
     def close(self, timeout_s: float = 5.0) -> None:
         self.stop.set()
-        self.thread.join(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

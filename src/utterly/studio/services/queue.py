@@ -1,21 +1,25 @@
 """Bulk jobs as queued work: Dramatiq on Redis or RabbitMQ when UTTERLY_BROKER_URL is set.
 
-A job runs in turns (services/jobs.py, `run_job(turn=…)`): a turn generates a few of its
-FAQs side by side, hands the job back `queued` under the next turn's number and sends that
-turn's message, which waits at the back of the queue behind the other jobs' turns. Jobs
-of every namespace so take turns, and a 10,000-FAQ job holds nobody up.
+A job runs in turns (services/jobs.py, `run_turn`): a turn generates a few of its FAQs
+side by side and hands the job back `queued` under the next turn's number. Turns are
+given out by namespace (services/turns.py): a namespace has one turn out at a time, one
+message in the queue or one turn running, so the queue holds at most one message per
+namespace and turns go round by namespace, however many jobs each has. A 10,000-FAQ job
+holds nobody up, nor do twelve jobs stuck on a provider that never answers.
 
 Delivery is at least once and the effects are idempotent: a message runs its job only if
-it carries the job's current turn and nobody alive holds the job's lock, so a duplicate
-or a late redelivery is dropped; storing a run and marking its item is one transaction,
-so a redelivered turn never generates an FAQ twice. The database stays the record of
-jobs, items and runs; a message carries two ids.
+it carries the job's current turn, that turn was given out, and nobody alive holds the
+job's lock, so a duplicate or a late redelivery is dropped; storing a run and marking its
+item is one transaction, so a redelivered turn never generates an FAQ twice. The database
+stays the record of jobs, items and runs; a message carries two ids.
 
-Each worker also sweeps once a second: a running job whose lock is free lost its worker
-(PostgreSQL freed the lock when that worker's connection died: kill -9, a lost machine),
-and a queued job untouched for the lease may have lost its message (sent to a broker
-that was down, or dropped after its retries). The sweeper sends its current turn again,
-so a killed worker costs a second, not a lease.
+Each worker also sweeps once a second: it gives out the turns due (a job created while
+every Studio's dispatch failed, a namespace whose job was cancelled); a running job whose
+lock is free lost its worker (PostgreSQL freed the lock when that worker's connection
+died: kill -9, a lost machine), and the sweeper sends its current turn again, so a killed
+worker costs a second, not a lease. A queued job's message is never sent twice while it
+waits: a message that could not be sent gives its turn back at once, one that never ran
+is taken for lost after turns.MESSAGE_LOST_S.
 
 Without a broker the Studio's own JobWorker (services/jobs.py) runs the same turns.
 """
@@ -26,11 +30,11 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..models import GenerationJob, utcnow
 from ..secrets import SecretBox
-from . import jobs
+from . import jobs, turns
 
 log = logging.getLogger("utterly.studio.queue")
 
@@ -66,21 +70,28 @@ class TaskQueue:
         self._served: tuple | None = None  # (sessions, box) once `serve` is called
         # set when the worker stops: running turns end after their current FAQs
         self.stopping = threading.Event()
-        # retries cover a database that is briefly away; past them, the sweeper resends.
-        # No time limit: Dramatiq's would interrupt a thread inside a transaction; each
-        # generation has its own deadline (the bot's timeout_s).
+        # retries cover a database away for minutes (1 s, 2 s, … then every 30 s: about
+        # 8 min), less than turns.MESSAGE_LOST_S, after which the sweeper gives the turn
+        # out again. No time limit: Dramatiq's would interrupt a thread inside a
+        # transaction; each generation has its own deadline (the bot's timeout_s).
         self.actor = dramatiq.Actor(self._run, broker=self.broker, actor_name=ACTOR,
                                     queue_name=QUEUE, priority=0,
-                                    options={"max_retries": 5, "min_backoff": 1000,
+                                    options={"max_retries": 20, "min_backoff": 1000,
                                              "max_backoff": 30_000,
                                              "time_limit": float("inf")})
 
     def send(self, job_id: int, turn: int) -> None:
         self.actor.send(job_id, turn)
 
+    def dispatch(self, sessions) -> list[int]:
+        """Send the turns due (a job created, a turn ended): see `dispatch`."""
+        return dispatch(sessions, self.send)
+
     def _run(self, job_id: int, turn: int) -> None:
         sessions, box = self._served
-        run_turn(sessions, box, job_id, turn, self.send, stop=self.stopping)
+        jobs.run_turn(sessions, box, job_id, turn, stop=self.stopping)
+        # the turn ended (or was not this message's): its namespace may have the next
+        self.dispatch(sessions)
 
     def serve(self, sessions, box: SecretBox, *, threads: int = 4) -> "QueueWorker":
         self._served = (sessions, box)
@@ -90,59 +101,53 @@ class TaskQueue:
         self.broker.close()
 
 
-def run_turn(sessions, box: SecretBox, job_id: int, turn: int, send, *,
-             stop: threading.Event | None = None, lease_s: float = jobs.LEASE_S) -> dict:
-    """One turn of a job, then the next turn's message if FAQs are left: the task code,
-    whether a broker's worker or the Studio's own JobWorker runs it."""
-    try:
-        view = jobs.run_job(sessions, job_id, box, turn=turn, stop=stop, lease_s=lease_s)
-    except jobs.NotFound:
-        return {}  # the job was deleted with its bot: nothing to do
-    if view.get("next_turn") is not None:
-        send(job_id, view["next_turn"])
-    return view
+def dispatch(sessions, send) -> list[int]:
+    """Send the turns turns.dispatch gives out; a turn whose message could not be sent
+    (the broker is away) is given back, for a later dispatch. The ids of the jobs sent."""
+    given = turns.dispatch(sessions)
+    for n, turn in enumerate(given):
+        try:
+            send(turn.job_id, turn.turn)
+        except Exception:
+            for unsent in given[n:]:  # this one and those after it never left
+                turns.give_back(sessions, unsent.job_id, unsent.turn,
+                                served_before=unsent.served_before, unsent=True)
+            raise
+    return [turn.job_id for turn in given]
 
 
 def sweep(sessions, send, lease_s: float = jobs.LEASE_S, sent: dict | None = None,
-          again_s: float = 10.0) -> list[int]:
-    """Send again the current turn of each job nobody runs; the ids of those sent.
+          again_s: float = 10.0, lost_s: float = turns.MESSAGE_LOST_S) -> list[int]:
+    """Send again the current turn of each running job whose worker is gone, take back
+    the turns whose messages were lost, and give out the turns due; the ids of the jobs
+    sent.
 
-    The turn is not raised: the message sent again and the first one (if it still waits in
-    the queue, or comes back from a dead worker) carry the same turn, so the one that
-    arrives first runs it and the other finds the job moved on. A job waiting its turn in
-    a long queue so keeps its place. `sent` remembers what this sweeper sent when, so that
-    it sends a running job's turn again at most every `again_s`."""
+    A running job's turn sent again keeps its number: the message sent again and the
+    first one (if it comes back from the dead worker) carry the same turn, so the one that
+    arrives first runs it and the other finds the job moved on. `sent` remembers what this
+    sweeper sent when, so that it sends a running job's turn again at most every
+    `again_s`. A queued job's turn on the way is never sent again while it waits, however
+    long the queue: only once it is taken for lost, after `lost_s`."""
     sent = {} if sent is None else sent
     now = utcnow()
     cutoff = now - timedelta(seconds=lease_s)
     with sessions() as session:
-        rows = session.execute(select(GenerationJob.id, GenerationJob.status,
-                                      GenerationJob.turn, GenerationJob.updated_at)
-                               .where(GenerationJob.status.in_(jobs.ACTIVE))).all()
+        rows = session.execute(select(GenerationJob.id, GenerationJob.turn,
+                                      GenerationJob.updated_at)
+                               .where(GenerationJob.status == "running")).all()
     resent = []
-    for job_id, status, turn, updated_at in rows:
-        if status == "queued":
-            if updated_at >= cutoff:
-                continue
-            # its message was lost, or waits in a long queue: touch it, so that the
-            # sweepers of other workers do not send it too
-            with sessions() as session, session.begin():
-                if not session.execute(update(GenerationJob).where(
-                        GenerationJob.id == job_id, GenerationJob.turn == turn,
-                        GenerationJob.status == "queued").values(updated_at=now)
-                        .execution_options(synchronize_session=False)).rowcount:
-                    continue
-        else:
-            last = sent.get(job_id)
-            if last and last[0] == turn and (now - last[1]).total_seconds() < again_s:
-                continue
-            if not jobs.abandoned(sessions, job_id, updated_at, cutoff):
-                continue
+    for job_id, turn, updated_at in rows:
+        last = sent.get(job_id)
+        if last and last[0] == turn and (now - last[1]).total_seconds() < again_s:
+            continue
+        if not jobs.abandoned(sessions, job_id, updated_at, cutoff):
+            continue
         log.info("job %s: no live worker has turn %s; sending it again", job_id, turn)
         send(job_id, turn)
         sent[job_id] = (turn, now)
         resent.append(job_id)
-    return resent
+    turns.forget_lost(sessions, lost_s)
+    return resent + dispatch(sessions, send)
 
 
 class QueueWorker:
