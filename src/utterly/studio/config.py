@@ -46,6 +46,11 @@ class StudioConfig:
     # Where every process counts the calls at once to each provider endpoint
     # (UTTERLY_REDIS_URL; by default the broker's, when it is Redis). None: per process.
     redis_url: str | None = None
+    # Calls at once to one provider endpoint and key, for every bot using it together, in
+    # every process (a bot's `max_concurrency` only lowers its own part): a number, then
+    # `host[:port]=N` for servers that take more or fewer, comma-separated
+    # (UTTERLY_PROVIDER_SLOTS, e.g. `8,llm.lan:8080=2`; checked by studio/gates.py).
+    provider_slots: str = "8"
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -70,6 +75,7 @@ class StudioConfig:
                                           cls.generation_threads, int, 1),
             "broker_url": env.get("UTTERLY_BROKER_URL", "").strip() or None,
             "redis_url": env.get("UTTERLY_REDIS_URL", "").strip() or None,
+            "provider_slots": env.get("UTTERLY_PROVIDER_SLOTS", "").strip() or cls.provider_slots,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
