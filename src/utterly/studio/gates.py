@@ -197,9 +197,9 @@ def _host_port(where: str, entry: str) -> tuple[str, int | None]:
 
 def _bad(entry: str, what: str) -> UtterlyError:
     return UtterlyError(f"{SLOTS_ENV}: `{entry}` {what}", code=ErrorCode.CONFIGURATION,
-                        hint=f"give one number for every provider endpoint, then, "
-                             f"comma-separated, `host=N` or `host:port=N` for the servers "
-                             f"that take more or fewer, e.g. `8,llm.lan:8080=2`")
+                        hint="give one number for every provider endpoint, then, "
+                             "comma-separated, `host=N` or `host:port=N` for the servers "
+                             "that take more or fewer, e.g. `8,llm.lan:8080=2`")
 
 
 def _url_host_port(url: str | None) -> tuple[str | None, int | None]:
