@@ -59,7 +59,9 @@ MAX_SLOTS = 1000
 # a waiting mark lasts (ms), the caller's own limit, tenant, caller. Returns 1 (a slot),
 # 0 (the endpoint is full), 2 (the caller is at its own limit), 3 (another namespace
 # waiting holds fewer), 4 (an interactive call goes first), or -ms (paused that long).
-# Redis's clock is the fleet's one clock.
+# Redis's clock is the fleet's one clock. A caller's mark among those with an interactive
+# call waiting goes when one of them gets a slot: another still waiting marks it again at
+# its next try, 20 ms later.
 _ACQUIRE = """
 local paused = redis.call('PTTL', KEYS[5])
 if paused > 0 then return -paused end
