@@ -83,6 +83,8 @@ class Fleet:
     broker_url: str
     studio: object = None
     procs: list = field(default_factory=list)
+    # every process's UTTERLY_PROVIDER_SLOTS
+    slots: str = "8"
 
     @property
     def sessions(self):
@@ -90,7 +92,7 @@ class Fleet:
 
     def _env(self) -> dict:
         return {**os.environ, "UTTERLY_BROKER_URL": self.broker_url,
-                "UTTERLY_DATA_DIR": str(self.tmp / "data")}
+                "UTTERLY_DATA_DIR": str(self.tmp / "data"), "UTTERLY_PROVIDER_SLOTS": self.slots}
 
     def worker(self, threads: int = 2) -> subprocess.Popen:
         log = (self.tmp / f"worker-{len(self.procs)}.log").open("wb")
@@ -138,11 +140,11 @@ class Fleet:
 
 
 @contextmanager
-def fleet_on(tmp_path, postgres_url, broker_url):
+def fleet_on(tmp_path, postgres_url, broker_url, slots: str = "8"):
     config = StudioConfig(data_dir=tmp_path / "data", database_url=postgres_url,
-                          broker_url=broker_url)
+                          broker_url=broker_url, provider_slots=slots)
     with running_studio(config) as studio:
-        fleet = Fleet(tmp_path, postgres_url, broker_url, studio)
+        fleet = Fleet(tmp_path, postgres_url, broker_url, studio, slots=slots)
         try:
             yield fleet
         finally:
@@ -226,7 +228,7 @@ def assert_each_faq_generated_once(fleet: Fleet, bot: dict, job_id: int) -> None
 
 def test_two_studios_and_two_workers_share_one_database_and_one_redis(
         tmp_path, postgres_url, redis_url, vendor):
-    with fleet_on(tmp_path, postgres_url, redis_url) as fleet:
+    with fleet_on(tmp_path, postgres_url, redis_url, slots="3") as fleet:
         acme = make_bot(fleet, "acme", vendor.url, 10, max_concurrency=3)
         globex = make_bot(fleet, "globex", vendor.url, 6, max_concurrency=3)
         second_studio = fleet.serve()
@@ -239,8 +241,9 @@ def test_two_studios_and_two_workers_share_one_database_and_one_redis(
                      f"job {job} done", fleet)
         assert_each_faq_generated_once(fleet, acme, first)
         assert_each_faq_generated_once(fleet, globex, second)
-        # both bots call the same endpoint with the same key: one limit of 3 for the
-        # fleet (2 workers × 2 threads × 2 FAQs per turn could otherwise send 8 at once)
+        # both bots call the same endpoint with the same key: the endpoint's one limit of 3
+        # for the fleet (UTTERLY_PROVIDER_SLOTS), which the bots' own 3 each do not raise
+        # (2 workers × 2 threads × 2 FAQs per turn could otherwise send 8 at once)
         stats = vendor.stats()
         assert stats["max_in_flight"] <= 3, stats
         assert stats["rate_limited"] == 0

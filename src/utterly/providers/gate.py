@@ -13,8 +13,10 @@ import asyncio
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 # How often a waiting call looks again for a free slot (seconds): generations run in
@@ -42,27 +44,84 @@ class CallGate(Protocol):
 
 
 class SharedCount:
-    """Calls in flight to one endpoint, interactive calls waiting for a slot, and when the
-    endpoint may be called again: for one process."""
+    """One endpoint's calls for one process: how many are in flight, by caller and by
+    tenant; who waits for a slot (see LocalGate); when the endpoint may be called again."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.busy = 0
-        self.waiting = 0
+        self.by_caller: Counter[str] = Counter()
+        self.by_tenant: Counter[str] = Counter()
+        # calls a free slot would serve, by class (bulk True, interactive False) and tenant
+        self.waiting_tenants: dict[bool, Counter[str]] = {False: Counter(), True: Counter()}
+        # interactive calls waiting, by caller, also those at their caller's own limit
+        self.waiting_callers: Counter[str] = Counter()
         self.paused_until = 0.0
+
+    @property
+    def waiting(self) -> int:
+        """Interactive calls waiting that a free slot would serve."""
+        return sum(self.waiting_tenants[False].values())
+
+
+def _less(counter: Counter, key: str) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
+
+
+# Why a call did not get a slot on a try, for the message of a generation that ran out of
+# time waiting (the Studio's `timeout_s` includes the wait).
+OWN_LIMIT, ENDPOINT_FULL, FAIR_SHARE, INTERACTIVE_FIRST, PAUSED = (
+    "own_limit", "endpoint_full", "fair_share", "interactive_first", "paused")
+
+
+@dataclass
+class SlotWait:
+    """A call waiting for a slot: since when (time.monotonic()) and why, as of its last
+    try."""
+
+    since: float
+    reason: str
+
+
+class _Marks:
+    """Where one waiting call is counted among the waiting."""
+
+    def __init__(self):
+        self.tenant = False
+        self.caller = False
 
 
 class LocalGate:
-    """At most `limit` calls at once among those sharing `count`. A `bulk` gate (a bulk
-    job's) takes no slot while an interactive call waits for one: a person waits at most
-    for one call to end, never behind a job."""
+    """At most `limit` calls at once among those sharing `count`: the endpoint's limit,
+    which no caller raises. Each call belongs to a `caller` (the Studio: a bot), who holds
+    at most `caller_limit` of them, and to a `tenant` (a namespace).
 
-    def __init__(self, count: SharedCount, limit: int, *, bulk: bool = False):
-        if limit < 1:
+    Who gets a free slot:
+    - a caller at its own limit waits for one of its own calls to end; meanwhile it holds
+      nobody back;
+    - a `bulk` call (a bulk job's) takes none while an interactive call waits for one that
+      a free slot would serve, or waits for its own caller's: a person waits at most for
+      one call to end, never behind a job;
+    - among the tenants waiting in the same class (interactive or bulk), a tenant takes a
+      free slot only if none of the others holds fewer: the slots go to whoever holds the
+      fewest, so tenants that all keep asking end up with equal shares (within one), and
+      one that asks alone may use them all. No call is cut short to make room: a tenant
+      that asked alone gives slots back as its calls end.
+    """
+
+    def __init__(self, count: SharedCount, limit: int, *, bulk: bool = False,
+                 caller: str = "", caller_limit: int | None = None, tenant: str = ""):
+        if limit < 1 or (caller_limit is not None and caller_limit < 1):
             raise ValueError("limit must be at least 1")
         self.count = count
         self.limit = limit
+        self.caller_limit = limit if caller_limit is None else min(caller_limit, limit)
         self.bulk = bulk
+        self.caller = caller
+        self.tenant = tenant
+        self.wait: SlotWait | None = None
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -72,29 +131,65 @@ class LocalGate:
         finally:
             with self.count.lock:
                 self.count.busy -= 1
+                _less(self.count.by_caller, self.caller)
+                _less(self.count.by_tenant, self.tenant)
 
     async def _acquire(self) -> None:
-        if not self.bulk:
-            with self.count.lock:
-                self.count.waiting += 1
+        marks = _Marks()
         misses = 0
+        started = time.monotonic()
         try:
             while True:
                 paused = self.count.paused_until - time.monotonic()
                 if paused > 0:
+                    self.wait = SlotWait(started, PAUSED)
                     await asyncio.sleep(min(paused, 1.0))
                     continue
                 with self.count.lock:
-                    free = self.count.busy < self.limit
-                    if free and not (self.bulk and self.count.waiting):
-                        self.count.busy += 1
-                        return
+                    reason = self._try(marks)
+                if reason is None:
+                    self.wait = None
+                    return
+                self.wait = SlotWait(started, reason)
                 misses += 1
                 await asyncio.sleep(poll_delay(misses, self.bulk))
         finally:
-            if not self.bulk:
-                with self.count.lock:
-                    self.count.waiting -= 1
+            with self.count.lock:
+                self._unmark(marks)
+
+    def _unmark(self, marks: _Marks, *, caller: bool = True) -> None:
+        if marks.tenant:
+            _less(self.count.waiting_tenants[self.bulk], self.tenant)
+            marks.tenant = False
+        if caller and marks.caller:
+            _less(self.count.waiting_callers, self.caller)
+            marks.caller = False
+
+    def _try(self, marks: _Marks) -> str | None:
+        """Under the count's lock: take a slot (None) or say why not."""
+        count = self.count
+        if not self.bulk and not marks.caller:
+            count.waiting_callers[self.caller] += 1
+            marks.caller = True
+        if count.by_caller[self.caller] >= self.caller_limit:
+            self._unmark(marks, caller=False)
+            return OWN_LIMIT
+        waiting = count.waiting_tenants[self.bulk]
+        if not marks.tenant:
+            waiting[self.tenant] += 1
+            marks.tenant = True
+        if self.bulk and (count.waiting or count.waiting_callers[self.caller]):
+            return INTERACTIVE_FIRST
+        if count.busy >= self.limit:
+            return ENDPOINT_FULL
+        held = count.by_tenant[self.tenant]
+        if any(count.by_tenant[t] < held for t in waiting if t != self.tenant):
+            return FAIR_SHARE
+        count.busy += 1
+        count.by_caller[self.caller] += 1
+        count.by_tenant[self.tenant] += 1
+        self._unmark(marks)
+        return None
 
     async def rate_limited(self, delay_s: float) -> None:
         with self.count.lock:

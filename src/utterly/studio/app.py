@@ -34,11 +34,11 @@ log = logging.getLogger("utterly.studio")
 def create_app(config: StudioConfig | None = None) -> FastAPI:
     config = config or StudioConfig.from_env()
     OutboundPolicy.from_env()  # a bad UTTERLY_OUTBOUND_ALLOW/_DENY entry stops the start
+    GATES.configure(config.limits_url, config.provider_slots)  # so does a bad _PROVIDER_SLOTS
     if not config.data_dir.exists():
         config.data_dir.mkdir(parents=True, mode=0o700)
     engine = make_engine(config.url, **config.pool)
     migrate(engine)
-    GATES.configure(config.limits_url)
     queue = TaskQueue(config.broker_url) if config.broker_url else None
 
     @asynccontextmanager

@@ -216,7 +216,10 @@ def worker(data_dir, database_url, broker_url, threads):
     for noisy in ("dramatiq", "pika", "httpx", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     load_filters()  # before taking work: the first job's FAQs need not wait for it
-    GATES.configure(config.limits_url)
+    try:
+        GATES.configure(config.limits_url, config.provider_slots)
+    except UtterlyError as exc:
+        fail(exc.message, exc.hint)
     queue = TaskQueue(broker_url)
     running = queue.serve(sessions, box, threads=threads)
     stop = threading.Event()

@@ -143,11 +143,14 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from .gates import GATES
     from .schemas import JobIn
     from .secrets import SecretBox
     from .services import jobs
 
     config = config_from(data_dir, database_url)
+    # counted with the Studio's and the workers' calls (Redis), within the same slots
+    run_service(lambda: GATES.configure(config.limits_url, config.provider_slots))
     _, sessions = open_sessions(config)
     actor = acting_user(sessions, username)
     box = SecretBox.load(config.secret_key, config.key_file)

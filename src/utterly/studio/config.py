@@ -65,6 +65,11 @@ class StudioConfig:
     # job turns the Studio's own worker runs at once without a broker, one namespace each
     # (UTTERLY_JOB_THREADS): a namespace whose provider hangs holds one, not the others
     job_threads: int = 4
+    # Calls at once to one provider endpoint and key, for every bot using it together, in
+    # every process (a bot's `max_concurrency` only lowers its own part): a number, then
+    # `host[:port]=N` for servers that take more or fewer, comma-separated
+    # (UTTERLY_PROVIDER_SLOTS, e.g. `8,llm.lan:8080=2`; checked by studio/gates.py).
+    provider_slots: str = "8"
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -100,6 +105,7 @@ class StudioConfig:
             "max_jobs_per_namespace": _number(env, "UTTERLY_MAX_JOBS_PER_NAMESPACE",
                                               cls.max_jobs_per_namespace, int, 1),
             "job_threads": _number(env, "UTTERLY_JOB_THREADS", cls.job_threads, int, 1),
+            "provider_slots": env.get("UTTERLY_PROVIDER_SLOTS", "").strip() or cls.provider_slots,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

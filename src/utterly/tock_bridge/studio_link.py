@@ -119,7 +119,7 @@ class LinkedBot:
         from sqlalchemy import select
 
         from ..studio.gates import GATES
-        from ..studio.models import Faq, TrainingSentence
+        from ..studio.models import Bot, Faq, TrainingSentence
         from ..studio.services import settings as settings_service
         from ..studio.services.generation import CONTEXT_FAQS, CONTEXT_SENTENCES
 
@@ -144,7 +144,9 @@ class LinkedBot:
             return BotContext(
                 context={"other_intents": list(others.values())[:CONTEXT_FAQS]},
                 config=GATES.gated(settings_service.config_of(row, self.box),
-                                   settings_service.concurrency_of(row), bulk=False),
+                                   settings_service.concurrency_of(row), bulk=False,
+                                   bot_id=self.bot_id,
+                                   namespace_id=session.get(Bot, self.bot_id).namespace_id),
                 timeout_s=settings_service.timeout_of(row), template=row.prompt_template,
                 tracing=settings_service.tracing_for(session, self.bot_id, self.box))
 

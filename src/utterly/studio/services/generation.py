@@ -17,6 +17,7 @@ from ...observability.spans import send_score
 from ...pipeline import PipelineSettings
 from ...prompt import default_template, template_version
 from ...providers import ProviderConfig
+from ...providers.gate import OWN_LIMIT, PAUSED
 from ...request import MAX_ANSWER_CHARS, GenerationRequest
 from ...result import GenerationResult
 from ..access import Actor, bot_for, faq_for
@@ -148,7 +149,8 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
             raise Invalid(f"locale `{locale}` is not one of this bot's locales {bot.locales}",
                           field="locale", hint="use one of the bot's locales")
         template = settings.prompt_template
-        config = GATES.gated(config_of(settings, box), concurrency_of(settings), bulk=bulk)
+        config = GATES.gated(config_of(settings, box), concurrency_of(settings), bulk=bulk,
+                             bot_id=bot.id, namespace_id=bot.namespace_id)
         record = {"sentences": _sources(session, faq, data), "locale": locale,
                   "n": data.n or settings.nb_sentences,
                   "temperature": (settings.temperature if data.temperature is None
@@ -254,14 +256,39 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
 
 
 def _named_timeout(error: ProviderError, plan: Plan) -> ProviderError:
-    """The timeout as a Studio user fixes it: the bot's setting, not the CLI's option."""
-    named = ProviderError(
-        ErrorCode.TIMEOUT, f"the model did not finish within the bot's generation time "
-        f"limit ({plan.timeout_s:g} s)",
-        hint="raise `timeout_s` in Gen AI › Sentence generation settings, or ask for fewer "
-             "sentences", provider=error.provider)
+    """The timeout as a Studio user fixes it: the bot's setting, not the CLI's option; and
+    when the time ran out waiting for a call slot, whose slots it waited for."""
+    message = (f"the model did not finish within the bot's generation time limit "
+               f"({plan.timeout_s:g} s)")
+    hint = ("raise `timeout_s` in Gen AI › Sentence generation settings, or ask for fewer "
+            "sentences")
+    waited = _slot_wait(plan.config.gate)
+    if waited is not None:
+        message, hint = f"{message}: {waited[0]}", waited[1]
+    named = ProviderError(ErrorCode.TIMEOUT, message, hint=hint, provider=error.provider)
     named.trace = error.trace
     return named
+
+
+def _slot_wait(gate) -> tuple[str, str] | None:
+    """What a generation whose time ran out was still waiting for, if a call slot (studio/
+    gates.py): the words of the message and the hint."""
+    wait = getattr(gate, "wait", None)
+    if wait is None:
+        return None
+    waited = f"it waited {time.monotonic() - wait.since:.0f} s"
+    if wait.reason == OWN_LIMIT:
+        return (f"{waited} for one of this bot's own {gate.caller_limit} call(s) at once to "
+                "its provider to end",
+                "raise the bot's Calls at once to the provider (`max_concurrency`) or its "
+                "`timeout_s` in Gen AI › Sentence generation settings")
+    if wait.reason == PAUSED:
+        return (f"{waited}: the provider asked every caller of its endpoint to pause (429)",
+                "try again later; the provider's rate limit was reached")
+    return (f"{waited} for one of the {gate.limit} calls at once that its provider endpoint "
+            "takes from every bot using it, held by other generations",
+            "try again later, or raise `timeout_s`; the server's operator sets the "
+            "endpoint's calls at once (UTTERLY_PROVIDER_SLOTS)")
 
 
 def _dropped(tracing: TracingConfig | None) -> dict[str, int]:

@@ -51,9 +51,11 @@ from datetime import timedelta
 from sqlalchemy import and_, false, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from ...providers import ProviderConfig
 from ..access import Actor, bot_for
 from ..config import StudioConfig
 from ..errors import Conflict, Invalid, NotFound, StudioError
+from ..gates import GATES
 from ..models import Faq, GenerationJob, GenerationJobItem, TrainingSentence, User, utcnow
 from ..schemas import GenerateIn, ImportIn, JobIn
 from ..secrets import SecretBox
@@ -319,7 +321,8 @@ class _Owned:
     actor: Actor
     bot_id: int
     params: dict
-    # generations run side by side: the bot's max_concurrency, or its provider's default
+    # generations run side by side: the bot's max_concurrency (or its provider's
+    # default), at most its endpoint's slots
     concurrency: int
     items: list[tuple[int, int | None]]
 
@@ -355,8 +358,18 @@ def _start(sessions, job_id: int, lease_s: float, turn: int | None = None,
             .order_by(GenerationJobItem.id))]
         return _Owned(actor=Actor(user.id, user.username), bot_id=job.bot_id,
                       params=dict(job.params),
-                      concurrency=concurrency_of(generation_row(session, job.bot_id)),
+                      concurrency=_side_by_side(generation_row(session, job.bot_id)),
                       items=items), {}
+
+
+def _side_by_side(row) -> int:
+    """The generations a job runs side by side: its bot's limit, and no more than its
+    endpoint's slots, beyond which an FAQ would only wait (the wait counts in its
+    `timeout_s`)."""
+    own = concurrency_of(row)
+    endpoint = GATES.limit_for(ProviderConfig(provider=row.provider, base_url=row.base_url,
+                                              azure_endpoint=row.azure_endpoint))
+    return own if endpoint is None else min(own, endpoint)
 
 
 def _failure_summary(session: Session, job_id: int, failed: int) -> dict:
