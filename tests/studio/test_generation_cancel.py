@@ -158,8 +158,11 @@ def test_a_cancel_frees_a_call_waiting_for_a_fleet_slot(redis_url):
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    gate = RedisGate(client, "cancel", 1, hold_s=30)
-    assert gate.try_slot("another-process") == 1
+    # another bot's call holds the endpoint's one slot (one of this bot's would stop it at
+    # its own limit, which is not a wait for the endpoint)
+    elsewhere = RedisGate(client, "cancel", 1, hold_s=30, caller="another-bot")
+    assert elsewhere.try_slot("another-process") == 1
+    gate = RedisGate(client, "cancel", 1, hold_s=30, caller="this-bot")
     with SilentServer() as server:
         config = ProviderConfig(provider="openai-compatible", model="m",
                                 base_url=f"{server.url}/v1", timeout_s=BOT_LIMIT_S,
@@ -177,5 +180,5 @@ def test_a_cancel_frees_a_call_waiting_for_a_fleet_slot(redis_url):
         assert time.monotonic() - waiting_since[0] - 0.3 < FREED_WITHIN_S
         assert server.connections == []
     assert result.stopped == "cancelled"
-    assert client.zrange(gate.holders, 0, -1) == [b"another-process"]
+    assert client.zrange(gate.holders, 0, -1) == [elsewhere.member("another-process").encode()]
     client.close()
