@@ -46,6 +46,14 @@ class StudioConfig:
     # Where every process counts the calls at once to each provider endpoint
     # (UTTERLY_REDIS_URL; by default the broker's, when it is Redis). None: per process.
     redis_url: str | None = None
+    # Prompt templates rendered while a request waits (previews, settings checks): worker
+    # processes of their own, and renders at once per user and per namespace, beyond which
+    # a request is refused at once with 429 (UTTERLY_TEMPLATE_REQUEST_WORKERS,
+    # UTTERLY_TEMPLATE_RENDERS_PER_USER, UTTERLY_TEMPLATE_RENDERS_PER_NAMESPACE). Fewer per
+    # namespace than workers: one namespace never takes them all.
+    template_request_workers: int = 4
+    template_renders_per_user: int = 2
+    template_renders_per_namespace: int = 3
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -70,6 +78,13 @@ class StudioConfig:
                                           cls.generation_threads, int, 1),
             "broker_url": env.get("UTTERLY_BROKER_URL", "").strip() or None,
             "redis_url": env.get("UTTERLY_REDIS_URL", "").strip() or None,
+            "template_request_workers": _number(env, "UTTERLY_TEMPLATE_REQUEST_WORKERS",
+                                                cls.template_request_workers, int, 1),
+            "template_renders_per_user": _number(env, "UTTERLY_TEMPLATE_RENDERS_PER_USER",
+                                                 cls.template_renders_per_user, int, 1),
+            "template_renders_per_namespace": _number(
+                env, "UTTERLY_TEMPLATE_RENDERS_PER_NAMESPACE",
+                cls.template_renders_per_namespace, int, 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
