@@ -10,6 +10,12 @@ a string doubled forty times are as bad. So a template runs
 - in a worker process with a memory limit, which the caller kills when the wall-clock
   limit passes, whatever the worker is doing.
 
+Workers come in pools, one per lane (`rendering(lane=…)`): renders that a request waits
+for (a preview) use other workers than a generation's, so that a flood of the former never
+delays the latter. Within a pool, when every worker is busy, a freed one goes to the owner
+(`rendering(owner=…)`, e.g. a namespace) whose turn it is, round robin, not to whoever
+asked first: a hundred renders of one owner delay another owner's by one render at most.
+
 Limits (environment variables of the process that renders; defaults in `Limits`):
 UTTERLY_TEMPLATE_TIMEOUT_S, UTTERLY_TEMPLATE_MAX_OUTPUT (characters),
 UTTERLY_TEMPLATE_MAX_ITERATIONS, UTTERLY_TEMPLATE_MEMORY_MB.
@@ -30,6 +36,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict, deque
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
@@ -176,12 +184,18 @@ def _send(stream, data: bytes) -> None:
     stream.flush()
 
 
+WORKER_NICENESS = 10
+
+
 def _serve(limits: Limits) -> None:
     """The worker's loop: a pickled (template, context) in, a JSON answer out."""
     import resource
 
     limit = limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # A template burns the CPU until its wall clock passes; the server that waits for it
+    # keeps answering everyone else first.
+    os.nice(WORKER_NICENESS)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but answers on the pipe
     _send(answers, b"")  # ready
@@ -214,8 +228,12 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             close_fds=True)
         # Starting Python is not the template's cost: its clock starts once this is ready.
-        if self._read(4, time.monotonic() + STARTUP_TIMEOUT_S) != bytes(4):
-            raise BrokenPipeError("the template worker did not start")
+        try:
+            if self._read(4, time.monotonic() + STARTUP_TIMEOUT_S) != bytes(4):
+                raise BrokenPipeError("the template worker did not start")
+        except BaseException:
+            self.kill()
+            raise
 
     def ask(self, template: str, context: dict, deadline: float) -> dict:
         """The worker's answer, or TooCostly when the deadline passes first."""
@@ -245,36 +263,119 @@ class _Worker:
             stream.close()
 
 
+class FairSlots:
+    """At most `size` holders. When all are taken, a freed slot goes to the waiting owner
+    whose turn it is (round robin over owners), so that no owner waits behind another's
+    backlog, however long."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._waiting: OrderedDict[object, deque[threading.Event]] = OrderedDict()
+
+    def acquire(self, owner: object = None) -> None:
+        with self._lock:
+            if self._busy < self.size and not self._waiting:
+                self._busy += 1
+                return
+            turn = threading.Event()
+            self._waiting.setdefault(owner, deque()).append(turn)
+        turn.wait()  # the releaser handed its slot over: `_busy` already counts it
+
+    def release(self) -> None:
+        with self._lock:
+            if not self._waiting:
+                self._busy -= 1
+                return
+            owner, queue = next(iter(self._waiting.items()))
+            turn = queue.popleft()
+            del self._waiting[owner]
+            if queue:  # to the back of the round
+                self._waiting[owner] = queue
+            turn.set()
+
+
 class WorkerPool:
-    """At most `size` worker processes, started on demand and reused; one that passed its
-    deadline or failed is killed and replaced by a fresh one."""
+    """`size` worker processes, started on first use and reused; one that passed its
+    deadline or failed is killed. Workers are started ahead, in the background, up to
+    `size`: the next render, often someone else's than the one that killed a worker, finds
+    one ready rather than paying for Python's start (a second or more on a busy machine)."""
 
     def __init__(self, limits: Limits, size: int = 4):
         self.limits = limits
+        self.size = size
         self._free: list[_Worker] = []
-        self._slots = threading.BoundedSemaphore(size)
+        self._workers = 0  # alive or starting
+        self._slots = FairSlots(size)
         self._lock = threading.Lock()
+        self._closed = False
 
-    def render(self, template: str, context: dict) -> str:
-        """Raises TooCostly or RenderFailed."""
-        self._slots.acquire()
+    def _top_up(self) -> None:
+        with self._lock:
+            missing = 0 if self._closed else max(0, self.size - self._workers)
+            self._workers += missing
+        for _ in range(missing):
+            threading.Thread(target=self._start_ahead, daemon=True,
+                             name="template-worker-start").start()
+
+    def _start_ahead(self) -> None:
         try:
+            worker = _Worker(self.limits)
+        except (OSError, TooCostly):
+            with self._lock:
+                self._workers -= 1  # the next render starts one itself
+            return
+        self._keep(worker)
+
+    def _keep(self, worker: _Worker) -> None:
+        with self._lock:
+            if not self._closed and len(self._free) < self.size:
+                self._free.append(worker)
+                return
+        self._discard(worker, replace=False)
+
+    def _discard(self, worker: _Worker, replace: bool = True) -> None:
+        worker.kill()
+        with self._lock:
+            self._workers -= 1
+        if replace:
+            self._top_up()
+
+    def _take(self) -> _Worker:
+        while True:
             with self._lock:
                 worker = self._free.pop() if self._free else None
-            if worker is None or worker.proc.poll() is not None:
-                worker = _Worker(self.limits)
+                if worker is None:
+                    self._workers += 1
+            if worker is None:
+                try:
+                    return _Worker(self.limits)
+                except BaseException:
+                    with self._lock:
+                        self._workers -= 1
+                    raise
+            if worker.proc.poll() is None:
+                return worker
+            self._discard(worker, replace=False)  # died while idle
+
+    def render(self, template: str, context: dict, owner: object = None) -> str:
+        """Raises TooCostly or RenderFailed. `owner`: whose turn a waiting render takes."""
+        self._slots.acquire(owner)
+        try:
+            worker = self._take()
+            self._top_up()
             deadline = time.monotonic() + self.limits.timeout_s
             try:
                 answer = worker.ask(template, context, deadline)
             except (TooCostly, OSError, ValueError):
-                worker.kill()
+                self._discard(worker)
                 raise TooCostly("the template takes too long or too much memory to "
                                 "render") from None
             if answer.get("error") == "too_costly":
-                worker.kill()  # whatever it ran out of, start the next one afresh
+                self._discard(worker)  # whatever it ran out of, start afresh
             else:
-                with self._lock:
-                    self._free.append(worker)
+                self._keep(worker)
         finally:
             self._slots.release()
         if "text" in answer:
@@ -285,26 +386,54 @@ class WorkerPool:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             workers, self._free = self._free, []
         for worker in workers:
             worker.kill()
 
 
-_pools: dict[bool, WorkerPool] = {}
+DEFAULT_LANE = "default"
+_lane: contextvars.ContextVar[str] = contextvars.ContextVar("template_lane",
+                                                           default=DEFAULT_LANE)
+_owner: contextvars.ContextVar[object] = contextvars.ContextVar("template_owner", default=None)
+_lane_sizes: dict[str, int] = {DEFAULT_LANE: 4}
+_pools: dict[tuple[str, bool], WorkerPool] = {}
 _pool_lock = threading.Lock()
+
+
+def set_lane_size(lane: str, size: int) -> None:
+    """The worker processes of `lane` (4 unless set)."""
+    with _pool_lock:
+        _lane_sizes[lane] = max(1, int(size))
+
+
+@contextmanager
+def rendering(*, lane: str | None = None, owner: object = None):
+    """Renders in this block (this thread, or the tasks it starts) use `lane`'s workers
+    and wait their turn as `owner`."""
+    tokens = [_owner.set(owner)]
+    if lane is not None:
+        tokens.append(_lane.set(lane))
+    try:
+        yield
+    finally:
+        for token in reversed(tokens):
+            token.var.reset(token)
 
 
 def render_limited(template: str, context: dict, *, strict_undefined: bool = True) -> str:
     """Render a template someone else wrote, within the limits of this process's
     environment. Raises TooCostly or RenderFailed."""
+    lane = _lane.get()
     with _pool_lock:
         limits = replace(Limits.from_env(), strict_undefined=strict_undefined)
-        pool = _pools.get(strict_undefined)
-        if pool is None or pool.limits != limits:
+        size = _lane_sizes.get(lane, _lane_sizes[DEFAULT_LANE])
+        pool = _pools.get((lane, strict_undefined))
+        if pool is None or pool.limits != limits or pool.size != size:
             if pool is not None:
                 pool.close()
-            pool = _pools[strict_undefined] = WorkerPool(limits)
-    return pool.render(template, context)
+            pool = _pools[(lane, strict_undefined)] = WorkerPool(limits, size)
+    return pool.render(template, context, _owner.get())
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from .secrets import SecretBox
 from .services.jobs import JobWorker
 from .services.queue import TaskQueue
 from .services.throttle import LoginThrottle
+from .template_renders import TemplateRenders
 from .web import routes as web
 
 log = logging.getLogger("utterly.studio")
@@ -58,6 +59,7 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
             if queue is not None:
                 queue.close()
             app.state.studio.generations.close()
+            app.state.studio.renders.close()
 
     app = FastAPI(title="Utterly Studio API", version=__version__, lifespan=lifespan,
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
@@ -69,7 +71,10 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         box=SecretBox.load(config.secret_key, config.key_file),
         throttle=LoginThrottle(user_free_attempts=config.login_user_attempts),
         generations=GenerationThreads(config.generation_threads),
-        shares=Shares(*config.generation_shares), queue=queue)
+        shares=Shares(*config.generation_shares), queue=queue,
+        renders=TemplateRenders(workers=config.template_request_workers,
+                                per_user=config.template_renders_per_user,
+                                per_namespace=config.template_renders_per_namespace))
     app.state.engine = engine
     problems.install(app)
     app.add_middleware(BodyLimit)  # before anything reads a body

@@ -70,6 +70,14 @@ class StudioConfig:
     # `host[:port]=N` for servers that take more or fewer, comma-separated
     # (UTTERLY_PROVIDER_SLOTS, e.g. `8,llm.lan:8080=2`; checked by studio/gates.py).
     provider_slots: str = "8"
+    # Prompt templates rendered while a request waits (previews, settings checks): worker
+    # processes of their own, and renders at once per user and per namespace, beyond which
+    # a request is refused at once with 429 (UTTERLY_TEMPLATE_REQUEST_WORKERS,
+    # UTTERLY_TEMPLATE_RENDERS_PER_USER, UTTERLY_TEMPLATE_RENDERS_PER_NAMESPACE). Fewer per
+    # namespace than workers: one namespace never takes them all.
+    template_request_workers: int = 4
+    template_renders_per_user: int = 2
+    template_renders_per_namespace: int = 3
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -106,6 +114,13 @@ class StudioConfig:
                                               cls.max_jobs_per_namespace, int, 1),
             "job_threads": _number(env, "UTTERLY_JOB_THREADS", cls.job_threads, int, 1),
             "provider_slots": env.get("UTTERLY_PROVIDER_SLOTS", "").strip() or cls.provider_slots,
+            "template_request_workers": _number(env, "UTTERLY_TEMPLATE_REQUEST_WORKERS",
+                                                cls.template_request_workers, int, 1),
+            "template_renders_per_user": _number(env, "UTTERLY_TEMPLATE_RENDERS_PER_USER",
+                                                 cls.template_renders_per_user, int, 1),
+            "template_renders_per_namespace": _number(
+                env, "UTTERLY_TEMPLATE_RENDERS_PER_NAMESPACE",
+                cls.template_renders_per_namespace, int, 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -18,6 +18,7 @@ from ..live import LiveGenerations
 from ..secrets import SecretBox
 from ..services import accounts
 from ..services.throttle import LoginThrottle
+from ..template_renders import TemplateRenders
 
 SESSION_COOKIE = "utterly_session"
 CSRF_COOKIE = "utterly_csrf"
@@ -37,6 +38,8 @@ class StudioState:
     live: LiveGenerations = field(default_factory=LiveGenerations)
     # studio/queue.TaskQueue when bulk jobs run on a broker's workers
     queue: Any = None
+    # prompt templates rendered while a request waits (previews, settings checks)
+    renders: TemplateRenders | None = None
 
 
 def state(request: Request) -> StudioState:

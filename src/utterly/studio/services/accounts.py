@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..access import ROLES, Actor, require_namespace, require_site_admin, user_by_name
 from ..errors import Conflict, Invalid, NotAuthenticated, NotFound, TooManyAttempts
 from ..models import Membership, Namespace, Token, User, utcnow
-from ..passwords import MIN_PASSWORD_LENGTH, hash_password, password_problem, verify_password
+from ..passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    password_problem,
+    verify_password,
+)
 from .throttle import LoginThrottle
 
 TOKEN_PREFIX = {"access": "ut_acc_", "session": "ut_ses_", "api": "ut_api_"}
@@ -27,8 +33,8 @@ def check_password_strength(password: str | None, username: str = "",
     problem = password_problem(password, username)
     if problem:
         raise Invalid(f"{field} {problem}", field=field,
-                      hint=f"choose a longer, less common password (at least "
-                           f"{MIN_PASSWORD_LENGTH} characters; a few unrelated words work)")
+                      hint=f"choose a password that is hard to guess, {MIN_PASSWORD_LENGTH} to "
+                           f"{MAX_PASSWORD_LENGTH} characters long (a few unrelated words work)")
     return password
 
 

@@ -19,7 +19,7 @@ from ...prompt import default_template, template_version
 from ...providers import ProviderConfig
 from ...providers.gate import OWN_LIMIT, PAUSED
 from ...request import MAX_ANSWER_CHARS, GenerationRequest
-from ...result import GenerationResult
+from ...result import GenerationResult, Rejection
 from ..access import Actor, bot_for, faq_for
 from ..errors import Conflict, Invalid, NotFound, StudioError, from_core
 from ..gates import GATES
@@ -224,8 +224,7 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
             prompt_version=plan.prompt_version, temperature=request["temperature"],
             options=request["options"], latency_s=round(latency, 3),
             candidates=_candidates(session, plan, result) if result else [],
-            rejected=[{"text": r.text, "reason": str(r.reason), "detail": r.detail}
-                      for r in result.rejected] if result else [],
+            rejected=stored_rejections(result.rejected) if result else [],
             input_tokens=result.usage.input_tokens if result else 0,
             output_tokens=result.usage.output_tokens if result else 0,
             cost=result.cost_usd if result else None,
@@ -311,6 +310,29 @@ def _export_status(tracing: TracingConfig | None, before: dict[str, int]) -> dic
         for c in get_tracer(tracing).counters]}
 
 
+# What the Studio stores of a sentence: TrainingSentence.text is a String(500).
+SENTENCE_MAX_CHARS = TrainingSentence.__table__.c.text.type.length
+
+
+def stored_rejections(rejected: list[Rejection]) -> list[dict]:
+    """The rejections a run keeps: each text once, with its first reason (answers written
+    side by side, and later attempts, refuse the same text again), and at most a sentence's
+    length of it: a model can write one line of hundreds of thousands of characters, which
+    no one can import anyway (`truncated`, with its `length`)."""
+    seen: set[str] = set()
+    out = []
+    for r in rejected:
+        key = normalize(r.text) or r.text
+        if key in seen:
+            continue
+        seen.add(key)
+        entry = {"text": r.text, "reason": str(r.reason), "detail": r.detail}
+        if len(r.text) > SENTENCE_MAX_CHARS:
+            entry.update(text=r.text[:SENTENCE_MAX_CHARS], truncated=True, length=len(r.text))
+        out.append(entry)
+    return out
+
+
 def _status(result: GenerationResult | None) -> str:
     """failed (nothing came back), partial (stopped early, by a client who left or by the
     model's time limit: what was kept is there to review), or succeeded."""
@@ -362,7 +384,7 @@ def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
     # (the conflict check below still applies).
     offered = [*run.candidates, *run.rejected] if run.faq_id == faq.id else []
     by_key = {normalize(c["text"]): c for c in reversed(offered) if c.get("text")}
-    texts = [prepare_text(t, f"texts.{i}")[0] for i, t in enumerate(data.texts)]
+    texts = [_importable(t, f"texts.{i}", by_key) for i, t in enumerate(data.texts)]
     statuses = classify(session, bot.id, faq.id, locale, texts)
     report: list[ImportReport] = []
     to_add: dict[str, tuple[int, str]] = {}
@@ -404,6 +426,23 @@ def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
         report[index].sentence_id = row.id
     _score_acceptance(session, run, box)
     return ImportOut(run_id=run.id, imported=len(rows), report=report)
+
+
+def _importable(text: str, field: str, offered: dict[str, dict]) -> str:
+    """The text as a sentence is stored, or a 422 naming the field: a rejected candidate
+    ("keep anyway") is held to a sentence's length like any other."""
+    shown = prepare_text(text, field)[0]
+    if len(shown) > SENTENCE_MAX_CHARS:
+        raise Invalid(f"{field} has {len(shown):,} characters; a sentence has at most "
+                      f"{SENTENCE_MAX_CHARS}", field=field,
+                      hint="leave it out, or shorten it and add it as a sentence of your own")
+    entry = offered.get(normalize(shown))
+    if entry is not None and entry.get("truncated"):
+        raise Invalid(f"{field} is the start of a rejected text of {entry['length']:,} "
+                      f"characters, stored cut; a sentence has at most {SENTENCE_MAX_CHARS}",
+                      field=field,
+                      hint="leave it out, or shorten it and add it as a sentence of your own")
+    return shown
 
 
 def _score_acceptance(session: Session, run: GenerationRun, box) -> None:

@@ -15,7 +15,13 @@ from ...generation import acheck_provider
 from ...observability import TracingConfig
 from ...observability.check import check_langfuse, check_otlp
 from ...outbound import OutboundPolicy, check_url
-from ...prompt import TEMPLATE_VARIABLES, default_template, template_version, validate_template
+from ...prompt import (
+    TEMPLATE_VARIABLES,
+    RenderedPrompt,
+    default_template,
+    template_version,
+    validate_template,
+)
 from ...providers import PROVIDERS, ProviderConfig
 from ...providers.base import DEFAULT_TIMEOUT_S
 from ..access import Actor, bot_for
@@ -176,9 +182,19 @@ def config_of(row: SentenceGenerationSettings, box: SecretBox) -> ProviderConfig
         "timeout_s": row.timeout_s}, api_key)
 
 
+def custom_template(template: str | None) -> str | None:
+    """The template that settings with `template` store and so must render first; None
+    when they keep the stored one or follow the default."""
+    if template is None or template.strip() == default_template().strip():
+        return None
+    return template
+
+
 def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings,
-             box: SecretBox) -> tuple[dict, str | None]:
-    """Validated fields and the API key they imply (new, kept or removed)."""
+             box: SecretBox, template_checked: bool = False) -> tuple[dict, str | None]:
+    """Validated fields and the API key they imply (new, kept or removed).
+    `template_checked`: the caller rendered `custom_template(data.prompt_template)` already
+    (the API does, outside any web thread: studio/template_renders.py)."""
     fields = data.model_dump(exclude={"api_key"})
     _check_local_model(data.provider, data.model)
     fields["base_url"] = _check_url(data.base_url, "base_url")
@@ -188,9 +204,9 @@ def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings
     else:
         api_key = data.api_key or None
     if data.prompt_template is not None:
-        if data.prompt_template.strip() == default_template().strip():
+        if custom_template(data.prompt_template) is None:
             fields["prompt_template"] = None  # "reset to default" keeps following updates
-        else:
+        elif not template_checked:
             try:
                 validate_template(data.prompt_template)
             except UtterlyError as exc:
@@ -224,11 +240,11 @@ def run_check(config: ProviderConfig, tracing: TracingConfig | None = None,
 
 
 def put_generation(session: Session, actor: Actor, bot_id: int,
-                   data: SentenceGenerationSettingsIn, box: SecretBox
-                   ) -> SentenceGenerationSettingsOut:
+                   data: SentenceGenerationSettingsIn, box: SecretBox, *,
+                   template_checked: bool = False) -> SentenceGenerationSettingsOut:
     bot = bot_for(session, actor, bot_id, "admin")
     row = generation_row(session, bot.id)
-    fields, api_key = _resolve(data, row, box)
+    fields, api_key = _resolve(data, row, box, template_checked)
     if data.enabled:
         check = run_check(provider_config(data.provider, fields, api_key))
         if not check.ok:
@@ -246,7 +262,8 @@ def put_generation(session: Session, actor: Actor, bot_id: int,
 
 
 def check_generation(session: Session, actor: Actor, bot_id: int,
-                     data: SentenceGenerationSettingsIn | None, box: SecretBox) -> CheckOut:
+                     data: SentenceGenerationSettingsIn | None, box: SecretBox, *,
+                     template_checked: bool = False) -> CheckOut:
     bot = bot_for(session, actor, bot_id, "admin")
     row = generation_row(session, bot.id)
     tracing = tracing_for(session, bot.id, box)
@@ -254,20 +271,25 @@ def check_generation(session: Session, actor: Actor, bot_id: int,
                "metadata": {"bot_id": bot.id}}
     if data is None:
         return run_check(config_of(row, box), tracing, context)
-    fields, api_key = _resolve(data, row, box)
+    fields, api_key = _resolve(data, row, box, template_checked)
     return run_check(provider_config(data.provider, fields, api_key), tracing, context)
 
 
-def preview_template(session: Session, actor: Actor, bot_id: int,
-                     template: str | None) -> PromptPreview:
-    """The prompt a template gives on an example request, or the error naming the problem."""
-    bot_for(session, actor, bot_id)
-    text = template if template is not None else default_template()
-    try:
-        rendered = validate_template(text)
-    except UtterlyError as exc:
-        raise from_core(exc) from None
-    return PromptPreview(messages=rendered.messages, prompt_version=template_version(text),
+def namespace_of_bot(session_factory, actor: Actor, bot_id: int, role: str = "viewer") -> int:
+    """The namespace of a bot the actor may act on as `role` (404 or 403 as `bot_for`), in a
+    short session of its own: a template render is admitted per namespace, and must not
+    hold a connection while it runs."""
+    with session_factory() as session:
+        return bot_for(session, actor, bot_id, role).namespace_id
+
+
+def template_or_default(template: str | None) -> str:
+    return template if template is not None else default_template()
+
+
+def preview_of(template: str, rendered: RenderedPrompt) -> PromptPreview:
+    """The prompt a template gives on the example request (prompt.validate_template)."""
+    return PromptPreview(messages=rendered.messages, prompt_version=template_version(template),
                          variables=TEMPLATE_VARIABLES)
 
 
