@@ -18,9 +18,13 @@ import csv
 import io
 import re
 
+from collections.abc import Iterator
+
 from .model import (
     BotData,
+    BotSource,
     Collector,
+    Limits,
     SentenceData,
     as_text,
     check_locale,
@@ -42,14 +46,23 @@ def restore(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and _FORMULA.match(cell) else cell
 
 
-def dump(bot: BotData) -> str:
+def stream(bot: BotSource) -> Iterator[str]:
+    """The file in pieces: the header, then one piece per FAQ."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
-    for faq in bot.faqs:
+    yield out.getvalue()
+    for faq in bot.faqs(True):
+        out.seek(0)
+        out.truncate()
         for s in faq.sentences:
             writer.writerow([neutralise(c) for c in (faq.title, s.text, s.locale, s.origin)])
-    return out.getvalue()
+        if out.tell():
+            yield out.getvalue()
+
+
+def dump(bot: BotData) -> str:
+    return "".join(stream(BotSource.of(bot)))
 
 
 def _delimiter(text: str) -> str:
@@ -57,12 +70,13 @@ def _delimiter(text: str) -> str:
     return ";" if ";" in first and "," not in first else ","
 
 
-def load(data: str | bytes, *, locale: str | None = None) -> BotData:
+def load(data: str | bytes, *, locale: str | None = None,
+         limits: Limits | None = None) -> BotData:
     """CSV rows. `locale` is for files without a locale column, or rows with it empty."""
     text = as_text(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text),
                         strict=True)
-    collector = Collector()
+    collector = Collector(limits)
     columns: dict[str, int] | None = None
     end = 0  # the line the previous record ended on
     try:

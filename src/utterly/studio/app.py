@@ -22,7 +22,9 @@ from .gates import GATES
 from .generation_threads import GenerationThreads
 from .headers import SecurityHeaders
 from .secrets import SecretBox
+from .services import bot_limits
 from .services.jobs import JobWorker
+from .services.nlu import conflict_indexes
 from .services.queue import TaskQueue
 from .services.throttle import LoginThrottle
 from .web import routes as web
@@ -38,6 +40,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
     engine = make_engine(config.url, **config.pool)
     migrate(engine)
     GATES.configure(config.limits_url)
+    bot_limits.configure(config)
+    conflict_indexes.configure(config.conflict_builds)
     queue = TaskQueue(config.broker_url) if config.broker_url else None
 
     @asynccontextmanager

@@ -46,6 +46,15 @@ class StudioConfig:
     # Where every process counts the calls at once to each provider endpoint
     # (UTTERLY_REDIS_URL; by default the broker's, when it is Redis). None: per process.
     redis_url: str | None = None
+    # Rows, not bytes: the sentences one import may bring, and the sentences and FAQs a bot
+    # may hold (imports, additions and exports are refused past them; docs/security.md):
+    # UTTERLY_MAX_IMPORT_SENTENCES, UTTERLY_MAX_BOT_SENTENCES, UTTERLY_MAX_BOT_FAQS
+    max_import_sentences: int = 50_000
+    max_bot_sentences: int = 200_000
+    max_bot_faqs: int = 2_000
+    # conflict indexes (re)built at once in this process, the others wait for one
+    # (UTTERLY_CONFLICT_BUILDS)
+    conflict_builds: int = 1
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -70,6 +79,13 @@ class StudioConfig:
                                           cls.generation_threads, int, 1),
             "broker_url": env.get("UTTERLY_BROKER_URL", "").strip() or None,
             "redis_url": env.get("UTTERLY_REDIS_URL", "").strip() or None,
+            "max_import_sentences": _number(env, "UTTERLY_MAX_IMPORT_SENTENCES",
+                                            cls.max_import_sentences, int, 1),
+            "max_bot_sentences": _number(env, "UTTERLY_MAX_BOT_SENTENCES",
+                                         cls.max_bot_sentences, int, 1),
+            "max_bot_faqs": _number(env, "UTTERLY_MAX_BOT_FAQS", cls.max_bot_faqs, int, 1),
+            "conflict_builds": _number(env, "UTTERLY_CONFLICT_BUILDS", cls.conflict_builds,
+                                       int, 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
