@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-
 from collections.abc import Iterator
 
 from .model import (
