@@ -30,6 +30,7 @@ from .model import (
     check_origin,
     default_locale,
     invalid,
+    lines,
 )
 
 HEADER = ["intent", "text", "locale", "origin"]
@@ -65,7 +66,7 @@ def dump(bot: BotData) -> str:
 
 
 def _delimiter(text: str) -> str:
-    first = text.split("\n", 1)[0]
+    first = text[:text.find("\n")] if "\n" in text else text  # no copy of the rest
     return ";" if ";" in first and "," not in first else ","
 
 
@@ -73,8 +74,7 @@ def load(data: str | bytes, *, locale: str | None = None,
          limits: Limits | None = None) -> BotData:
     """CSV rows. `locale` is for files without a locale column, or rows with it empty."""
     text = as_text(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text),
-                        strict=True)
+    reader = csv.reader(lines(text), delimiter=_delimiter(text), strict=True)
     collector = Collector(limits)
     columns: dict[str, int] | None = None
     end = 0  # the line the previous record ended on

@@ -11,7 +11,6 @@ every line break inside a text, so a text never splits a line.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 
@@ -28,6 +27,7 @@ from .model import (
     check_tags,
     default_locale,
     invalid,
+    lines,
 )
 
 
@@ -57,8 +57,7 @@ def load(data: str | bytes, *, locale: str | None = None,
     """JSON Lines. `locale` is for sentence lines without one."""
     collector = Collector(limits)
     name, locales = "", None
-    # line by line, never the list of every line (newline="\n": split at \n only)
-    for number, line in enumerate(io.StringIO(as_text(data), newline="\n"), start=1):
+    for number, line in enumerate(lines(as_text(data), only_lf=True), start=1):
         line = line.removesuffix("\n")
         if not line.strip():
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import InvalidRequest
@@ -125,6 +125,18 @@ def as_text(data: str | bytes) -> str:
             raise invalid(f"line {line}", f"the file is not UTF-8 text (byte {exc.start})",
                           "save the file as UTF-8") from None
     return data.removeprefix("\ufeff")
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_NEWLINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
+def lines(text: str, *, only_lf: bool = False) -> Iterator[str]:
+    """The lines of `text`, ends kept, one at a time (never the list of them all, nor
+    io.StringIO's copy of the text at 4 bytes a character): as io.StringIO(text,
+    newline="") iterates them, or split at \\n alone when `only_lf`."""
+    for match in (_NEWLINE if only_lf else _LINE).finditer(text):
+        yield match.group()
 
 
 def check_string(value, where: str, name: str, *, required: bool = True) -> str | None:

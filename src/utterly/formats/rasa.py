@@ -56,6 +56,26 @@ def _represent_text(dumper: yaml.SafeDumper, value: str):
 
 _Dumper.add_representer(str, _represent_text)
 
+try:  # libyaml writes the same YAML some 5 times faster ...
+    class _FastDumper(yaml.CSafeDumper):
+        def ignore_aliases(self, data):
+            return True
+
+    _FastDumper.add_representer(str, _represent_text)
+except AttributeError:  # PyYAML built without libyaml
+    _FastDumper = None
+
+
+def _within_bmp(value) -> bool:
+    """... but escapes what lies beyond U+FFFF (emoji), which PyYAML writes as it is."""
+    if isinstance(value, str):
+        return not value or max(value) <= "\uffff"
+    if isinstance(value, dict):
+        return all(_within_bmp(k) and _within_bmp(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_within_bmp(v) for v in value)
+    return True
+
 
 # ---- writing ----------------------------------------------------------------------------
 
@@ -64,8 +84,9 @@ EXAMPLES_AT_ONCE = 500
 
 
 def _yaml(value) -> str:
-    return yaml.dump(value, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
-                     default_flow_style=False, width=1_000_000)
+    fast = _FastDumper is not None and _within_bmp(value)
+    return yaml.dump(value, Dumper=_FastDumper if fast else _Dumper, allow_unicode=True,
+                     sort_keys=False, default_flow_style=False, width=1_000_000)
 
 
 def _indented(text: str) -> str:
