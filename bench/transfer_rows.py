@@ -26,7 +26,6 @@ table; never asserts. Results: docs/formats.md.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import resource
 import shutil
