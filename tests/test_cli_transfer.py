@@ -149,3 +149,27 @@ def test_a_bot_id_outside_the_id_range_is_a_usage_error(studio_db, bot):
     done = utterly("export", "--bot", bot, "--format", "csv", "--as", "bob", *studio_db)
     assert done.returncode == 2
     assert "Invalid value for '--bot'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_import_over_the_row_bound_is_refused_and_an_export_is_not_bounded(
+        studio_db, tmp_path, monkeypatch):
+    """The command line takes the server's bounds from the environment: a file over
+    UTTERLY_MAX_IMPORT_SENTENCES is refused before anything is stored. Its export, the
+    operator's, is written whatever the bot's size, piece by piece."""
+    monkeypatch.setenv("UTTERLY_MAX_IMPORT_SENTENCES", "2")
+    monkeypatch.setenv("UTTERLY_MAX_BOT_SENTENCES", "1")
+    three = tmp_path / "three.csv"
+    three.write_text("intent,text,locale\nLivraison,Quand arrive mon colis ?,fr\n"
+                     "Livraison,Mon colis est en retard,fr\nLivraison,Suivi de colis,fr\n")
+    done = utterly("import", str(three), "--bot", "2", "--as", "bob", *studio_db)
+    assert done.returncode == 1, done.stderr
+    assert "error [import_too_many_sentences]: the file holds more than 2 sentences" \
+        in done.stderr
+    assert "UTTERLY_MAX_IMPORT_SENTENCES" in done.stderr and "Traceback" not in done.stderr
+
+    out = tmp_path / "copy.csv"
+    listing = utterly("export", "--bot", "2", "-o", str(out), "--as", "bob", *studio_db)
+    assert listing.returncode == 0 and out.read_bytes() == b"intent,text,locale,origin\r\n"
+    assert not (tmp_path / "copy.csv.part").exists()
+    big = utterly("export", "--bot", "1", "--format", "csv", "--as", "bob", *studio_db)
+    assert big.returncode == 0 and "exported 1 FAQ(s), 2 sentence(s)" in big.stderr

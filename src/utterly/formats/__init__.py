@@ -3,6 +3,11 @@
     from utterly.formats import FORMATS, detect
     bot = FORMATS[detect("nlu.yml", text)].load(text, locale="fr")
     FORMATS["tock"].dump(bot)   # a Tock Studio sentences dump
+    FORMATS["csv"].stream(BotSource.of(bot))   # the same file, in pieces
+
+Writers stream: a `BotSource` hands them a bot FAQ by FAQ (from a database, in batches) and
+they give the file piece by piece, so that neither the bot nor its file is ever whole in
+memory. Readers take `limits=Limits(sentences=…, faqs=…)` and stop at one past them.
 
 Every format reads into the neutral `BotData` (FAQs, each with its sentences: text,
 locale, origin) and writes from it; see docs/formats.md for each file's shape and what
@@ -13,16 +18,16 @@ No HTTP and no database here: the Studio and the CLI build on it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..errors import InvalidRequest
 from . import csv as csv_format
 from . import jsonl, rasa, tock
-from .model import ORIGINS, BotData, FaqData, SentenceData, as_text
+from .model import ORIGINS, BotData, BotSource, FaqData, Limits, SentenceData, TooMany, as_text
 
-__all__ = ["BotData", "FaqData", "SentenceData", "ORIGINS", "Format", "FORMATS", "detect",
-           "format_for_filename"]
+__all__ = ["BotData", "BotSource", "FaqData", "SentenceData", "ORIGINS", "Format", "FORMATS",
+           "Limits", "TooMany", "detect", "format_for_filename"]
 
 
 @dataclass(frozen=True)
@@ -32,19 +37,22 @@ class Format:
     media_type: str
     suffix: str  # of exported file names
     dump: Callable[[BotData], str]
-    # load(text_or_bytes, *, locale=None): `locale` for sentences the file gives none
+    # load(text_or_bytes, *, locale=None, limits=None): `locale` for sentences the file
+    # gives none; past `limits`, TooMany
     load: Callable[..., BotData]
+    # the file dump writes, in pieces, from a bot handed over FAQ by FAQ
+    stream: Callable[[BotSource], Iterator[str]]
 
 
 FORMATS: dict[str, Format] = {
     "tock": Format("tock", "Tock sentences dump", "application/json", "-tock.json",
-                   tock.dump, tock.load),
+                   tock.dump, tock.load, tock.stream),
     "rasa": Format("rasa", "Rasa NLU YAML (3.1)", "application/yaml", "-nlu.yml",
-                   rasa.dump, rasa.load),
+                   rasa.dump, rasa.load, rasa.stream),
     "csv": Format("csv", "CSV", "text/csv; charset=utf-8", ".csv",
-                  csv_format.dump, csv_format.load),
+                  csv_format.dump, csv_format.load, csv_format.stream),
     "jsonl": Format("jsonl", "JSON Lines", "application/jsonl", ".jsonl",
-                    jsonl.dump, jsonl.load),
+                    jsonl.dump, jsonl.load, jsonl.stream),
 }
 
 _EXTENSIONS = {".json": "tock", ".yml": "rasa", ".yaml": "rasa", ".csv": "csv",

@@ -17,16 +17,20 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 
 from .model import (
     BotData,
+    BotSource,
     Collector,
+    Limits,
     SentenceData,
     as_text,
     check_locale,
     check_origin,
     default_locale,
     invalid,
+    lines,
 )
 
 HEADER = ["intent", "text", "locale", "origin"]
@@ -42,27 +46,36 @@ def restore(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and _FORMULA.match(cell) else cell
 
 
-def dump(bot: BotData) -> str:
+def stream(bot: BotSource) -> Iterator[str]:
+    """The file in pieces: the header, then one piece per FAQ."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
-    for faq in bot.faqs:
+    yield out.getvalue()
+    for faq in bot.faqs(True):
+        out.seek(0)
+        out.truncate()
         for s in faq.sentences:
             writer.writerow([neutralise(c) for c in (faq.title, s.text, s.locale, s.origin)])
-    return out.getvalue()
+        if out.tell():
+            yield out.getvalue()
+
+
+def dump(bot: BotData) -> str:
+    return "".join(stream(BotSource.of(bot)))
 
 
 def _delimiter(text: str) -> str:
-    first = text.split("\n", 1)[0]
+    first = text[:text.find("\n")] if "\n" in text else text  # no copy of the rest
     return ";" if ";" in first and "," not in first else ","
 
 
-def load(data: str | bytes, *, locale: str | None = None) -> BotData:
+def load(data: str | bytes, *, locale: str | None = None,
+         limits: Limits | None = None) -> BotData:
     """CSV rows. `locale` is for files without a locale column, or rows with it empty."""
     text = as_text(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text),
-                        strict=True)
-    collector = Collector()
+    reader = csv.reader(lines(text), delimiter=_delimiter(text), strict=True)
+    collector = Collector(limits)
     columns: dict[str, int] | None = None
     end = 0  # the line the previous record ended on
     try:

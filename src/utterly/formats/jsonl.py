@@ -12,10 +12,13 @@ every line break inside a text, so a text never splits a line.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from .model import (
     BotData,
+    BotSource,
     Collector,
+    Limits,
     SentenceData,
     as_text,
     check_locale,
@@ -24,6 +27,7 @@ from .model import (
     check_tags,
     default_locale,
     invalid,
+    lines,
 )
 
 
@@ -31,25 +35,30 @@ def _line(value: dict) -> str:
     return json.dumps(value, ensure_ascii=False) + "\n"
 
 
-def dump(bot: BotData) -> str:
-    lines = [_line({"type": "bot", "name": bot.name, "locales": bot.locales})]
-    for faq in bot.faqs:
+def stream(bot: BotSource) -> Iterator[str]:
+    """The file in pieces: the bot's line, then one piece per FAQ."""
+    yield _line({"type": "bot", "name": bot.name, "locales": bot.locales})
+    for faq in bot.faqs(True):
         entry = {"type": "faq", "intent": faq.title}
         for key in ("locale", "answer", "description", "tags"):
             if getattr(faq, key) is not None:
                 entry[key] = getattr(faq, key)
-        lines.append(_line(entry))
-        for s in faq.sentences:
-            lines.append(_line({"intent": faq.title, "text": s.text, "locale": s.locale,
-                                "origin": s.origin}))
-    return "".join(lines)
+        yield "".join([_line(entry), *(
+            _line({"intent": faq.title, "text": s.text, "locale": s.locale,
+                   "origin": s.origin}) for s in faq.sentences)])
 
 
-def load(data: str | bytes, *, locale: str | None = None) -> BotData:
+def dump(bot: BotData) -> str:
+    return "".join(stream(BotSource.of(bot)))
+
+
+def load(data: str | bytes, *, locale: str | None = None,
+         limits: Limits | None = None) -> BotData:
     """JSON Lines. `locale` is for sentence lines without one."""
-    collector = Collector()
+    collector = Collector(limits)
     name, locales = "", None
-    for number, line in enumerate(as_text(data).split("\n"), start=1):
+    for number, line in enumerate(lines(as_text(data), only_lf=True), start=1):
+        line = line.removesuffix("\n")
         if not line.strip():
             continue
         where = f"line {number}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import InvalidRequest
@@ -48,6 +49,60 @@ class BotData:
         return sum(len(f.sentences) for f in self.faqs)
 
 
+@dataclass
+class BotSource:
+    """A bot to write, handed over FAQ by FAQ so that a writer holds one at a time.
+    `faqs(sentences)` starts a new pass over the FAQs, in the file's order; each comes with
+    its sentences when `sentences` is true (a writer that needs a second pass, for the FAQ
+    fields alone, asks for none)."""
+
+    name: str
+    locales: list[str]
+    faqs: Callable[[bool], Iterable[FaqData]]
+
+    @classmethod
+    def of(cls, bot: BotData) -> "BotSource":
+        return cls(bot.name, list(bot.locales), lambda sentences=True: bot.faqs)
+
+
+# ---- how much a file may hold ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Limits:
+    """The most sentences and FAQs a reader takes from one file (None: no bound). Readers
+    count while they parse and stop at one past a bound, so that a file over it costs the
+    bound, not the file's size in rows."""
+
+    sentences: int | None = None
+    faqs: int | None = None
+
+
+class TooMany(InvalidRequest):
+    """A file holds more sentences (or FAQs) than its reader's `Limits` allow."""
+
+    def __init__(self, what: str, limit: int, where: str = ""):
+        super().__init__(f"{where_prefix(where)}the file holds more than {limit:,} {what}: "
+                         "nothing was read past that", field=what.lower(),
+                         hint=f"split the file into parts of at most {limit:,} {what} and "
+                              "send them one after the other")
+        self.what = what
+        self.limit = limit
+
+
+class Tally:
+    """Counts rows as a reader meets them; past `limit`, TooMany."""
+
+    def __init__(self, limit: int | None, what: str):
+        self.limit = limit
+        self.what = what
+        self.count = 0
+
+    def tick(self, where: str = "") -> None:
+        self.count += 1
+        if self.limit is not None and self.count > self.limit:
+            raise TooMany(self.what, self.limit, where)
+
+
 # ---- shared checks ----------------------------------------------------------------------
 
 def where_prefix(where: str) -> str:
@@ -70,6 +125,18 @@ def as_text(data: str | bytes) -> str:
             raise invalid(f"line {line}", f"the file is not UTF-8 text (byte {exc.start})",
                           "save the file as UTF-8") from None
     return data.removeprefix("\ufeff")
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_NEWLINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
+def lines(text: str, *, only_lf: bool = False) -> Iterator[str]:
+    """The lines of `text`, ends kept, one at a time (never the list of them all, nor
+    io.StringIO's copy of the text at 4 bytes a character): as io.StringIO(text,
+    newline="") iterates them, or split at \\n alone when `only_lf`."""
+    for match in (_NEWLINE if only_lf else _LINE).finditer(text):
+        yield match.group()
 
 
 def check_string(value, where: str, name: str, *, required: bool = True) -> str | None:
@@ -128,19 +195,27 @@ def slug(text: str, fallback: str) -> str:
 
 class Collector:
     """Builds a BotData from sentences and FAQ fields met in any order, grouping sentences
-    by intent in the order intents first appear."""
+    by intent in the order intents first appear; refuses more than `limits` allow."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        limits = limits or Limits()
         self.faqs: dict[str, FaqData] = {}
         self.warnings: list[str] = []
+        self.sentences_read = Tally(limits.sentences, "sentences")
+        self.faqs_read = Tally(limits.faqs, "FAQs")
 
     def faq(self, title: str, where: str = "") -> FaqData:
         faq = self.faqs.get(title)
         if faq is None:
+            self.faqs_read.tick(where)
             faq = self.faqs[title] = FaqData(title=title, where=where)
         return faq
 
-    def add(self, title: str, sentence: SentenceData, where: str = "") -> None:
+    def add(self, title: str, sentence: SentenceData, where: str = "", *,
+            counted: bool = False) -> None:
+        """`counted`: the reader ticked `sentences_read` when it met the sentence."""
+        if not counted:
+            self.sentences_read.tick(sentence.where or where)
         self.faq(title, where or sentence.where).sentences.append(sentence)
 
     def finish(self, name: str = "", locales: list[str] | None = None) -> BotData:

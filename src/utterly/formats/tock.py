@@ -49,12 +49,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 from ..request import normalize_locale
+from . import bounded_json
 from .model import (
     BotData,
+    BotSource,
     Collector,
+    Limits,
     SentenceData,
+    Tally,
     as_text,
     check_locale,
     check_origin,
@@ -75,19 +80,33 @@ _JAVA_LOCALE = re.compile(r"^([A-Za-z]{2,8})(?:[_-]([A-Za-z]{2}|[0-9]{3})?)?(?:[
 
 # ---- names ------------------------------------------------------------------------------
 
-def intent_names(titles: list[str]) -> dict[str, str]:
-    """A distinct Tock intent name per FAQ title."""
-    names: dict[str, str] = {}
-    used: set[str] = set()
-    for title in titles:
+class IntentNames:
+    """A distinct Tock intent name per FAQ title, given as the titles come: a title's name
+    depends on the titles before it only."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self._used: set[str] = set()
+
+    def add(self, title: str) -> str:
+        if title in self.names:
+            return self.names[title]
         base = slug(title, "faq")
         name, n = base, 1
-        while name in used:
+        while name in self._used:
             n += 1
             name = f"{base}_{n}"
-        used.add(name)
-        names[title] = name
-    return names
+        self._used.add(name)
+        self.names[title] = name
+        return name
+
+
+def intent_names(titles: list[str]) -> dict[str, str]:
+    """A distinct Tock intent name per FAQ title."""
+    names = IntentNames()
+    for title in titles:
+        names.add(title)
+    return names.names
 
 
 def java_locale(locale: str) -> str:
@@ -119,36 +138,69 @@ def _without_namespace(name: str) -> str:
 
 # ---- writing ----------------------------------------------------------------------------
 
+def _nested(value, depth: int) -> str:
+    """`value` as json.dumps(indent=2) writes it `depth` levels deep in a document (JSON
+    escapes every line break inside a text, so each line of it is one of the layout)."""
+    return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * depth)
+
+
+def _sentence(s: SentenceData, intent: str) -> dict:
+    item = {"text": s.text, "intent": intent, "entities": [],
+            "language": java_locale(s.locale), "status": "validated", "forReview": False}
+    extra = {}
+    if s.origin != "human":
+        extra["origin"] = s.origin
+    if from_java_locale(item["language"], "") != s.locale:
+        extra["locale"] = s.locale
+    if extra:
+        item[EXTENSION] = extra
+    return item
+
+
+def _json_list(items: Iterator[str], depth: int) -> Iterator[str]:
+    """A JSON list of already written items, laid out as json.dumps(indent=2) does."""
+    inside, close = "\n" + "  " * (depth + 1), "\n" + "  " * depth + "]"
+    yield "["
+    empty = True
+    for item in items:
+        yield ("" if empty else ",") + inside + item
+        empty = False
+    yield "]" if empty else close
+
+
+def stream(bot: BotSource) -> Iterator[str]:
+    """The dump in pieces, laid out as json.dumps(document, indent=2): the sentences FAQ
+    by FAQ, then (a second pass, without sentences) the FAQs that gave them their names."""
+    names = IntentNames()
+
+    def sentences() -> Iterator[str]:
+        for faq in bot.faqs(True):
+            intent = names.add(faq.title)
+            if faq.sentences:
+                yield (",\n" + "  " * 2).join(_nested(_sentence(s, intent), 2)
+                                              for s in faq.sentences)
+
+    def faqs() -> Iterator[str]:
+        for faq in bot.faqs(False):
+            if faq.title not in names.names:  # created since the first pass
+                continue
+            entry = {"intent": names.names[faq.title], "title": faq.title}
+            for key in ("locale", "answer", "description", "tags"):
+                if getattr(faq, key) is not None:
+                    entry[key] = getattr(faq, key)
+            yield _nested(entry, 3)
+
+    yield '{\n  "applicationName": ' + _nested(slug(bot.name, "utterly"), 1) + \
+        ',\n  "sentences": '
+    yield from _json_list(sentences(), 1)
+    yield (',\n  "%s": {\n    "version": 1,\n    "bot": ' % EXTENSION) + \
+        _nested({"name": bot.name, "locales": bot.locales}, 2) + ',\n    "faqs": '
+    yield from _json_list(faqs(), 2)
+    yield "\n  }\n}\n"
+
+
 def dump(bot: BotData) -> str:
-    names = intent_names([f.title for f in bot.faqs])
-    sentences = []
-    for faq in bot.faqs:
-        for s in faq.sentences:
-            item = {"text": s.text, "intent": names[faq.title], "entities": [],
-                    "language": java_locale(s.locale), "status": "validated",
-                    "forReview": False}
-            extra = {}
-            if s.origin != "human":
-                extra["origin"] = s.origin
-            if from_java_locale(item["language"], "") != s.locale:
-                extra["locale"] = s.locale
-            if extra:
-                item[EXTENSION] = extra
-            sentences.append(item)
-    faqs = []
-    for faq in bot.faqs:
-        entry = {"intent": names[faq.title], "title": faq.title}
-        for key in ("locale", "answer", "description", "tags"):
-            if getattr(faq, key) is not None:
-                entry[key] = getattr(faq, key)
-        faqs.append(entry)
-    document = {
-        "applicationName": slug(bot.name, "utterly"),
-        "sentences": sentences,
-        EXTENSION: {"version": 1, "bot": {"name": bot.name, "locales": bot.locales},
-                    "faqs": faqs},
-    }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return "".join(stream(BotSource.of(bot)))
 
 
 # ---- reading ----------------------------------------------------------------------------
@@ -169,9 +221,19 @@ def _list(value, where: str, name: str, *, required: bool = True) -> list:
     return value
 
 
-def _parse(text: str):
+def _parse(text: str, limits: Limits):
+    """The JSON, its lists of sentences and of FAQs (intents) read item by item and
+    counted, so that a dump with too many stops at one past the bound."""
+    def counter(limit: int | None, what: str, path: str):
+        tally = Tally(limit, what)
+        return lambda index: tally.tick(f"{path}.{index}")
+
+    counters = {("sentences",): counter(limits.sentences, "sentences", "sentences"),
+                (EXTENSION, "faqs"): counter(limits.faqs, "FAQs", f"{EXTENSION}.faqs"),
+                ("intents",): counter(limits.faqs, "FAQs", "intents"),
+                ("faqs",): counter(limits.faqs, "FAQs", "faqs")}
     try:
-        return json.loads(text)
+        return bounded_json.loads(text, counters)
     except json.JSONDecodeError as exc:
         raise invalid(f"line {exc.lineno}", f"not valid JSON at column {exc.colno}: {exc.msg}",
                       "export the dump again from Tock Studio, or fix the JSON") from None
@@ -179,17 +241,19 @@ def _parse(text: str):
         raise invalid("", "the JSON nests too deeply", "send a Tock sentences dump") from None
 
 
-def load(data: str | bytes, *, locale: str | None = None) -> BotData:
+def load(data: str | bytes, *, locale: str | None = None,
+         limits: Limits | None = None) -> BotData:
     """An Utterly-written or genuine Tock sentences dump, or a Tock application dump.
     `locale` is for sentences that give none (Tock would refuse them)."""
-    document = _parse(as_text(data))
+    limits = limits or Limits()
+    document = _parse(as_text(data), limits)
     if not isinstance(document, dict):
         raise invalid("", "the file is not a Tock dump (its JSON is not an object)",
                       "send a Tock sentences dump: {\"applicationName\": …, \"sentences\": […]}")
     if isinstance(document.get("application"), dict) and "applicationName" not in document:
-        return _load_application_dump(document, locale)
+        return _load_application_dump(document, locale, limits)
     if "applicationName" in document or "sentences" in document:
-        return _load_sentences_dump(document, locale)
+        return _load_sentences_dump(document, locale, limits)
     raise invalid("", "the file is not a Tock dump (it has neither `applicationName` and "
                   "`sentences` nor `application`)",
                   "send a Tock sentences dump or application dump")
@@ -203,13 +267,13 @@ def _extension(document: dict) -> tuple[dict, list]:
     return extra, _list(extra.get("faqs"), EXTENSION, "faqs", required=False)
 
 
-def _load_sentences_dump(document: dict, locale: str | None) -> BotData:
+def _load_sentences_dump(document: dict, locale: str | None, limits: Limits) -> BotData:
     app = check_string(document.get("applicationName"), "", "applicationName")
     dump_language = document.get("language")
     if dump_language is not None:
         dump_language = from_java_locale(dump_language, "", "language")
     extra, faq_entries = _extension(document)
-    collector = Collector()
+    collector = Collector(limits)
     titles: dict[str, str] = {}  # Tock intent name → FAQ title
     for i, entry in enumerate(faq_entries):
         where = f"{EXTENSION}.faqs.{i}"
@@ -268,11 +332,11 @@ def _load_sentences_dump(document: dict, locale: str | None) -> BotData:
     return collector.finish(name, locales)
 
 
-def _load_application_dump(document: dict, locale: str | None) -> BotData:
+def _load_application_dump(document: dict, locale: str | None, limits: Limits) -> BotData:
     app = _object(document["application"], "", "application")
     name = check_string(app.get("name"), "application", "name")
     intents: dict[str, tuple[str, dict]] = {}
-    collector = Collector()
+    collector = Collector(limits)
     labels: set[str] = set()
     for i, intent in enumerate(_list(document.get("intents"), "", "intents", required=False)):
         where = f"intents.{i}"

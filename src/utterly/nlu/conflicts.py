@@ -54,25 +54,58 @@ def representative(stored: list[Example], limit: int | None = None) -> list[Exam
 class ConflictIndex:
     """What conflict checking needs from a bot's stored sentences, built once: the trained
     classifier and, with an embedder, the sentences' vectors. Checking a run's candidates
-    then costs their own classification and embedding only, whatever the bot's size."""
+    then costs their own classification and embedding only, whatever the bot's size.
+
+    When the sentences change, `updated(stored)` gives the index a full build would give,
+    doing only what the change requires: nothing when the kept sample is the same (a
+    sentence added to an FAQ that already has its share, or removed from outside the
+    sample), else the new sample's classifier and the vectors of its new texts only.
+    `embedded` and `trained` say what a build or an update did."""
 
     def __init__(self, stored: list[Example], *, classifier: IntentClassifier | None = None,
-                 embed=None):
+                 embed=None, _previous: "ConflictIndex | None" = None):
         stored = representative(stored)
+        self.sample = stored
         self.intents = {e.intent for e in stored}
         self.classifier = None
         self.labels = np.array([e.intent for e in stored])
         self.vectors = None
         self.embed = embed
+        self.embedded = 0    # texts this build embedded (an update reuses the others')
+        self.trained = False  # whether this build trained the classifier
         if len(self.intents) < 2:
             return
-        self.classifier = classifier or IntentClassifier(
-            max_features=max(1000, MAX_WEIGHTS // len(self.intents))).fit(stored)
+        if classifier is None:
+            classifier = IntentClassifier(
+                max_features=max(1000, MAX_WEIGHTS // len(self.intents))).fit(stored)
+            self.trained = True
+        self.classifier = classifier
         if embed is not None:
-            texts = [e.text for e in stored]
-            parts = [np.asarray(embed(texts[i:i + EMBED_BATCH]), dtype=np.float32)
+            self.vectors = self._vectors([e.text for e in stored], _previous)
+
+    def _vectors(self, texts: list[str], previous: "ConflictIndex | None"):
+        known: dict[str, int] = {}
+        if previous is not None and previous.vectors is not None and previous.embed is self.embed:
+            known = {e.text: i for i, e in enumerate(previous.sample)}
+        if not known:
+            parts = [np.asarray(self.embed(texts[i:i + EMBED_BATCH]), dtype=np.float32)
                      for i in range(0, len(texts), EMBED_BATCH)]
-            self.vectors = np.concatenate(parts) if parts else None
+            self.embedded = len(texts)
+            return np.concatenate(parts) if parts else None
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh: dict[str, np.ndarray] = {}
+        for i in range(0, len(missing), EMBED_BATCH):
+            batch = missing[i:i + EMBED_BATCH]
+            fresh.update(zip(batch, np.asarray(self.embed(batch), dtype=np.float32)))
+        self.embedded = len(missing)
+        return np.stack([previous.vectors[known[t]] if t in known else fresh[t] for t in texts])
+
+    def updated(self, stored: list[Example]) -> "ConflictIndex":
+        """The index of `stored`, built from this one: itself when its sample is the same."""
+        sample = representative(stored)
+        if sample == self.sample:
+            return self
+        return ConflictIndex(sample, embed=self.embed, _previous=self)
 
     @property
     def nbytes(self) -> int:

@@ -23,7 +23,9 @@ from .gates import GATES
 from .generation_threads import GenerationThreads
 from .headers import SecurityHeaders
 from .secrets import SecretBox
+from .services import bot_limits
 from .services.jobs import JobWorker
+from .services.nlu import conflict_indexes
 from .services.queue import TaskQueue
 from .services.throttle import LoginThrottle
 from .template_renders import TemplateRenders
@@ -40,6 +42,8 @@ def create_app(config: StudioConfig | None = None) -> FastAPI:
         config.data_dir.mkdir(parents=True, mode=0o700)
     engine = make_engine(config.url, **config.pool)
     migrate(engine)
+    bot_limits.configure(config)
+    conflict_indexes.configure(config.conflict_builds)
     queue = TaskQueue(config.broker_url) if config.broker_url else None
 
     @asynccontextmanager

@@ -34,9 +34,11 @@ def storage_options(func):
 
 def open_sessions(config):
     from .db import make_engine, migrate, session_factory
+    from .services import bot_limits
 
     engine = make_engine(config.url, **config.pool)
     migrate(engine)
+    bot_limits.configure(config)
     return engine, session_factory(engine)
 
 

@@ -59,11 +59,11 @@ def _format_for_output(fmt: str | None, path: str) -> str:
     return chosen
 
 
-def _load(data: bytes, path: str, fmt: str | None, locale: str | None):
+def _load(data: bytes, path: str, fmt: str | None, locale: str | None, limits=None):
     from ..formats import FORMATS, detect
 
     name = fmt or detect(None if path == "-" else path, data)
-    return name, FORMATS[name].load(data, locale=locale)
+    return name, FORMATS[name].load(data, locale=locale, limits=limits)
 
 
 def _warn(warnings: list[str]) -> None:
@@ -80,7 +80,10 @@ def _warn(warnings: list[str]) -> None:
 @_as_option
 @storage_options
 def export_command(bot_id, fmt, output, username, data_dir, database_url):
-    """Export a bot's FAQs and sentences (Tock dump, Rasa nlu.yml, CSV or JSONL)."""
+    """Export a bot's FAQs and sentences (Tock dump, Rasa nlu.yml, CSV or JSONL).
+
+    Written as it is read, a batch of FAQs at a time, whatever the bot's size (the API's
+    export refuses bots over UTTERLY_MAX_BOT_SENTENCES; this command does not)."""
     from ..formats import FORMATS
     from .services import transfer
 
@@ -90,12 +93,35 @@ def export_command(bot_id, fmt, output, username, data_dir, database_url):
 
     def export():
         with sessions() as session:
-            return transfer.export_bot(session, who, bot_id)
+            return transfer.export_bot(session, who, bot_id, sessions)
 
-    data = run_service(export)
-    _write(output, FORMATS[name].dump(data))
-    click.echo(f"exported {len(data.faqs)} FAQ(s), {data.sentence_count()} sentence(s) "
-               f"as {name}" + ("" if output == "-" else f" to {output}"), err=True)
+    done = run_service(export)
+    run_service(lambda: _write_pieces(output, FORMATS[name].stream(done.source)))
+    click.echo(f"exported {done.faqs} FAQ(s), {done.sentences} sentence(s) as {name}"
+               + ("" if output == "-" else f" to {output}"), err=True)
+
+
+def _write_pieces(path: str, pieces) -> None:
+    """The file, piece by piece; a file is written beside its name and renamed when
+    complete, so that a failure leaves no half file behind."""
+    if path == "-":
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            for piece in pieces:
+                out.write(piece)
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        fail(f"cannot write {path}: {exc.strerror}")
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 @click.command("import")
@@ -110,8 +136,9 @@ def export_command(bot_id, fmt, output, username, data_dir, database_url):
 @storage_options
 def import_command(file, bot_id, fmt, locale, as_json, username, data_dir, database_url):
     """Merge a file's FAQs and sentences into a bot, all or nothing (FILE - for stdin)."""
+    from ..formats import TooMany
     from .access import bot_for
-    from .services import transfer
+    from .services import bot_limits, transfer
 
     raw = _read(file)
     _, sessions = open_sessions(config_from(data_dir, database_url))
@@ -120,7 +147,11 @@ def import_command(file, bot_id, fmt, locale, as_json, username, data_dir, datab
     def merge():
         with sessions() as session, session.begin():
             bot = bot_for(session, who, bot_id, "bot_user")
-            name, data = _load(raw, file, fmt, locale or bot.locales[0])
+            try:
+                name, data = _load(raw, file, fmt, locale or bot.locales[0],
+                                   bot_limits.current().reading())
+            except TooMany as exc:
+                raise bot_limits.import_too_large(exc.what, exc.limit) from None
             return name, transfer.import_bot(session, who, bot_id, data)
 
     name, report = run_service(merge)

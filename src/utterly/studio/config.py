@@ -78,6 +78,15 @@ class StudioConfig:
     template_request_workers: int = 4
     template_renders_per_user: int = 2
     template_renders_per_namespace: int = 3
+    # Rows, not bytes: the sentences one import may bring, and the sentences and FAQs a bot
+    # may hold (imports, additions and exports are refused past them; docs/security.md):
+    # UTTERLY_MAX_IMPORT_SENTENCES, UTTERLY_MAX_BOT_SENTENCES, UTTERLY_MAX_BOT_FAQS
+    max_import_sentences: int = 50_000
+    max_bot_sentences: int = 200_000
+    max_bot_faqs: int = 2_000
+    # conflict indexes (re)built at once in this process, the others wait for one
+    # (UTTERLY_CONFLICT_BUILDS)
+    conflict_builds: int = 1
 
     @classmethod
     def from_env(cls, **overrides) -> "StudioConfig":
@@ -121,6 +130,13 @@ class StudioConfig:
             "template_renders_per_namespace": _number(
                 env, "UTTERLY_TEMPLATE_RENDERS_PER_NAMESPACE",
                 cls.template_renders_per_namespace, int, 1),
+            "max_import_sentences": _number(env, "UTTERLY_MAX_IMPORT_SENTENCES",
+                                            cls.max_import_sentences, int, 1),
+            "max_bot_sentences": _number(env, "UTTERLY_MAX_BOT_SENTENCES",
+                                         cls.max_bot_sentences, int, 1),
+            "max_bot_faqs": _number(env, "UTTERLY_MAX_BOT_FAQS", cls.max_bot_faqs, int, 1),
+            "conflict_builds": _number(env, "UTTERLY_CONFLICT_BUILDS", cls.conflict_builds,
+                                       int, 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

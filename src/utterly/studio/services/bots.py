@@ -18,6 +18,7 @@ from ..models import (
     TrainingSentence,
 )
 from ..schemas import BotIn, BotPatch, FaqIn, FaqPatch, SentenceIn
+from . import bot_limits
 
 # ---- bots -----------------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ def create_faq(session: Session, actor: Actor, bot_id: int, data: FaqIn) -> Faq:
     bot = bot_for(session, actor, bot_id, "bot_user")
     locale = _check_locale(bot, data.locale or bot.locales[0])
     _unique_title(session, bot.id, data.title)
+    bot_limits.check_room(session, bot.id, faqs=1)
     faq = Faq(bot_id=bot.id, title=data.title, description=data.description,
               answer=data.answer, locale=locale, tags=data.tags)
     session.add(faq)
@@ -219,6 +221,7 @@ def add_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
                            field=f"{where}text", code="sentence_conflict",
                            hint="one sentence can train only one FAQ: move or rephrase it",
                            conflict_faq_id=other.id, conflict_faq_title=other.title)
+    bot_limits.check_room(session, bot.id, sentences=len(prepared))
     rows = [TrainingSentence(bot_id=bot.id, faq_id=faq.id, text=text, normalized=key,
                              locale=locale, origin="human", created_by=actor.user_id)
             for text, key, locale in prepared]

@@ -26,6 +26,7 @@ from ..gates import GATES
 from ..models import Faq, GenerationJobItem, GenerationRun, TrainingSentence, User
 from ..schemas import Candidate, GenerateIn, GenerateOut, ImportIn, ImportOut, ImportReport
 from ..secrets import SecretBox
+from . import bot_limits
 from .bots import existing_sentences
 from .bots import prepare as prepare_text
 from .nlu import candidate_risks
@@ -412,6 +413,7 @@ def import_sentences(session: Session, actor: Actor, bot_id: int, faq_id: int,
             report=[{**r.model_dump(),
                      "status": "would_import" if r.status == "imported" else r.status}
                     for r in report])
+    bot_limits.check_room(session, bot.id, sentences=len(to_add))
     rows = []
     for key, (index, text) in to_add.items():
         row = TrainingSentence(

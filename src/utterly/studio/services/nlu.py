@@ -133,15 +133,23 @@ def _sentence_version(session: Session, bot_id: int, locale: str) -> tuple:
 
 
 class _ConflictIndexes:
-    """The conflict index of the bots generating lately, rebuilt when their sentences
-    change: a generation checks its candidates without training on the whole bot again."""
+    """The conflict index of the bots generating lately, brought up to date when their
+    sentences change: a generation checks its candidates without training on the whole bot
+    again. An update does only what the change requires (ConflictIndex.updated): often
+    nothing on a big bot, else one training on the kept sample and the embedding of its new
+    sentences. At most `builds` indexes are built or updated at once in the process (both
+    are CPU-bound: bots building in parallel would only share the same cores)."""
 
-    def __init__(self, kept: int = 4):
+    def __init__(self, kept: int = 4, builds: int = 1):
         self._kept = kept
         self._lock = threading.Lock()
         self._indexes: OrderedDict[tuple[int, str], tuple[tuple, ConflictIndex]] = \
             OrderedDict()
         self._building: dict[tuple[int, str], threading.Lock] = {}
+        self._slots = threading.BoundedSemaphore(builds)
+
+    def configure(self, builds: int) -> None:
+        self._slots = threading.BoundedSemaphore(builds)
 
     def get(self, session: Session, bot_id: int, locale: str) -> ConflictIndex:
         key, version = (bot_id, locale), _sentence_version(session, bot_id, locale)
@@ -153,10 +161,14 @@ class _ConflictIndexes:
                 if found is not None and found[0] == version:
                     self._indexes.move_to_end(key)
                     return found[1]
-            from ...embeddings.local import LocalEmbeddings
+            with self._slots:
+                stored = examples(session, bot_id, locale)
+                if found is not None:
+                    index = found[1].updated(stored)
+                else:
+                    from ...embeddings.local import LocalEmbeddings
 
-            index = ConflictIndex(examples(session, bot_id, locale),
-                                  embed=LocalEmbeddings().embed_sync)
+                    index = ConflictIndex(stored, embed=LocalEmbeddings().embed_sync)
             with self._lock:
                 self._indexes[key] = (version, index)
                 self._indexes.move_to_end(key)

@@ -8,33 +8,96 @@ and any conflict imports nothing.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from ...formats import BotData, FaqData, SentenceData
+from pydantic import ValidationError
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ...formats import BotData, BotSource, FaqData, SentenceData
 from ..access import Actor, bot_for
 from ..errors import Conflict, Invalid
 from ..models import Faq, TrainingSentence
 from ..schemas import FaqIn, SentenceIn
-from .bots import existing_sentences, prepare
+from . import bot_limits
+from .bots import prepare
 
 MODES = ("merge",)
 MAX_CONFLICTS_SHOWN = 100
 
 
-def export_bot(session: Session, actor: Actor, bot_id: int) -> BotData:
-    """Every FAQ (by title) and its sentences (oldest first); a viewer may export."""
+# An export reads this many sentences (or FAQs, for a pass without them) per transaction:
+# its memory is one batch, whatever the bot's size.
+EXPORT_BATCH_SENTENCES = 2_000
+EXPORT_BATCH_FAQS = 500
+
+
+@dataclass
+class Export:
+    source: BotSource
+    faqs: int
+    sentences: int
+
+
+def export_bot(session: Session, actor: Actor, bot_id: int, sessions: sessionmaker,
+               limit: int | None = None) -> Export:
+    """Every FAQ (by title) and its sentences (oldest first), handed out batch by batch, each
+    batch read in a short transaction of its own (`sessions`) when the file is written: no
+    connection is held while a client reads slowly. So the file is not one snapshot: a
+    change committed while it is written shows in the FAQs not yet read. A viewer may
+    export; a bot of more than `limit` sentences is refused (422)."""
     bot = bot_for(session, actor, bot_id)
-    faqs = sorted(session.scalars(select(Faq).where(Faq.bot_id == bot.id)),
-                  key=lambda f: (f.title.casefold(), f.title))
-    by_faq: dict[int, list[SentenceData]] = {f.id: [] for f in faqs}
-    for row in session.scalars(select(TrainingSentence).where(
-            TrainingSentence.bot_id == bot.id).order_by(TrainingSentence.id)):
-        by_faq[row.faq_id].append(SentenceData(row.text, row.locale, row.origin))
-    return BotData(name=bot.name, locales=list(bot.locales), faqs=[
-        FaqData(title=f.title, answer=f.answer, description=f.description, locale=f.locale,
-                tags=list(f.tags or []), sentences=by_faq[f.id]) for f in faqs])
+    rows = session.execute(select(Faq.id, Faq.title, func.count(TrainingSentence.id)).outerjoin(
+        TrainingSentence, TrainingSentence.faq_id == Faq.id).where(Faq.bot_id == bot.id)
+        .group_by(Faq.id, Faq.title)).all()
+    total = sum(count for _, _, count in rows)
+    if limit is not None and total > limit:
+        raise Invalid(f"the bot holds {total:,} sentences, more than the {limit:,} an export "
+                      "takes on this server", code="export_too_large", limit=limit,
+                      sentences=total, setting="UTTERLY_MAX_BOT_SENTENCES",
+                      hint="an operator can export it with `utterly export` (not bounded), "
+                           "or raise UTTERLY_MAX_BOT_SENTENCES")
+    order = sorted(rows, key=lambda r: (r[1].casefold(), r[1]))
+
+    def faqs(sentences: bool = True) -> Iterator[FaqData]:
+        for batch in _batches(order, sentences):
+            with sessions() as reading:  # closed before the batch goes out
+                read = list(_read_batch(reading, batch, sentences))
+            yield from read
+
+    return Export(BotSource(bot.name, list(bot.locales), faqs), len(rows), total)
+
+
+def _batches(order: list, sentences: bool) -> Iterator[list[int]]:
+    batch, held = [], 0
+    for faq_id, _, count in order:
+        if batch and (len(batch) == EXPORT_BATCH_FAQS or
+                      (sentences and held + count > EXPORT_BATCH_SENTENCES)):
+            yield batch
+            batch, held = [], 0
+        batch.append(faq_id)
+        held += count
+    if batch:
+        yield batch
+
+
+def _read_batch(session: Session, ids: list[int], sentences: bool) -> Iterator[FaqData]:
+    faqs = {f.id: f for f in session.scalars(select(Faq).where(Faq.id.in_(ids)))}
+    by_faq: dict[int, list[SentenceData]] = {i: [] for i in ids}
+    if sentences:
+        for faq_id, text, locale, origin in session.execute(select(
+                TrainingSentence.faq_id, TrainingSentence.text, TrainingSentence.locale,
+                TrainingSentence.origin).where(TrainingSentence.faq_id.in_(ids))
+                .order_by(TrainingSentence.id)):
+            by_faq[faq_id].append(SentenceData(text, locale, origin))
+    for faq_id in ids:
+        f = faqs.get(faq_id)
+        if f is None:  # deleted since the export began
+            continue
+        yield FaqData(title=f.title, answer=f.answer, description=f.description,
+                      locale=f.locale, tags=list(f.tags or []), sentences=by_faq[faq_id])
+        by_faq[faq_id] = []
 
 
 def _at(where: str) -> str:
@@ -110,8 +173,8 @@ def import_bot(session: Session, actor: Actor, bot_id: int, data: BotData,  # no
     owners: dict[tuple[str, str], str] = {}  # (locale, key) → the title of the FAQ it trains
     for locale in {item[3] for item in incoming}:
         keys = [item[2] for item in incoming if item[3] == locale]
-        for key, row in existing_sentences(session, bot.id, locale, keys).items():
-            owners[(locale, key)] = stored_by_id[row.faq_id].title
+        for key, faq_id in _owners(session, bot.id, locale, keys):
+            owners[(locale, key)] = stored_by_id[faq_id].title
     already_present, conflicts = 0, []
     for title, text, key, locale, origin in incoming:
         owner = owners.get((locale, key))
@@ -131,24 +194,36 @@ def import_bot(session: Session, actor: Actor, bot_id: int, data: BotData,  # no
                        conflicts=conflicts[:MAX_CONFLICTS_SHOWN],
                        conflict_count=len(conflicts))
 
-    # 2. Write.
+    # 2. Decide which FAQs are created, and check the bot has room for them and the
+    # sentences, still writing nothing.
     report = {"faqs_created": 0, "faqs_updated": 0, "sentences_added": 0,
               "already_present": already_present, "conflicts": [],
               "skipped_locales": sorted(skipped_locales),
               "skipped_sentences": sum(skipped_locales.values()),
               "warnings": list(data.warnings)}
-    rows = []
+    new_locales: dict[str, str] = {}
     for title, plan in plans.items():
+        if title in stored:
+            continue
+        locale = _new_faq_locale(plan["faq"], plan, locales)
+        if locale is None:
+            report["warnings"].append(f"left out the FAQ `{title}`: its locale "
+                                      f"{plan['faq'].locale or ''} is not one of the bot's")
+        else:
+            new_locales[title] = locale
+    kept = [title for title in plans if title in stored or title in new_locales]
+    bot_limits.check_room(session, bot.id, faqs=len(new_locales),
+                          sentences=sum(len(plans[t]["sentences"]) for t in kept))
+
+    # 3. Write.
+    added = []
+    for title in kept:
+        plan = plans[title]
         fields, faq = plan["fields"], plan["faq"]
         row = stored.get(title)
         if row is None:
-            locale = _new_faq_locale(faq, plan, locales)
-            if locale is None:
-                report["warnings"].append(f"left out the FAQ `{title}`: its locale "
-                                          f"{faq.locale or ''} is not one of the bot's")
-                continue
             row = Faq(bot_id=bot.id, title=title, description=fields.description,
-                      answer=fields.answer, locale=locale, tags=fields.tags)
+                      answer=fields.answer, locale=new_locales[title], tags=fields.tags)
             session.add(row)
             session.flush()
             report["faqs_created"] += 1
@@ -160,13 +235,35 @@ def import_bot(session: Session, actor: Actor, bot_id: int, data: BotData,  # no
                     changed = True
             report["faqs_updated"] += changed
         for text, key, locale, origin in plan["sentences"]:
-            rows.append(TrainingSentence(bot_id=bot.id, faq_id=row.id, text=text,
-                                         normalized=key, locale=locale, origin=origin,
-                                         created_by=actor.user_id))
-    session.add_all(rows)
-    session.flush()
-    report["sentences_added"] = len(rows)
+            added.append({"bot_id": bot.id, "faq_id": row.id, "text": text, "normalized": key,
+                          "locale": locale, "origin": origin, "created_by": actor.user_id})
+            if len(added) == INSERT_BATCH:
+                report["sentences_added"] += _insert(session, added)
+                added = []
+    report["sentences_added"] += _insert(session, added)
     return report
+
+
+# Sentences go in as plain rows, this many per statement: an ORM object per sentence
+# would weigh some 2 KB each until the transaction ends.
+INSERT_BATCH = 2_000
+
+
+def _insert(session: Session, rows: list[dict]) -> int:
+    if rows:
+        session.execute(insert(TrainingSentence), rows)
+    return len(rows)
+
+
+def _owners(session: Session, bot_id: int, locale: str, keys: list[str]):
+    """(normalised text, FAQ id) of the bot's stored sentences among `keys`."""
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 500):  # stay under SQL parameter limits
+        yield from session.execute(select(TrainingSentence.normalized, TrainingSentence.faq_id)
+                                   .where(TrainingSentence.bot_id == bot_id,
+                                          TrainingSentence.locale == locale,
+                                          TrainingSentence.normalized.in_(
+                                              unique[start:start + 500])))
 
 
 def _new_faq_locale(faq: FaqData, plan: dict, locales: list[str]) -> str | None:
