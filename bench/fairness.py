@@ -344,7 +344,8 @@ def run(backend: str, attacks: list[str]) -> list[list]:
         ctx = Context()
         ctx.loop, ctx.healthy_url = Loop(), healthy
         try:
-            with serve(app) as base:
+            # with its lifespan: the Studio's job worker runs the bulk jobs
+            with ASGIServer(app) as base:
                 ctx.base = base
                 ctx.attacker_token = token(base, "mallory-user")
                 headers = {"Authorization": f"Bearer {token(base, 'victim-user')}"}
