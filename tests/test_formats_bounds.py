@@ -26,6 +26,7 @@ from utterly.formats import (
     SentenceData,
     TooMany,
     bounded_json,
+    detect,
     rasa,
     tock,
 )
@@ -291,3 +292,18 @@ def test_bounded_json_refuses_what_json_loads_refuses(text):
         json.loads(text)
     with pytest.raises(json.JSONDecodeError):
         bounded_json.loads(text, {("sentences",): lambda i: None})
+
+
+@pytest.mark.parametrize("layout", ["tock-compact", "tock-indented", "jsonl"])
+def test_telling_the_format_reads_a_line_not_the_file(layout):
+    """A Tock dump is often one line (Tock's Jackson writes it compact): telling its format
+    from its content must not parse it whole before the bounded reader counts its rows."""
+    bot = BotData("b", ["fr"], [FaqData("A", [SentenceData(f"phrase {i}", "fr")
+                                              for i in range(30_000)])])
+    text = FORMATS["jsonl" if layout == "jsonl" else "tock"].dump(bot)
+    if layout == "tock-compact":
+        text = json.dumps(json.loads(text), ensure_ascii=False)
+    data = text.encode()
+    name = "jsonl" if layout == "jsonl" else "tock"
+    assert detect(None, data) == name
+    assert peak_while(lambda: detect(None, data)) < 3 * len(data)  # its text, no rows

@@ -18,6 +18,7 @@ No HTTP and no database here: the Studio and the CLI build on it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -55,6 +56,10 @@ FORMATS: dict[str, Format] = {
                     jsonl.dump, jsonl.load, jsonl.stream),
 }
 
+_TOCK_START = re.compile(r'\{\s*"(?:applicationName|application)"\s*:')
+# longer than any line Utterly writes or reads as JSON Lines (an FAQ's answer: 20,000)
+_MAX_JSONL_LINE = 1024 * 1024
+
 _EXTENSIONS = {".json": "tock", ".yml": "rasa", ".yaml": "rasa", ".csv": "csv",
                ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -77,21 +82,23 @@ def detect(filename: str | None, data: str | bytes) -> str:
         return by_name
     text = as_text(data).lstrip()
     if text.startswith("{"):
-        try:
-            document = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
-            document = None
-        if isinstance(document, dict) and ("applicationName" in document
-                                           or "application" in document):
+        # Never the whole file: parsing it here would build all its rows before the reader
+        # counts them. Tock writes `applicationName` (or `application`) first; otherwise
+        # the first line tells, if it is short enough to be a JSON Lines record.
+        if _TOCK_START.match(text):
             return "tock"
-        first = text.split("\n", 1)[0]
+        end = text.find("\n")
+        first = text[:end] if end >= 0 else text
+        if len(first) > _MAX_JSONL_LINE:
+            return "tock"
         try:
-            if isinstance(json.loads(first), dict):
-                return "jsonl"
+            record = json.loads(first)
         except (json.JSONDecodeError, RecursionError):
-            pass
-        return "tock" if document is None else "jsonl"
-    lines = [line.strip() for line in text.split("\n")[:50]]
+            return "tock"
+        if isinstance(record, dict) and ("applicationName" in record or "application" in record):
+            return "tock"
+        return "jsonl"
+    lines = [line.strip() for line in text[:64 * 1024].split("\n")[:50]]
     meaningful = [line for line in lines if line and not line.startswith("#")]
     if meaningful and meaningful[0].split(":")[0].strip() in ("version", "nlu"):
         return "rasa"

@@ -44,10 +44,12 @@ def current() -> BotLimits:
 
 def import_too_large(what: str, limit: int) -> StudioError:
     """A file with more rows than an import takes: 413, before anything is stored."""
-    setting = "UTTERLY_MAX_IMPORT_SENTENCES" if what == "sentences" else "UTTERLY_MAX_BOT_FAQS"
+    sentences = what == "sentences"
+    setting = "UTTERLY_MAX_IMPORT_SENTENCES" if sentences else "UTTERLY_MAX_BOT_FAQS"
     error = StudioError(
         f"the file holds more than {limit:,} {what}, the most one import takes on this "
-        "server; nothing was imported", status=413, code=f"import_too_many_{what.lower()}",
+        "server; nothing was imported", status=413,
+        code="import_too_many_sentences" if sentences else "import_too_many_faqs",
         field="body", limit=limit, setting=setting,
         hint=f"split the file into parts of at most {limit:,} {what} and import them one "
              f"after the other (an operator may raise {setting})")
@@ -64,20 +66,22 @@ def check_room(session: Session, bot_id: int, *, sentences: int = 0, faqs: int =
         held = session.scalar(select(func.count()).select_from(TrainingSentence).where(
             TrainingSentence.bot_id == bot_id))
         _refuse_past(held, sentences, limits.bot_sentences, "sentences",
-                     "UTTERLY_MAX_BOT_SENTENCES")
+                     "UTTERLY_MAX_BOT_SENTENCES", code="bot_sentences_limit")
     if faqs:
         held = session.scalar(select(func.count()).select_from(Faq).where(
             Faq.bot_id == bot_id))
-        _refuse_past(held, faqs, limits.bot_faqs, "FAQs", "UTTERLY_MAX_BOT_FAQS")
+        _refuse_past(held, faqs, limits.bot_faqs, "FAQs", "UTTERLY_MAX_BOT_FAQS",
+                     code="bot_faqs_limit")
 
 
-def _refuse_past(held: int, adding: int, limit: int, what: str, setting: str) -> None:
+def _refuse_past(held: int, adding: int, limit: int, what: str, setting: str, *,
+                 code: str) -> None:
     if held + adding <= limit:
         return
     raise Invalid(
         f"the bot holds {held:,} {what} and would hold {held + adding:,}, more than the "
         f"{limit:,} a bot may hold on this server; nothing was added",
-        code=f"bot_{what.lower()}_limit", limit=limit, held=held, adding=adding,
+        code=code, limit=limit, held=held, adding=adding,
         setting=setting,
         hint=f"remove {what} the bot no longer needs or split it into several bots (an "
              f"operator may raise {setting})")

@@ -371,6 +371,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "problem.last_admin": "A namespace needs at least one admin: name another admin first.",
         "problem.self_lockout": "You cannot disable yourself or drop your own site-admin right: ask another site administrator.",
         "problem.import_conflicts": "Some sentences of the file already train another FAQ: nothing was imported. Move or rephrase them, then import again.",
+        "problem.import_too_many_sentences": "The file holds more sentences than one import takes on this server: nothing was imported. Split it and import the parts one after the other.",
+        "problem.import_too_many_faqs": "The file holds more FAQs than a bot may hold on this server: nothing was imported.",
+        "problem.bot_sentences_limit": "The bot would hold more sentences than a bot may on this server: nothing was added. Remove sentences it no longer needs, or split it into several bots.",
+        "problem.bot_faqs_limit": "The bot would hold more FAQs than a bot may on this server: nothing was added.",
+        "problem.export_too_large": "This bot holds more sentences than an export takes on this server: ask an operator to export it.",
         "problem.bad_request": "The request was refused.",
     },
     "fr": {
@@ -738,6 +743,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "problem.last_admin": "Un espace doit garder au moins un administrateur\u00a0: nommez-en un autre d'abord.",
         "problem.self_lockout": "Vous ne pouvez pas vous désactiver ni retirer votre propre droit d'administration du site\u00a0: demandez à un autre administrateur du site.",
         "problem.import_conflicts": "Des phrases du fichier entraînent déjà une autre FAQ\u00a0: rien n'a été importé. Déplacez-les ou reformulez-les, puis importez à nouveau.",
+        "problem.import_too_many_sentences": "Le fichier contient plus de phrases qu'un import n'en accepte sur ce serveur\u00a0: rien n'a été importé. Découpez-le et importez les parties l'une après l'autre.",
+        "problem.import_too_many_faqs": "Le fichier contient plus de FAQ qu'un bot ne peut en avoir sur ce serveur\u00a0: rien n'a été importé.",
+        "problem.bot_sentences_limit": "Le bot aurait plus de phrases qu'un bot ne peut en avoir sur ce serveur\u00a0: rien n'a été ajouté. Retirez les phrases devenues inutiles, ou répartissez-les entre plusieurs bots.",
+        "problem.bot_faqs_limit": "Le bot aurait plus de FAQ qu'un bot ne peut en avoir sur ce serveur\u00a0: rien n'a été ajouté.",
+        "problem.export_too_large": "Ce bot a plus de phrases qu'un export n'en accepte sur ce serveur\u00a0: demandez à un opérateur de l'exporter.",
         "problem.bad_request": "La requête a été refusée.",
     },
 }
