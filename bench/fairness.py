@@ -44,7 +44,6 @@ sys.path.insert(0, str(ROOT))
 from bench._studio import (  # noqa: E402
     BACKENDS,
     percentile,
-    serve,  # noqa: E402
     table,
 )
 from bench._studio import database as bench_database  # noqa: E402
