@@ -13,7 +13,6 @@ an error, a client that left or a cancel. On SQLite and PostgreSQL (conftest.py)
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import threading
 import time
@@ -23,22 +22,13 @@ import pytest
 
 from tests.servers.silent_server import SilentServer
 from tests.studio.conftest import KEY, _user, problem, use_vendor
+from tests.studio.test_generation_stream import events_of
 from utterly.studio.config import StudioConfig
 from utterly.studio.fair_share import Shares
 from utterly.studio.generation_threads import GenerationThreads
 from utterly.studio.models import Namespace, SentenceGenerationSettings
 
 NAMESPACE_SHARE, USER_SHARE = StudioConfig().generation_shares  # 8 and 4: the defaults
-
-
-def events_of(response):
-    """(kind, data) for each server-sent event of a streaming httpx response."""
-    kind = None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            kind = line.removeprefix("event: ")
-        elif line.startswith("data: "):
-            yield kind, json.loads(line.removeprefix("data: "))
 
 
 @pytest.fixture
