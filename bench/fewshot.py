@@ -64,7 +64,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import _select
 import _tock
+import numpy as np
 
 from utterly import clean, pipeline, topic, voice
 from utterly.catalogue import cache_dir
@@ -206,6 +208,20 @@ VARIANTS: dict[str, dict] = {
         "is asked (other everyday words, as different users would), not only the phrases "
         "around them.")},
 }
+
+# Over-generate, then choose (issue 23): a pool variant asks for `n` sentences in one call;
+# a chosen variant takes `keep` of a pool's kept sentences by a method of bench/_select.py
+# (no call of its own: it reads the pool's cache). `first` gives the n curve.
+for _ctx, _suffix in ((True, ""), (False, "-nc")):
+    for _size in (20, 40):
+        VARIANTS[f"pool{_size}{_suffix}"] = {"kind": "utterly", "context": _ctx, "n": _size}
+        for _method in _select.METHODS:
+            for _keep in (10, 20):
+                if _keep < _size:
+                    VARIANTS[f"{_method}{_keep}-of-{_size}{_suffix}"] = {
+                        "kind": "chosen", "from": f"pool{_size}{_suffix}", "select": _method,
+                        "keep": _keep, "context": _ctx}
+
 # The default template's last line, which the variants above replace.
 DEFAULT_LAST_LINES = ("\nWrite {{ nb_sentences }} new ways to say the same thing, in the everyday "
                       "words other users would use, without polite formulas.")
@@ -273,14 +289,15 @@ class Generator:
                "intent": intent,
                "seeds_sha256": hashlib.sha256("\n".join(seeds).encode()).hexdigest(),
                "provider": a.provider, "model": a.model, "base_url": a.base_url,
-               "n": a.n, "temperature": a.temperature, "seed": gen_seed}
+               "n": self.n_of(variant), "temperature": a.temperature, "seed": gen_seed}
         if config["kind"] == "utterly":
             # What the model reads (the first round's prompts), not the template's text: an
             # edit that does not change these prompts keeps the cache.
-            request = GenerationRequest.build(sentences=seeds, locale="en", n=a.n,
+            n = self.n_of(variant)
+            request = GenerationRequest.build(sentences=seeds, locale="en", n=n,
                                               prompt_template=template_for(variant),
                                               **self.context(variant, intent, others))
-            prompts = [render_request(request, nb_sentences=a.n, stream=i, streams=4).messages
+            prompts = [render_request(request, nb_sentences=n, stream=i, streams=4).messages
                        for i in range(4)]
             key["prompts_sha256"] = hashlib.sha256(
                 json.dumps(prompts, sort_keys=True).encode()).hexdigest()
@@ -314,6 +331,11 @@ class Generator:
         else:
             key["prompt"] = BASELINE_PROMPT
         return key
+
+    def n_of(self, variant: str) -> int:
+        """Sentences the variant's call asks for: its own `n` (a pool to choose from, a
+        point of the n curve), else --n."""
+        return VARIANTS[variant].get("n", self.args.n)
 
     def stamp(self, name: str, compute):
         """A version computed once per run."""
@@ -353,6 +375,9 @@ class Generator:
     async def generate(self, variant: str, dataset: str, intent: str, seeds: list[str],
                        others: list[dict], gen_seed: int) -> Generated:
         self.calls[variant] += 1
+        config = VARIANTS[variant]
+        if config["kind"] == "chosen":
+            return await self._chosen(config, dataset, intent, seeds, others, gen_seed)
         key = self.key(variant, dataset, intent, seeds, others, gen_seed)
         path = self.path(key)
         if not self.args.no_cache and path.is_file():
@@ -379,7 +404,7 @@ class Generator:
                 sentences, attempts = await self._baseline(seeds, gen_seed), 1
             else:
                 context = self.context(variant, intent, others)
-                result = await agenerate(seeds, locale="en", n=self.args.n,
+                result = await agenerate(seeds, locale="en", n=self.n_of(variant),
                                          prompt_template=template_for(variant),
                                          temperature=self.args.temperature, seed=gen_seed,
                                          provider=self._provider, embeddings=self._embeddings,
@@ -397,16 +422,36 @@ class Generator:
             return Generated([], self.args.n, seconds, error=f"{type(exc).__name__}: {exc}")
         seconds = time.perf_counter() - started
         self.fresh_seconds[variant] += seconds
-        generated = Generated(sentences, self.args.n, seconds, attempts)
+        generated = Generated(sentences, self.n_of(variant), seconds, attempts)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({
             "key": key, "intent": intent, "seeds": seeds, "sentences": sentences,
-            "requested": self.args.n, "latency_s": round(seconds, 3), "attempts": attempts,
+            "requested": self.n_of(variant), "latency_s": round(seconds, 3),
+            "attempts": attempts,
             "rejected": rejected, **({"raw": raw} if raw is not None else {})},
             ensure_ascii=False, indent=1), "utf-8")
         tmp.replace(path)
         return generated
+
+    async def _chosen(self, config: dict, dataset: str, intent: str, seeds: list[str],
+                      others: list[dict], gen_seed: int) -> Generated:
+        pool = await self.generate(config["from"], dataset, intent, seeds, others, gen_seed)
+        await self._open()
+        texts = pool.sentences
+        vectors = examples = other_vectors = None
+        if texts:
+            own = seeds + ([humanize(intent)] if config.get("context") else [])
+            other_texts = ([t for o in others for t in o["sentences"]]
+                           if config.get("context") else [])
+            embedded = np.asarray(await self._embeddings.embed(texts + own + other_texts))
+            vectors, examples = embedded[:len(texts)], embedded[len(texts):len(texts) + len(own)]
+            other_vectors = embedded[len(texts) + len(own):] if other_texts else None
+        chosen = _select.METHODS[config["select"]](
+            texts, config["keep"], vectors=vectors, examples=examples, others=other_vectors,
+            seeds=seeds)
+        return Generated([texts[i] for i in chosen], config["keep"], pool.latency_s,
+                         pool.attempts, cached=pool.cached, error=pool.error)
 
     async def _baseline(self, seeds: list[str], gen_seed: int) -> list[str]:
         prompt = BASELINE_PROMPT.format(n=self.args.n, language="English",
