@@ -1,17 +1,21 @@
 """Few-shot benchmark: do generated sentences help an intent classifier that has only k
-human examples per intent? CLINC150 and BANKING77 (public; see ../shared/datasets/README.md).
+human examples per intent? CLINC150 and BANKING77 (public, English; see
+../shared/datasets/README.md) and massive_fr, 20 French intents of MASSIVE (public; a copy
+in bench/data/massive_fr/, see its SOURCE.md).
 
     .venv/bin/python bench/fewshot.py                # 20 intents, k=3, seeds 0,1,2, Qwen, n=10
     .venv/bin/python bench/fewshot.py --variants baseline,default,situations
     .venv/bin/python bench/fewshot.py --variants baseline,bridge,bridge-tock-prompt,tock
     .venv/bin/python bench/fewshot.py --quick        # smoke run: 5 intents, 1 seed, smollm2
+    .venv/bin/python bench/fewshot.py --datasets massive_fr   # the French set only
 
 Protocol, per dataset and per seed: take the first N intents by sorted name (or a fixed
 random subset, `--subset random`), sample k training sentences per intent (the seeds), give
 the k seeds of an intent to ONE generate call asking for n sentences, then train the built-in
 classifier (utterly.nlu) on seeds only, on seeds + each variant's sentences, and on the full
 training set of those intents, and score them all on the official test split restricted to
-those intents.
+those intents. The generate calls get the dataset's locale (`en`, or `fr` for massive_fr),
+the baseline prompt its language.
 
 Variants, compared in the same run on the same seeds (see VARIANTS): `baseline` is one call
 to the same model with a simple numbered-list prompt, no filter and no retry (the shape of
@@ -36,7 +40,7 @@ each variant's yield. Progress goes to stderr.
 
 Generated sentences are cached in <cache>/fewshot/ (cache = $UTTERLY_CACHE_DIR, else
 ~/.cache/utterly), keyed by variant, dataset, intent, seed sentences, provider, model, base
-URL, n, temperature, generation seed, the prompts the model reads and the source of the
+URL, n, temperature, generation seed, locale, the prompts the model reads and the source of the
 filters, the retry loop and the local engine (the bridge variants: also the bridge's code
 and deadline; `tock`: Tock's template, its orchestrator's code and pinned requirements,
 llama-cpp-python's version), so re-runs that only change the classifier or the report
@@ -76,13 +80,17 @@ from utterly.generation import agenerate
 from utterly.nlu import Example, compare
 from utterly.normalize import normalize
 from utterly.parse import parse_sentences
-from utterly.prompt import default_template, render_request, template_version
+from utterly.prompt import LANGUAGE_NAMES, default_template, render_request, template_version
 from utterly.providers import ProviderConfig, create_provider, local, local_engine
 from utterly.request import GenerationRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "datasets"
-DATASETS = ("clinc150", "banking77")
+# The copies that live in the project (public data small enough to ship, with its licence)
+BENCH_DATA = ROOT / "bench" / "data"
+# Each dataset and the locale of its sentences: what the generate calls are told, and the
+# baseline prompt's language (utterly.prompt.LANGUAGE_NAMES).
+DATASETS = {"clinc150": "en", "banking77": "en", "massive_fr": "fr"}
 CACHE_VERSION = 2
 
 
@@ -122,7 +130,8 @@ def log(message: str) -> None:
 
 def load_dataset(name: str, data_dir: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(train, test) as [(text, intent), ...], in file order. Out-of-scope CLINC150 queries
-    (oos_*) are not used: the protocol is about in-scope intents."""
+    (oos_*) are not used: the protocol is about in-scope intents. CLINC150 and BANKING77
+    are read from data_dir, massive_fr from its copy in bench/data/."""
     if name == "clinc150":
         data = json.loads((data_dir / "clinc150" / "data_full.json").read_text("utf-8"))
         return ([(t, i) for t, i in data["train"]], [(t, i) for t, i in data["test"]])
@@ -131,6 +140,11 @@ def load_dataset(name: str, data_dir: Path) -> tuple[list[tuple[str, str]], list
             with open(data_dir / "banking77" / f"{split}.csv", newline="", encoding="utf-8") as f:
                 return [(row["text"], row["category"]) for row in csv.DictReader(f)]
         return read("train"), read("test")
+    if name == "massive_fr":
+        def read_lines(split):
+            lines = (BENCH_DATA / "massive_fr" / f"{split}.jsonl").read_text("utf-8").splitlines()
+            return [(row["text"], row["intent"]) for row in map(json.loads, lines)]
+        return read_lines("train"), read_lines("test")
     raise SystemExit(f"unknown dataset {name!r}: use {', '.join(DATASETS)}")
 
 
@@ -245,6 +259,15 @@ BASELINE_PROMPT = ("Generate {n} sentences in {language} that mean the same thin
                    "sentences:\n{examples}\nAnswer with a numbered list.")
 
 
+def title_of(dataset: str, intent: str) -> str:
+    """The FAQ's title a bot builder would write: a set's own titles when it has them
+    (bench/data/<set>/titles.json: French titles for a French set), else the intent's name
+    made readable."""
+    path = BENCH_DATA / dataset / "titles.json"
+    titles = json.loads(path.read_text("utf-8")) if path.is_file() else {}
+    return titles.get(intent) or humanize(intent)
+
+
 def humanize(intent: str) -> str:
     """An intent name as a bot builder would title its FAQ: bill_balance -> Bill balance."""
     words = intent.replace("_", " ").replace("-", " ").split()
@@ -285,18 +308,24 @@ class Generator:
             gen_seed: int) -> dict:
         a = self.args
         config = VARIANTS[variant]
+        locale = DATASETS[dataset]
         key = {"v": CACHE_VERSION, "variant": variant, "config": config, "dataset": dataset,
                "intent": intent,
                "seeds_sha256": hashlib.sha256("\n".join(seeds).encode()).hexdigest(),
                "provider": a.provider, "model": a.model, "base_url": a.base_url,
                "n": self.n_of(variant), "temperature": a.temperature, "seed": gen_seed}
+        if locale != "en":
+            # The prompts hashed below carry the locale for the `utterly` and `bridge` kinds,
+            # not for `baseline` (BASELINE_PROMPT is its template) nor `tock`. Left out for
+            # English, the only locale before, so that its entries stay valid.
+            key["locale"] = locale
         if config["kind"] == "utterly":
             # What the model reads (the first round's prompts), not the template's text: an
             # edit that does not change these prompts keeps the cache.
             n = self.n_of(variant)
-            request = GenerationRequest.build(sentences=seeds, locale="en", n=n,
+            request = GenerationRequest.build(sentences=seeds, locale=locale, n=n,
                                               prompt_template=template_for(variant),
-                                              **self.context(variant, intent, others))
+                                              **self.context(variant, title_of(dataset, intent), others))
             prompts = [render_request(request, nb_sentences=n, stream=i, streams=4).messages
                        for i in range(4)]
             key["prompts_sha256"] = hashlib.sha256(
@@ -312,7 +341,8 @@ class Generator:
             from utterly.tock import translate
             from utterly.tock.contract import CompletionRequest
 
-            body = CompletionRequest.model_validate(self.tock_body(seeds, BRIDGE_LLM_URL))
+            body = CompletionRequest.model_validate(
+                self.tock_body(seeds, locale, BRIDGE_LLM_URL))
             request = translate.generation_request(
                 body, use_tock_prompt=config["prompt"] == "tock")
             prompts = [render_request(request, nb_sentences=a.n, stream=i, streams=4).messages
@@ -343,18 +373,18 @@ class Generator:
             self._stamps[name] = compute()
         return self._stamps[name]
 
-    def tock_body(self, seeds: list[str], base_url: str) -> dict:
-        """What Tock Studio sends for one click on "Generate": the seeds, locale "en", n,
+    def tock_body(self, seeds: list[str], locale: str, base_url: str) -> dict:
+        """What Tock Studio sends for one click on "Generate": the seeds, the locale, n,
         no option, Tock's default template, the temperature."""
-        return _tock.completion_body(seeds, locale="en", nb_sentences=self.args.n,
+        return _tock.completion_body(seeds, locale=locale, nb_sentences=self.args.n,
                                      temperature=self.args.temperature, base_url=base_url,
                                      model=self.args.model or "model",
                                      template=self.stamp("template", _tock.default_prompt))
 
     @staticmethod
-    def context(variant: str, intent: str, others: list[dict]) -> dict:
+    def context(variant: str, title: str, others: list[dict]) -> dict:
         if VARIANTS[variant].get("context"):
-            return {"title": humanize(intent), "other_intents": others}
+            return {"title": title, "other_intents": others}
         return {}
 
     def path(self, key: dict) -> Path:
@@ -387,6 +417,7 @@ class Generator:
                 return Generated(entry["sentences"], entry["requested"], entry["latency_s"],
                                  entry.get("attempts", 0), cached=True)
         config = VARIANTS[variant]
+        locale = DATASETS[dataset]
         if config["kind"] in ("baseline", "utterly"):
             await self._open()
         else:
@@ -396,15 +427,15 @@ class Generator:
         raw = None
         try:
             if config["kind"] == "bridge":
-                sentences, attempts = await self._bridge(config["prompt"], seeds), 1
+                sentences, attempts = await self._bridge(config["prompt"], seeds, locale), 1
             elif config["kind"] == "tock":
-                sentences, attempts = await self._tock(seeds, gen_seed), 1
+                sentences, attempts = await self._tock(seeds, locale, gen_seed), 1
                 raw = self._model_server.proxy.last_text
             elif config["kind"] == "baseline":
-                sentences, attempts = await self._baseline(seeds, gen_seed), 1
+                sentences, attempts = await self._baseline(seeds, locale, gen_seed), 1
             else:
-                context = self.context(variant, intent, others)
-                result = await agenerate(seeds, locale="en", n=self.n_of(variant),
+                context = self.context(variant, title_of(dataset, intent), others)
+                result = await agenerate(seeds, locale=locale, n=self.n_of(variant),
                                          prompt_template=template_for(variant),
                                          temperature=self.args.temperature, seed=gen_seed,
                                          provider=self._provider, embeddings=self._embeddings,
@@ -441,7 +472,7 @@ class Generator:
         texts = pool.sentences
         vectors = examples = other_vectors = None
         if texts:
-            own = seeds + ([humanize(intent)] if config.get("context") else [])
+            own = seeds + ([title_of(dataset, intent)] if config.get("context") else [])
             other_texts = ([t for o in others for t in o["sentences"]]
                            if config.get("context") else [])
             embedded = np.asarray(await self._embeddings.embed(texts + own + other_texts))
@@ -453,8 +484,8 @@ class Generator:
         return Generated([texts[i] for i in chosen], config["keep"], pool.latency_s,
                          pool.attempts, cached=pool.cached, error=pool.error)
 
-    async def _baseline(self, seeds: list[str], gen_seed: int) -> list[str]:
-        prompt = BASELINE_PROMPT.format(n=self.args.n, language="English",
+    async def _baseline(self, seeds: list[str], locale: str, gen_seed: int) -> list[str]:
+        prompt = BASELINE_PROMPT.format(n=self.args.n, language=LANGUAGE_NAMES[locale],
                                         examples="\n".join(f"- {s}" for s in seeds))
         completion = await self._provider.complete(
             [{"role": "user", "content": prompt}], temperature=self.args.temperature,
@@ -505,15 +536,15 @@ class Generator:
                 "model": a.model, "messages": [{"role": "user", "content": "Hello"}],
                 "max_tokens": 4})
 
-    async def _bridge(self, prompt: str, seeds: list[str]) -> list[str]:
+    async def _bridge(self, prompt: str, seeds: list[str], locale: str) -> list[str]:
         return await _tock.post_completion(self._http, self._bridges[prompt].url,
-                                           self.tock_body(seeds, BRIDGE_LLM_URL))
+                                           self.tock_body(seeds, locale, BRIDGE_LLM_URL))
 
-    async def _tock(self, seeds: list[str], gen_seed: int) -> list[str]:
+    async def _tock(self, seeds: list[str], locale: str, gen_seed: int) -> list[str]:
         server = self._model_server
         server.proxy.seed, server.proxy.last_text = gen_seed, None
         return await _tock.post_completion(self._http, self._orchestrator.url,
-                                           self.tock_body(seeds, server.base_url))
+                                           self.tock_body(seeds, locale, server.base_url))
 
     async def aclose(self) -> None:
         for thing in (self._provider, self._embeddings):
@@ -578,7 +609,7 @@ async def run_dataset(name: str, args: argparse.Namespace, generator: Generator)
             requested, seconds, errors = 0, [], []
             copies = repeats = over_n = 0
             for j, intent in enumerate(intents):
-                others = [{"name": humanize(o), "sentences": seeds[o]}
+                others = [{"name": title_of(name, o), "sentences": seeds[o]}
                           for o in intents if o != intent]
                 result = await generator.generate(variant, name, intent, seeds[intent],
                                                   others, seed)
@@ -676,7 +707,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DATASETS),
-                        help="comma-separated: clinc150,banking77")
+                        help="comma-separated: " + ",".join(DATASETS))
     parser.add_argument("--intents", type=int, default=20, help="intents per dataset")
     parser.add_argument("--subset", choices=("first", "random"), default="first",
                         help="first N intents by sorted name, or a fixed random subset")
@@ -699,7 +730,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--features", choices=("tfidf", "embeddings"), default="tfidf")
     parser.add_argument("--variants", default="baseline,default",
                         help="comma-separated, compared in one run: " + ", ".join(VARIANTS))
-    parser.add_argument("--data-dir", type=Path, default=DATA)
+    parser.add_argument("--data-dir", type=Path, default=DATA,
+                        help="where clinc150/ and banking77/ are (massive_fr is in bench/data/)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="default: <utterly cache>/fewshot")
     parser.add_argument("--no-cache", action="store_true", help="regenerate everything")
@@ -721,6 +753,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}: use {', '.join(VARIANTS)}")
+    unknown = [d for d in args.datasets if d not in DATASETS]
+    if unknown:
+        parser.error(f"unknown dataset(s) {', '.join(unknown)}: use {', '.join(DATASETS)}")
     args.cache_dir = args.cache_dir or cache_dir() / "fewshot"
     return args
 
