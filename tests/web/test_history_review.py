@@ -110,7 +110,7 @@ def check_candidate_list(page, items, candidates: list[dict], prefix: str, shot)
         if c["origin"] == "transformed":
             expect(item).to_contain_text(FR["cand.transformed_from"].format(text=c["source_text"]))
             assert c["variations"] == ["spelling_mistakes"]
-            expect(item.locator(".tag.variation")).to_have_text("faute de frappe")
+            expect(item.locator(".tag.variation")).to_have_text(FR["gen.spelling_mistakes"])
         else:
             expect(item.locator(".tag.transformed")).to_have_count(0)
             expect(item.locator(".tag.variation")).to_have_count(0)

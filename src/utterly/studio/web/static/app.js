@@ -176,6 +176,12 @@ function pageBots() {
 
 // ---- FAQ list -------------------------------------------------------------------------
 
+// A bot with no FAQ at all: say so, and how to add one (the form above, or a file).
+function emptyBot() {
+  return CAN_EDIT ? t("faqs.empty_edit", { field: t("faqs.new_title"), button: t("faqs.new") })
+    : t("faqs.empty_view");
+}
+
 function pageFaqs() {
   const tbody = $("#faq-table tbody");
   const search = $("#faq-search");
@@ -183,7 +189,7 @@ function pageFaqs() {
     const q = search.value.trim();
     const faqs = await api("GET", botPath("/faqs" + (q ? "?q=" + encodeURIComponent(q) : "")));
     tbody.replaceChildren();
-    if (!faqs.length) tbody.append(h("tr", {}, h("td", { colspan: 5, text: t("faqs.none") })));
+    if (!faqs.length) tbody.append(h("tr", {}, h("td", { colspan: 5, text: q ? t("faqs.none") : emptyBot() })));
     for (const faq of faqs) {
       const row = h("tr", { "data-faq-id": faq.id },
         h("td", {}, h("a", { href: `/bots/${BOT}/faqs/${faq.id}`, text: faq.title })),
@@ -231,6 +237,8 @@ function pageFaq() {
   const list = $("#sentences");
   const faqError = $("#faq-error");
   let sentences = [];
+  let doomed = null;  // {sentence, timer}: deleted on screen, not yet on the server
+  const UNDO_MS = 10000;
   let dirty = false;
 
   function setupTabs() {
@@ -264,24 +272,80 @@ function pageFaq() {
   async function loadSentences() {
     const page = await api("GET", botPath(`/faqs/${FAQ}/sentences?limit=1000`));
     sentences = page.items;
+    renderSentences();
+  }
+
+  // the sentences on screen: all but the one whose deletion may still be undone
+  const shownSentences = () => sentences.filter((s) => !doomed || s.id !== doomed.sentence.id);
+
+  function renderSentences() {
+    const shown = shownSentences();
     list.replaceChildren();
-    $("#no-sentences").hidden = sentences.length > 0;
-    for (const s of sentences) {
-      const item = h("li", { "data-origin": s.origin },
+    $("#no-sentences").hidden = shown.length > 0;
+    for (const s of shown) {
+      const item = h("li", { "data-origin": s.origin, "data-sentence-id": s.id },
         h("span", { class: "text", text: s.text }),
         h("span", { class: "badge " + s.origin, text: t("faq." + s.origin) }));
       if (CAN_EDIT) {
         item.append(h("button", {
           type: "button", class: "link danger", text: "×",
           "aria-label": t("faq.delete_sentence", { text: s.text }),
-          onclick: async () => {
-            try { await api("DELETE", botPath(`/faqs/${FAQ}/sentences/${s.id}`)); loadSentences(); }
-            catch (err) { showError($("#sentence-error"), err); }
-          },
+          onclick: () => deleteSentence(s),
         }));
       }
       list.append(item);
     }
+  }
+
+  // × takes the sentence off the list and offers Undo for a while; only then is it deleted
+  // (at once when the page is left, or another sentence is deleted or added). Undo thus
+  // gives back the very sentence, its origin and run with it: a misclick loses nothing.
+  function deleteSentence(s) {
+    commitDelete();
+    doomed = { sentence: s, timer: setTimeout(commitDelete, UNDO_MS) };
+    renderSentences();
+    const undo = h("button", { type: "button", class: "link", text: t("faq.undo_delete"),
+      onclick: undoDelete });
+    $("#sentence-undo").replaceChildren(t("faq.deleted", { text: s.text }) + " ", undo);
+    undo.focus();  // the × it replaces is gone
+  }
+
+  function undoDelete() {
+    if (!doomed) return;
+    const { sentence, timer } = doomed;
+    clearTimeout(timer);
+    doomed = null;
+    $("#sentence-undo").replaceChildren();
+    renderSentences();
+    const back = list.querySelector(`li[data-sentence-id="${sentence.id}"] button`);
+    if (back) back.focus();
+  }
+
+  // Send the deletion Undo no longer takes back. `leaving`: the page is being left, the
+  // request must outlive it.
+  async function commitDelete(leaving) {
+    if (!doomed) return;
+    const { sentence, timer } = doomed;
+    clearTimeout(timer);
+    doomed = null;
+    sentences = sentences.filter((s) => s.id !== sentence.id);  // a failure reloads it
+    const notice = $("#sentence-undo");
+    const focused = notice.contains(document.activeElement);
+    notice.replaceChildren();
+    const path = botPath(`/faqs/${FAQ}/sentences/${sentence.id}`);
+    if (leaving === true) {
+      fetch(path, { method: "DELETE", keepalive: true, credentials: "same-origin",
+        headers: { "X-CSRF-Token": cookie("utterly_csrf") } }).catch(() => {});
+      return;
+    }
+    if (focused) $("#new-sentence").focus();
+    try {
+      await api("DELETE", path);
+    } catch (err) {
+      // gone already (deleted elsewhere) is what was asked; anything else brings it back
+      if (!err.problem || err.problem.status !== 404) showError($("#sentence-error"), err);
+    }
+    await loadSentences();
   }
 
   async function addSentence() {
@@ -289,6 +353,7 @@ function pageFaq() {
     const error = $("#sentence-error");
     clearError(error);
     if (!input.value.trim()) return;
+    await commitDelete();  // the text may be the one being deleted
     try {
       await api("POST", botPath(`/faqs/${FAQ}/sentences`), { text: input.value });
       input.value = "";
@@ -324,13 +389,15 @@ function pageFaq() {
     $("#new-sentence").addEventListener("keydown", (event) => {
       if (event.key === "Enter") { event.preventDefault(); addSentence(); }
     });
-    setupGenerateDialog(() => sentences, loadSentences);
+    setupGenerateDialog(shownSentences, loadSentences);
+    window.addEventListener("pagehide", () => commitDelete(true));
   }
   Promise.all([loadFaq(), loadSentences()]).catch((err) => showError(faqError, err));
 }
 
 function setupGenerateDialog(currentSentences, reloadSentences) {
   const dialog = $("#generate-dialog");
+  const stopDialog = $("#gen-stop-dialog");
   const views = { options: $("#gen-options"), progress: $("#gen-progress"), results: $("#gen-results") };
   const runButton = $("#gen-run");
   let settings = null;
@@ -356,10 +423,17 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
       showError($("#gen-options-error"), err);
       return;
     }
-    $("#gen-warning").textContent = settings.enabled
-      ? t("gen.warning", { provider: t("settings.provider." + settings.provider), model: settings.model || "default" })
-      : t("gen.disabled");
-    $("#gen-warning").classList.toggle("error-text", !settings.enabled);
+    const warning = $("#gen-warning");
+    if (settings.enabled) {
+      warning.textContent = t("gen.warning", { provider: t("settings.provider." + settings.provider), model: settings.model || "default" });
+    } else if (ROLE === "admin") {
+      // who may turn it on gets the way there
+      warning.replaceChildren(t("gen.disabled_admin") + " ", h("a", {
+        href: `/bots/${BOT}/settings/sentence-generation`, text: t("gen.enable_link") }));
+    } else {
+      warning.textContent = t("gen.disabled");
+    }
+    warning.classList.toggle("error-text", !settings.enabled);
     runButton.disabled = !settings.enabled;
     const temperature = $("#gen-temperature");
     temperature.value = settings.temperature;
@@ -367,13 +441,20 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     $("#gen-n").value = settings.nb_sentences;
     showEstimate();
     warmUp();
-    const list = $("#gen-sources");
-    list.replaceChildren();
-    currentSentences().forEach((s, i) => {
+    // Only human sentences are ticked: a generated one that drifted from the question
+    // would breed more like it. The person may still tick a generated one.
+    let ticked = 0;
+    const shown = currentSentences().map((s, i) => {
       const id = `gen-source-${i}`;
-      list.append(h("li", {}, h("input", { type: "checkbox", id, value: s.text, checked: i < 5 }),
-        h("label", { for: id, text: " " + s.text })));
+      const checked = s.origin === "human" && ticked < 5;
+      if (checked) ticked += 1;
+      return h("li", { "data-origin": s.origin },
+        h("input", { type: "checkbox", id, value: s.text, checked }),
+        h("label", { for: id }, " " + s.text + " ",
+          h("span", { class: "badge " + s.origin, text: t("faq." + s.origin) })));
     });
+    $("#gen-sources").replaceChildren(...shown);
+    $("#gen-sources-hint").hidden = !currentSentences().some((s) => s.origin !== "human");
   }
 
   // How long to wait, before the click: this bot's recent runs per sentence asked, times
@@ -455,6 +536,11 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
         }
       });
       showResults(result, live.cancelled);
+      // stopped from the close question: the dialog is gone, the run is in the history
+      if (!dialog.open) {
+        const count = result.candidates.length;
+        toast(count ? t("gen.stopped_closed", { count }) : t("gen.stopped_closed_none"));
+      }
     } catch (err) {
       show("options");
       const p = err.problem || {};
@@ -463,6 +549,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     } finally {
       clearInterval(live.clock);
       live = null;
+      if (stopDialog.open) stopDialog.close("keep");  // nothing left to stop
     }
   }
 
@@ -545,8 +632,34 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   $("#gen-back").addEventListener("click", () => show("options"));
   $("#gen-validate").addEventListener("click", validate);
   $("#gen-cancel").addEventListener("click", cancel);
-  // Closing the dialog while the model writes stops it: no run goes on out of sight.
-  dialog.addEventListener("close", cancel);
+  // Closing the dialog while the model writes (Esc, ×) asks first: a slip of the hand must
+  // not throw the run away. "Stop" stops the model and closes, the sentences kept by then
+  // wait in the history; no run goes on out of sight.
+  const running = () => live !== null && !live.cancelled;
+  function askStop() {
+    if (stopDialog.open) return;
+    stopDialog.returnValue = "";
+    stopDialog.showModal();
+    $("#gen-stop-keep").focus();  // the safe answer is the default one
+  }
+  stopDialog.addEventListener("close", () => {
+    if (stopDialog.returnValue !== "stop" || !running()) return;  // Esc too keeps it going
+    cancel();
+    dialog.close();
+  });
+  $("#gen-stop-keep").addEventListener("click", () => stopDialog.close("keep"));
+  $("#gen-stop-confirm").addEventListener("click", () => stopDialog.close("stop"));
+  dialog.addEventListener("cancel", (event) => {
+    if (running()) { event.preventDefault(); askStop(); }
+  });
+  dialog.querySelector(".dialog-close button").addEventListener("click", (event) => {
+    if (running()) { event.preventDefault(); askStop(); }
+  });
+  // A browser may let a page hold Esc back only once between two actions of the person
+  // (HTML's close watchers): a close that got through anyway opens the dialog again, and asks.
+  dialog.addEventListener("close", () => {
+    if (running()) { dialog.showModal(); askStop(); }
+  });
   $("#gen-temperature").addEventListener("input", (e) => { $("#gen-temperature-value").textContent = num(Number(e.target.value)); });
   $("#gen-sources").addEventListener("change", () => {
     const error = $("#gen-options-error");
@@ -613,7 +726,8 @@ function candidateTags(c) {
       text: c.source_text ? t("cand.transformed_from", { text: c.source_text }) : t("cand.transformed") }));
   }
   for (const kind of c.variations || []) {
-    tags.append(h("span", { class: "tag variation", "data-variation": kind, text: t("cand.variation." + kind) }));
+    // named as the option that asked for it
+    tags.append(h("span", { class: "tag variation", "data-variation": kind, text: t("gen." + kind) }));
   }
   const note = candidateNote(c);
   if (note) tags.append(h("span", { class: "note", text: note }));
@@ -831,7 +945,8 @@ function guardUnsaved(isDirty) {
   });
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a[href]");
-    const href = link && link.getAttribute("href");
+    if (!link) return;  // most clicks are not on a link: nothing is left
+    const href = link.getAttribute("href");
     const newTab = link.target || event.ctrlKey || event.metaKey || event.shiftKey;
     if (!href || href.startsWith("#") || newTab || event.defaultPrevented || !isDirty()) return;
     if (confirm(t("common.leave_unsaved"))) leaving = true;
@@ -1259,7 +1374,7 @@ function pageHistory() {
       h("td", { class: "num", text: run.imported }),
       h("td", { class: "num", text: run.latency_s === null ? "" : `${num(run.latency_s, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} s` }),
       h("td", { class: "num", text: `${run.input_tokens} + ${run.output_tokens}` }),
-      h("td", { class: "num", text: run.cost === null ? "—" : num(run.cost, { style: "currency", currency: "USD", minimumFractionDigits: 4 }) }),
+      h("td", { class: "num", text: costText(run, "—", 4) }),
       traceCell(run),
       actions(run));
   }
@@ -1287,6 +1402,17 @@ function pageHistory() {
   filters.addEventListener("change", () => load().catch((err) => toast(problemText(err))));
   filters.addEventListener("submit", (event) => event.preventDefault());
   load().catch((err) => toast(problemText(err)));
+}
+
+// What a run cost, in US dollars; `unknown` when the model's price is not known. A model
+// run on this machine or the bot's own Ollama server costs nothing (FREE_PROVIDERS in
+// observability/pricing.py): say so rather than "0.0000 $".
+const FREE_PROVIDERS = new Set(["local", "ollama"]);
+function costText(run, unknown, digits, most) {
+  if (run.cost === null || run.cost === undefined) return unknown;
+  if (run.cost === 0 && FREE_PROVIDERS.has(run.provider)) return t("cost.free." + run.provider);
+  return num(run.cost, { style: "currency", currency: "USD", minimumFractionDigits: digits,
+    maximumFractionDigits: Math.max(digits, most || 0) });
 }
 
 // Undo asks first, in a dialog: resolves true when the person confirms. Closing it (Escape,
@@ -1425,8 +1551,7 @@ function renderTrace(node, run) {
     return;
   }
   const number = new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: 2 });
-  const cost = run.cost === null ? t("trace.cost_unknown") : new Intl.NumberFormat(
-    document.documentElement.lang, { style: "currency", currency: "USD", maximumFractionDigits: 6 }).format(run.cost);
+  const cost = costText(run, t("trace.cost_unknown"), 2, 6);
   const about = [t("trace.totals", {
     calls: trace.calls.length, latency: number.format(run.latency_s || 0),
     input: run.input_tokens, output: run.output_tokens, cost,
