@@ -271,6 +271,27 @@ def test_candidate_status_follows_the_faqs_sentences(shop):
     assert other and other[0]["reason"] == "other_intent" and "Delivery" in other[0]["detail"]
 
 
+def test_sources_default_to_the_faqs_human_sentences(shop):
+    """A run that names no sources (a bulk job, the API without `sentences`) starts from the
+    FAQ's human sentences only: an imported generated one, drifted or not, breeds nothing.
+    An FAQ with generated sentences only still has something to start from."""
+    run_id = shop.generate(shop.orders)["run_id"]
+    assert shop.import_(shop.orders, run_id, [TRACK]).json()["imported"] == 1
+    shop.generate(shop.orders)
+    prompt = "\n".join(m["content"] for m in shop.vendor.app.state.last_openai_body["messages"])
+    assert "- Where is my order?" in prompt
+    assert f"- {TRACK}" not in prompt.split("Already written")[0]
+
+    bob = shop.world.studio.api("bob")
+    human = [s for s in shop.sentences(shop.orders) if s["origin"] == "human"]
+    for sentence in human:
+        deleted = bob.delete(shop.url(f"/faqs/{shop.orders}/sentences/{sentence['id']}"))
+        assert deleted.status_code == 204, deleted.text
+    shop.generate(shop.orders)
+    prompt = "\n".join(m["content"] for m in shop.vendor.app.state.last_openai_body["messages"])
+    assert f"- {TRACK}" in prompt.split("Already written")[0]
+
+
 # ---- import ---------------------------------------------------------------------------
 
 def test_import_reports_each_text_and_is_idempotent(shop):

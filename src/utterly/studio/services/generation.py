@@ -38,11 +38,14 @@ MAX_SOURCES = 5
 def _sources(session: Session, faq: Faq, data: GenerateIn) -> list[str]:
     if data.sentences is not None:
         return data.sentences
-    rows = session.scalars(select(TrainingSentence.text).where(
+    # Human sentences only, as the dialog ticks them: a drifted generated sentence used as
+    # a source breeds more of its kind. Generated ones serve only an FAQ that has no other.
+    rows = session.execute(select(TrainingSentence.text, TrainingSentence.origin).where(
         TrainingSentence.faq_id == faq.id).order_by(
         (TrainingSentence.origin != "human"), TrainingSentence.id).limit(MAX_SOURCES)).all()
+    human = [text for text, origin in rows if origin == "human"]
     if rows:
-        return list(rows)
+        return human or [text for text, _ in rows]
     raise Invalid("this FAQ has no sentence to start from", field="sentences",
                   hint="add the FAQ's question as a sentence, or give `sentences`")
 
