@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 from .embeddings.base import EmbeddingProvider
 from .language import is_wrong_language
 from .normalize import normalize, tidy
-from .result import Notice, Origin, Rejection, RejectReason, Sentence
+from .result import Notice, Origin, Rejection, RejectReason, Sentence, Why
 from .voice import bot_voice
 
 
@@ -110,22 +110,23 @@ class Cleaner:
                 other = self._closest_other(vec)
                 if other is not None:
                     name, other_similarity, own = other
-                    rejected.append(Rejection(
-                        text, RejectReason.OTHER_INTENT,
-                        f"closer to “{name}” ({other_similarity:.2f}) than to its own "
-                        f"examples ({own:.2f})"))
+                    rejected.append(Rejection(text, RejectReason.OTHER_INTENT, Why(
+                        "closer_to_other_faq", f"closer to “{name}” ({other_similarity:.2f}) "
+                        f"than to its own examples ({own:.2f})", faq=name,
+                        similarity=round(other_similarity, 2), own=round(own, 2))))
                     continue
                 if similarity < self.thresholds.drift:
-                    rejected.append(Rejection(
-                        text, RejectReason.DRIFTED_MEANING,
-                        f"similarity to the examples {similarity:.2f} < {self.thresholds.drift:.2f}"))
+                    rejected.append(Rejection(text, RejectReason.DRIFTED_MEANING, Why(
+                        "below_similarity", f"similarity to the examples {similarity:.2f} < "
+                        f"{self.thresholds.drift:.2f}", similarity=round(similarity, 2),
+                        threshold=round(self.thresholds.drift, 2))))
                     continue
                 if self._kept_vectors:
                     closest = float(np.max(np.stack(self._kept_vectors) @ vec))
                     if closest >= self.thresholds.near_duplicate:
-                        rejected.append(Rejection(
-                            text, RejectReason.NEAR_DUPLICATE,
-                            f"similarity {closest:.2f} to a kept sentence"))
+                        rejected.append(Rejection(text, RejectReason.NEAR_DUPLICATE, Why(
+                            "similar_to_kept", f"similarity {closest:.2f} to a kept sentence",
+                            similarity=round(closest, 2))))
                         continue
                     scores["novelty"] = round(1.0 - closest, 4)
                 self._kept_vectors.append(vec)
@@ -136,27 +137,36 @@ class Cleaner:
     def _cheap_reason(self, text: str, batch_keys: set[str],
                       survivors: list[tuple[str, str]]) -> tuple[RejectReason, str] | None:
         if not text or not normalize(text):
-            return RejectReason.EMPTY, "no words"
+            return RejectReason.EMPTY, Why("no_words", "no words")
         if len(text) > self.thresholds.max_chars:
-            return RejectReason.TOO_LONG, f"{len(text)} characters > {self.thresholds.max_chars}"
+            return RejectReason.TOO_LONG, Why(
+                "too_many_characters", f"{len(text)} characters > {self.thresholds.max_chars}",
+                length=len(text), max_length=self.thresholds.max_chars)
         key = normalize(text)
         if key in self._input_keys:
-            return RejectReason.COPY_OF_INPUT, "same words as an example"
+            return RejectReason.COPY_OF_INPUT, Why("same_words_as_example",
+                                                   "same words as an example")
         if key in self._kept_keys or key in batch_keys:
-            return RejectReason.DUPLICATE, "same words as another sentence"
+            return RejectReason.DUPLICATE, Why("same_words_as_other",
+                                               "same words as another sentence")
         for other in self._input_norms:
             ratio = fuzz.ratio(key, other)
             if ratio >= self.thresholds.fuzzy_copy:
-                return RejectReason.COPY_OF_INPUT, f"{ratio:.0f}% the same letters as an example"
+                return RejectReason.COPY_OF_INPUT, Why(
+                    "letters_as_example", f"{ratio:.0f}% the same letters as an example",
+                    percent=round(ratio))
         for other in [normalize(s.text) for s in self.kept] + [k for _, k in survivors]:
             ratio = fuzz.ratio(key, other)
             if ratio >= self.thresholds.fuzzy_duplicate:
-                return RejectReason.NEAR_DUPLICATE, f"{ratio:.0f}% the same letters as another"
+                return RejectReason.NEAR_DUPLICATE, Why(
+                    "letters_as_other", f"{ratio:.0f}% the same letters as another",
+                    percent=round(ratio))
             # Small models extend a sentence they already wrote ("X" then "X, and more");
             # the ratio misses it when the tail is long.
             shorter, longer = sorted((key, other), key=len)
             if len(shorter.split()) >= 4 and longer.startswith(shorter + " "):
-                return RejectReason.NEAR_DUPLICATE, "another sentence with words added"
+                return RejectReason.NEAR_DUPLICATE, Why("words_added",
+                                                        "another sentence with words added")
         reply = bot_voice(text, self.inputs, self.locale)
         if reply:
             return RejectReason.BOT_VOICE, reply

@@ -2,6 +2,8 @@
 
 Callers (CLI, API, Studio) switch on `code`; people read `message` and `hint`. A bare
 traceback never reaches a user: providers translate their SDK's exceptions into these.
+An invalid input may also carry a `reason` (what exactly is wrong with the value, stable)
+and its `params`, for a caller that words it in another language (the Studio's pages).
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ class UtterlyError(Exception):
     code: ErrorCode = ErrorCode.INVALID_INPUT
 
     def __init__(self, message: str, *, hint: str = "", code: ErrorCode | None = None,
-                 field: str | None = None):
+                 field: str | None = None, reason: str | None = None,
+                 params: dict | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.field = field
+        self.reason = reason
+        self.params = dict(params or {})
         if code is not None:
             self.code = code
 
@@ -45,6 +50,10 @@ class UtterlyError(Exception):
         data = {"code": str(self.code), "message": self.message, "hint": self.hint}
         if self.field:
             data["field"] = self.field
+        if self.reason:
+            data["reason"] = self.reason
+        if self.params:
+            data["params"] = dict(self.params)
         return data
 
     def __str__(self) -> str:
@@ -73,3 +82,16 @@ class ProviderError(UtterlyError):
         if self.provider:
             data["provider"] = self.provider
         return data
+
+
+def validation_reason(error: dict) -> tuple[str, dict]:
+    """A pydantic error (one of `ValidationError.errors()`) as an invalid input's `reason`
+    and `params`: its type (pydantic's, e.g. `less_than_equal`, or ours, e.g.
+    `locale_format`) and the numbers of its context (`{"le": 1}`); its other context values
+    are English words or Python objects."""
+    kind = str(error.get("type", "")) or "invalid"
+    context = error.get("ctx") or {}
+    if kind == "string_too_short" and context.get("min_length") == 1:
+        return "empty", {}
+    return kind, {k: v for k, v in context.items()
+                  if isinstance(v, int | float) and not isinstance(v, bool)}

@@ -23,6 +23,7 @@ import unicodedata
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
 from .request import language_of
+from .result import Why
 
 COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "sv", "da", "tr", "ru",
                     "uk", "el", "ar", "he", "hi", "zh", "ja", "ko")
@@ -127,5 +128,6 @@ def is_wrong_language(text: str, expected: str, *, min_chars: int = 12,
     if top in languages or top_score < min_confidence or expected_score > max_expected:
         return False, f"{_display(top)} {top_score:.2f}, {_display(languages[0])} " \
                       f"{expected_score:.2f}"
-    return True, (f"looks like {_display(top)} ({top_score:.2f}), not "
-                  f"{_display(languages[0])} ({expected_score:.2f})")
+    return True, Why("other_language", f"looks like {_display(top)} ({top_score:.2f}), not "
+                     f"{_display(languages[0])} ({expected_score:.2f})", language=_code(top),
+                     expected=_code(languages[0]))

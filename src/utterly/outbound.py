@@ -224,32 +224,37 @@ def check_url(url: str | None, field: str, policy: OutboundPolicy | None = None)
     hint = "e.g. http://127.0.0.1:11434 or https://cloud.langfuse.com"
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
         raise InvalidRequest(f"{field} must not contain spaces or control characters",
-                             field=field, hint=hint)
+                             field=field, hint=hint, reason="url_spaces")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise InvalidRequest(f"{field} is not a valid URL", field=field, hint=hint) from None
+        raise InvalidRequest(f"{field} is not a valid URL", field=field, hint=hint,
+                             reason="url_invalid") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest(f"{field} must be an http(s) URL", field=field, hint=hint)
+        raise InvalidRequest(f"{field} must be an http(s) URL", field=field, hint=hint,
+                             reason="url_scheme")
     if "@" in parts.netloc:
         raise InvalidRequest(f"{field} must not hold a user name or password", field=field,
-                             hint="put credentials in the key fields, not in the URL")
+                             hint="put credentials in the key fields, not in the URL",
+                             reason="url_credentials")
     if "?" in url or "#" in url:
         raise InvalidRequest(f"{field} must not have a query (?) or a fragment (#)",
-                             field=field, hint=hint)
+                             field=field, hint=hint, reason="url_query")
     canonical = _odd_ipv4(parts.hostname)
     if canonical:
         raise InvalidRequest(
             f"{field}: `{parts.hostname}` is an IPv4 address in a form that programs read "
             "differently (octal, hexadecimal, a number or fewer than four parts)",
-            field=field, hint=f"write it in dotted decimal: {canonical}")
+            field=field, hint=f"write it in dotted decimal: {canonical}",
+            reason="url_odd_ipv4", params={"host": parts.hostname, "canonical": canonical})
     if policy is not None:
         try:
             policy.check_host(parts.hostname)
         except OutboundRefused as exc:
             raise InvalidRequest(f"{field}: the server's outbound policy refuses it: {exc}",
                                  field=field, code=ErrorCode.OUTBOUND_REFUSED,
+                                 params={"host": parts.hostname},
                                  hint="use another host, or ask the server's administrator "
                                       f"({ALLOW_ENV} / {DENY_ENV})") from None
     return url.rstrip("/")

@@ -31,7 +31,7 @@ from importlib import resources
 
 from .errors import ErrorCode, InvalidRequest
 from .providers.base import Message
-from .request import GenerationRequest, VariationOptions
+from .request import GenerationRequest, VariationOptions, language_of
 from .template_limits import Limits, RenderFailed, TooCostly, render_here, render_limited
 
 TEMPLATE_VARIABLES = {
@@ -129,13 +129,18 @@ def render(template: str, context: dict) -> RenderedPrompt:
             hint="render what the prompt needs: no big numbers, long repetitions or loops "
                  "over large ranges") from None
     except RenderFailed as exc:
+        # reason: template_<problem> (template_undefined, template_syntax, …), its params
+        # the line, name, token or tag when Jinja2 said them
+        params = {k: v for k, v in exc.params.items() if k != "problem"}
+        reason = f"template_{exc.params.get('problem', 'runtime')}"
         if exc.kind == "undefined":
             raise InvalidRequest(
                 f"prompt_template uses an unknown variable: {exc.message}",
-                field="prompt_template",
+                field="prompt_template", reason=reason, params=params,
                 hint="available variables: " + ", ".join(TEMPLATE_VARIABLES)) from None
         raise InvalidRequest(f"prompt_template cannot be rendered: {exc.message}",
-                             field="prompt_template", hint="fix the Jinja2 syntax") from None
+                             field="prompt_template", hint="fix the Jinja2 syntax",
+                             reason=reason, params=params) from None
     return RenderedPrompt(messages=split_messages(text), version=template_version(template))
 
 
@@ -150,10 +155,11 @@ def split_messages(text: str) -> list[Message]:
             messages.append({"role": role.lower(), "content": content.strip()})
     if not any(m["role"] == "user" for m in messages):
         raise InvalidRequest("prompt_template has no user message",
-                             field="prompt_template", hint="add a '### user' section")
+                             field="prompt_template", hint="add a '### user' section",
+                             reason="template_no_user")
     if any(m["role"] == "assistant" for m in messages[:-1]):
         raise InvalidRequest("prompt_template has an '### assistant' section before the end",
-                             field="prompt_template",
+                             field="prompt_template", reason="template_assistant_not_last",
                              hint="only the last section may be '### assistant' (the start "
                                   "of the answer)")
     return messages
@@ -167,18 +173,36 @@ def render_request(request: GenerationRequest, existing: list[str] | None = None
                                              streams))
 
 
-def validate_template(template: str) -> RenderedPrompt:
-    """Render a template on an example request; raise InvalidRequest naming the problem."""
-    example = GenerationRequest(
-        sentences=["How do I reset my password?"], locale="en", n=5,
+# The example a template is checked and previewed on, per language: a bot's builders see
+# it in the preview, in their bot's language when there is one here (English otherwise).
+EXAMPLES = {
+    "en": {"sentences": ["How do I reset my password?"], "title": "Password reset",
+           "answer": "Click 'Forgot password' on the login page.",
+           "existing": ["Reset my password"]},
+    "fr": {"sentences": ["Comment réinitialiser mon mot de passe ?"],
+           "title": "Réinitialiser le mot de passe",
+           "answer": "Cliquez sur « Mot de passe oublié » sur la page de connexion.",
+           "existing": ["Réinitialiser mon mot de passe"]},
+}
+
+
+def validate_template(template: str, locale: str = "en") -> RenderedPrompt:
+    """Render a template on an example request in `locale`'s language (English when
+    EXAMPLES has none); raise InvalidRequest naming the problem."""
+    example = EXAMPLES.get(language_of(locale))
+    if example is None:
+        example, locale = EXAMPLES["en"], "en"
+    request = GenerationRequest(
+        sentences=example["sentences"], locale=locale, n=5,
         options=VariationOptions(spelling_mistakes=True, sms_language=True,
                                  abbreviated_language=True),
-        title="Password reset", answer="Click 'Forgot password' on the login page.")
-    rendered = render(template, template_context(example, existing=["Reset my password"],
+        title=example["title"], answer=example["answer"])
+    rendered = render(template, template_context(request, existing=example["existing"],
                                                  stream=1, streams=4))
     if not any(m["content"] for m in rendered.messages if m["role"] == "user"):
         raise InvalidRequest("prompt_template renders an empty user message",
-                             field="prompt_template", hint="write the instructions")
+                             field="prompt_template", hint="write the instructions",
+                             reason="template_empty_user")
     return rendered
 
 

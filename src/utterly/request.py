@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
-from .errors import InvalidRequest
+from .errors import InvalidRequest, validation_reason
 
 MAX_EXAMPLES = 20
 MAX_SENTENCES = 50
@@ -23,7 +24,9 @@ def normalize_locale(value: str) -> str:
     """'fr_fr' → 'fr-FR'; ValueError when it is not a BCP 47 tag."""
     value = value.strip().replace("_", "-")
     if not _LOCALE.match(value):
-        raise ValueError("must be a BCP 47 tag such as 'fr', 'en' or 'en-GB'")
+        # a ValueError whose type names the problem, for a caller that words it itself
+        raise PydanticCustomError("locale_format",
+                                  "must be a BCP 47 tag such as 'fr', 'en' or 'en-GB'")
     parts = value.split("-")
     parts[0] = parts[0].lower()
     return "-".join(p.upper() if len(p) == 2 and i else p for i, p in enumerate(parts))
@@ -131,4 +134,6 @@ def invalid_request_from(exc: ValidationError) -> InvalidRequest:
                           f"at most {MAX_OTHER_SENTENCES} sentences"),
     }
     top = str(first["loc"][0]) if first["loc"] else "request"
-    return InvalidRequest(f"{field}: {message}", field=field, hint=hints.get(top, ""))
+    reason, params = validation_reason(first)
+    return InvalidRequest(f"{field}: {message}", field=field, hint=hints.get(top, ""),
+                          reason=reason, params=params)

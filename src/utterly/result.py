@@ -34,11 +34,41 @@ class Sentence:
     variations: list[str] = field(default_factory=list)
 
 
+class Why(str):
+    """English words saying why (a rejection's detail), that also carry a stable `code`
+    and its `params`, for a caller to say it in its own words and language (the Studio's
+    pages translate `rejection.<code>`). A `str`, so that it reads as the words it holds.
+    A param named `language` or `expected` holds a language code ("en"), not a name."""
+
+    code: str
+    params: dict
+
+    def __new__(cls, code: str, english: str, **params) -> "Why":
+        why = super().__new__(cls, english)
+        why.code, why.params = code, params
+        return why
+
+    def __reduce__(self):
+        return _why, (self.code, str(self), self.params)
+
+
+def _why(code: str, english: str, params: dict) -> Why:
+    return Why(code, english, **params)
+
+
 @dataclass
 class Rejection:
     text: str
     reason: RejectReason
     detail: str = ""
+    # the detail as a code and its values (Why); empty for a detail in words only
+    code: str = ""
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.detail, Why) and not self.code:
+            self.code, self.params = self.detail.code, dict(self.detail.params)
+        self.detail = str(self.detail)
 
 
 @dataclass

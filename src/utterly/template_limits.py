@@ -31,6 +31,7 @@ import json
 import math
 import os
 import pickle
+import re
 import select
 import subprocess
 import sys
@@ -41,7 +42,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateError, Undefined, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 
@@ -74,11 +75,44 @@ class TooCostly(Exception):
 
 
 class RenderFailed(Exception):
-    """The template cannot be rendered. `kind`: "undefined" or "template"."""
+    """The template cannot be rendered. `kind`: "undefined" or "template". `message` is
+    Jinja2's (English); `params` say the same for a caller that words it itself:
+    `problem` (undefined, syntax, unexpected, unclosed, unknown_tag or runtime) and, when
+    known, `line`, the unknown variable's `name`, the unexpected `token` or the `tag`."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, params: dict | None = None):
         super().__init__(message)
         self.kind, self.message = kind, message
+        self.params = dict(params or {"problem": "runtime"})
+
+
+# Jinja2's syntax errors, by their words: (pattern, problem, the group's param)
+_SYNTAX = [(re.compile(r"^unexpected end of template", re.I), "unclosed", None),
+           (re.compile(r"^Encountered unknown tag '([^']+)'"), "unknown_tag", "tag"),
+           (re.compile(r"^unexpected char '(.+?)'"), "unexpected", "token"),
+           (re.compile(r"^unexpected '(.+?)'"), "unexpected", "token"),
+           (re.compile(r"expected token '[^']+', got '(.+?)'"), "unexpected", "token")]
+_UNDEFINED = [re.compile(r"has no attribute '([^']+)'"), re.compile(r"^'([^']+)' is undefined")]
+
+
+def _syntax_params(exc: TemplateSyntaxError) -> dict:
+    params = {"problem": "syntax", "line": exc.lineno}
+    for pattern, problem, name in _SYNTAX:
+        match = pattern.search(exc.message or "")
+        if match:
+            params["problem"] = problem
+            if name:
+                params[name] = match.group(1)[:40]
+            break
+    return params
+
+
+def _undefined_params(message: str) -> dict:
+    for pattern in _UNDEFINED:
+        match = pattern.search(message)
+        if match:
+            return {"problem": "undefined", "name": match.group(1)[:60]}
+    return {"problem": "undefined"}
 
 
 # ---- the environment -------------------------------------------------------------------
@@ -168,7 +202,10 @@ def render_here(template: str, context: dict, limits: Limits) -> str:
         raise TooCostly(f"the template is too costly to render ({type(exc).__name__})") \
             from None
     except UndefinedError as exc:
-        raise RenderFailed("undefined", exc.message or str(exc)) from None
+        message = exc.message or str(exc)
+        raise RenderFailed("undefined", message, _undefined_params(message)) from None
+    except TemplateSyntaxError as exc:
+        raise RenderFailed("template", str(exc), _syntax_params(exc)) from None
     except TemplateError as exc:
         raise RenderFailed("template", str(exc)) from None
     except Exception as exc:  # a template can raise anything: 1/0, int('x'), …
@@ -209,7 +246,7 @@ def _serve(limits: Limits) -> None:
         except TooCostly as exc:
             answer = {"error": "too_costly", "message": str(exc)}
         except RenderFailed as exc:
-            answer = {"error": exc.kind, "message": exc.message}
+            answer = {"error": exc.kind, "message": exc.message, "params": exc.params}
         except MemoryError:
             answer = {"error": "too_costly", "message": "the template needs too much memory"}
         # JSON, not pickle, on the way back: the parent must not unpickle what a template
@@ -382,7 +419,7 @@ class WorkerPool:
             return answer["text"]
         if answer["error"] == "too_costly":
             raise TooCostly(answer["message"])
-        raise RenderFailed(answer["error"], answer["message"])
+        raise RenderFailed(answer["error"], answer["message"], answer.get("params"))
 
     def close(self) -> None:
         with self._lock:

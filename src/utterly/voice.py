@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from .request import language_of
+from .result import Why
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -64,7 +65,7 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
-def bot_voice(text: str, examples: list[str], locale: str) -> str | None:
+def bot_voice(text: str, examples: list[str], locale: str) -> Why | None:
     """Why `text` reads as the bot's side of the conversation, or None if it reads as the
     user's."""
     language = language_of(locale)
@@ -74,7 +75,8 @@ def bot_voice(text: str, examples: list[str], locale: str) -> str | None:
     if not text.rstrip().endswith("?"):
         for opener in _OPENERS.get(language, ()):
             if tuple(words[:len(opener)]) == opener:
-                return f"starts like a reply (“{' '.join(opener)}”), not like a user's message"
+                return Why("reply_opener", f"starts like a reply (“{' '.join(opener)}”), "
+                           "not like a user's message", opener=" ".join(opener))
     first, second = _FIRST_PERSON.get(language), _SECOND_PERSON.get(language)
     if first and second:
         example_words = {w for e in examples for w in _words(e)}
@@ -82,7 +84,7 @@ def bot_voice(text: str, examples: list[str], locale: str) -> str | None:
         if (example_words & first and not example_words & second
                 and said & second and not said & (first | _USER_SELF[language])
                 and tuple(words[:3]) not in _GENERIC_YOU.get(language, ())):
-            found = sorted(said & second)[0]
-            return (f"says “{found}” where the examples say “{sorted(example_words & first)[0]}”:"
-                    " the bot speaking to the user")
+            found, theirs = sorted(said & second)[0], sorted(example_words & first)[0]
+            return Why("speaks_to_user", f"says “{found}” where the examples say “{theirs}”: "
+                       "the bot speaking to the user", word=found, example_word=theirs)
     return None

@@ -76,7 +76,10 @@ def test_missing_field_is_named_with_a_hint(world):
     assert body["code"] == "invalid_input"
     assert body["field"] == "title"
     assert body["hint"] == "add this field"
-    assert {"field": "title", "message": "Field required"} in body["errors"]
+    # what is wrong also as a reason, which the pages word in their language
+    assert body["reason"] == "missing"
+    assert {"field": "title", "message": "Field required", "reason": "missing",
+            "params": {}} in body["errors"]
 
 
 def test_unknown_field_is_refused_and_named(world):

@@ -179,4 +179,7 @@ def test_the_trace_says_where_it_was_exported_and_what_was_dropped(shop):
     destination, = export["destinations"]
     assert destination["kind"] == "otlp" and destination["dropped"] > 0
     assert destination["last_failure"] == "ConnectError"  # why, but not where
+    # and as a code, which the pages word in their language
+    assert destination["last_failure_code"] == "connection"
+    assert destination["last_failure_params"] == {}
     assert dead not in json.dumps(export)  # the address is the admin's to read

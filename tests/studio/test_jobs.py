@@ -339,8 +339,9 @@ def test_a_job_whose_every_faq_failed_ends_failed_with_a_summary(shop):
     error = job["error"]
     assert error["code"] == "all_items_failed" and error["failed"] == 2
     first = job["items"][0]
-    assert error["first"] == {"faq_id": first["faq_id"], "code": "authentication",
-                              "detail": first["error"]["detail"]}
+    # the first failure as the problem it was, with its FAQ's title: the pages word it
+    assert error["first"] == {"faq_id": first["faq_id"], "faq_title": "Orders",
+                              "code": "authentication", "detail": first["error"]["detail"]}
     assert "2" in error["detail"] and "Orders" in error["detail"]
     assert "[authentication]" in error["detail"] and error["hint"] == first["error"]["hint"]
     listed = world.studio.api("vic").get(f"/api/bots/{world.bot}/generation-jobs").json()

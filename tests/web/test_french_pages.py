@@ -1,20 +1,32 @@
 """The Studio in French, as a new bot builder walks it: server messages reach the page
 through their code and a translation (login, settings check, generation warnings, NLU),
 French plurals, decimal commas and no-break spaces; the FAQ page's heading and way back;
-the skip link; bulk generation from the FAQ list, its finished job linking to its runs."""
+the skip link; bulk generation from the FAQ list, its finished job linking to its runs.
+Every error the API can be made to answer (tests/problem_walk.py) as app.js words it on a
+French page; validation details, template errors, connection errors and the filters'
+details on the real pages, in French."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.problem_walk import ENGLISH as SERVER_ENGLISH
+from tests.problem_walk import PLACEHOLDER, walk
 from tests.servers.faulty_server import create_app as create_vendor
-from tests.servers.run import ASGIServer
+from tests.servers.run import ASGIServer, free_port
 from utterly.studio.web.i18n import MESSAGES, text
 
-from .conftest import GENERATION_TIMEOUT_MS, PASSWORD, enable_generation, english_bot, switch
+from .conftest import (
+    GENERATION_TIMEOUT_MS,
+    PASSWORD,
+    enable_generation,
+    english_bot,
+    switch,
+)
 from .test_nlu_page import add_faqs
 
 FR = MESSAGES["fr"]
@@ -101,7 +113,7 @@ def test_generation_summary_and_its_warning_in_french_with_plurals(page, english
     expect(dialog.locator("#gen-results")).to_be_visible(timeout=GENERATION_TIMEOUT_MS)
     # one of two kept: `where is my parcel` trains Delivery, so it is rejected each time
     summary = dialog.locator("#gen-summary")
-    expect(summary).to_contain_text("1 phrase générée · 1 phrase sur 2 a passé les filtres en")
+    expect(summary).to_contain_text("1 phrase générée · 1 phrase sur 2 a passé les filtres (essais")
     expect(summary).to_contain_text("les rejetées sont listées plus bas")
     assert not ENGLISH.search(summary.inner_text())
     expect(dialog.locator("#gen-candidates li")).to_have_count(1)
@@ -236,3 +248,131 @@ def test_a_failed_run_says_why_in_french_in_the_history(page, studio_server, bot
     assert not ENGLISH.search(status.inner_text())
     assert status.locator(".run-error").get_attribute("title")  # the English hint, at hand
     shot(page, "failed-run")
+
+
+def test_every_problem_the_api_can_cause_reads_as_french_on_a_page(page, studio_server):
+    walked = walk(studio_server.url, studio_server.users.api, PASSWORD)
+    login_in_french(page, "vic")
+    # app.js's own problemText, on each problem as the API answered it
+    shown = page.evaluate("problems => problems.map((p) => problemText({ problem: p }))",
+                          [w.problem for w in walked])
+    wrong = [(w.what, said) for w, said in zip(walked, shown)
+             if not said.strip() or SERVER_ENGLISH.search(said) or PLACEHOLDER.search(said)]
+    assert wrong == []
+    said = dict(zip((w.what for w in walked), shown))
+    # the issue's examples, now in French
+    assert said["log in with a blank username"] == fr("invalid.empty",
+                                                      field=FR["field.username"])
+    assert said["0 sentences asked for"] == fr("invalid.greater_than_equal",
+                                               field=FR["field.n"], ge=1)
+    assert said["a temperature above 1"] == fr("invalid.less_than_equal",
+                                               field=FR["field.temperature"], le=1)
+    assert said["a template with an unknown variable"] == fr("invalid.template_undefined",
+                                                             name="colour")
+
+
+def test_validation_and_template_errors_on_the_settings_pages_in_french(page, bot, shot):
+    # a blank username: the server's "String should have at least 1 character", worded
+    page.goto("/login")
+    switch(page, "fr")
+    page.get_by_label(FR["login.username"]).fill(" ")
+    page.get_by_label(FR["login.password"]).fill("x")
+    page.get_by_role("button", name=FR["login.submit"]).click()
+    expect(page.get_by_role("alert")).to_have_text(fr("invalid.empty",
+                                                      field=FR["field.username"]))
+
+    login_in_french(page, "ada", f"/bots/{bot}/settings/observability")
+    host = page.get_by_label(FR["settings.obs.host"])
+    host.fill("https://cloud langfuse.com")  # a space: the browser would not even submit it
+    page.get_by_role("button", name=FR["settings.test"]).click()
+    error = page.locator("#settings-error")
+    expect(error).to_have_text(fr("invalid.url_spaces", field=FR["field.langfuse_host"]))
+    assert not SERVER_ENGLISH.search(error.inner_text())
+    shot(page, "host-with-a-space")
+
+    page.goto(f"/bots/{bot}/settings/sentence-generation")
+    preview = page.locator("#prompt-preview")
+    template = page.get_by_label(FR["settings.prompt"])
+    expect(template).not_to_have_value("")
+    # the default template on this French bot's example, not an English one
+    page.get_by_role("button", name=FR["settings.preview"]).click()
+    expect(preview).to_contain_text("Comment réinitialiser mon mot de passe ?")
+    assert "How do I" not in preview.inner_text()
+    template.fill("### user\n{{ sentences }")
+    page.get_by_role("button", name=FR["settings.preview"]).click()
+    error = page.locator("#settings-error")
+    expect(error).to_have_text(fr("invalid.template_unexpected", line=2, token="}"))
+    template.fill("### user\n{{ colour }}")
+    page.get_by_role("button", name=FR["settings.preview"]).click()
+    expect(error).to_have_text(fr("invalid.template_undefined", name="colour"))
+    shot(page, "template-error")
+
+
+def test_the_generate_dialog_words_a_bad_number_and_the_default_model_in_french(
+        page, english_shop, shot):
+    bot, faqs = english_shop
+    login_in_french(page, "ada", f"/bots/{bot}/faqs/{faqs['Orders']}")
+    page.get_by_role("button", name=FR["faq.generate"]).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator("#gen-run")).to_be_enabled()
+    dialog.get_by_label(FR["gen.number"]).fill("0")
+    dialog.locator("#gen-run").click()
+    error = dialog.locator("#gen-options-error")
+    expect(error).to_have_text(fr("invalid.greater_than_equal", field=FR["field.n"], ge=1))
+    shot(page, "zero-sentences")
+
+    # A bot on the default local model, enabled: the settings as the server gives them
+    # (enabling it for real would load a 1.5 B model just to check it).
+    def default_model(route):
+        settings = route.fetch().json()
+        route.fulfill(json={**settings, "provider": "local", "model": None, "enabled": True})
+
+    page.route(f"**/api/bots/{bot}/settings/sentence-generation", default_model)
+    page.reload()
+    page.get_by_role("button", name=FR["faq.generate"]).click()
+    warning = page.get_by_role("dialog").locator("#gen-warning")
+    expect(warning).to_have_text(fr("gen.warning_default",
+                                    provider=FR["settings.provider.local"]))
+    assert "default" not in warning.inner_text()
+
+
+def test_the_trace_words_the_filters_and_a_failed_export_in_french(page, studio_server,
+                                                                    english_shop, shot):
+    bot, faqs = english_shop
+    ada = studio_server.users.api("ada")
+    dead = f"http://127.0.0.1:{free_port()}"  # nobody listens: every export fails
+    saved = ada.put(f"/api/bots/{bot}/settings/observability",
+                    json={"enabled": True, "otlp_endpoint": dead})
+    assert saved.status_code == 200, saved.text
+    # the vendor writes "where is my parcel", an example of Delivery: a copy of it. The
+    # spans leave in batches after each run: a failed export shows in a later run.
+    for _ in range(8):
+        run = ada.post(f"/api/bots/{bot}/faqs/{faqs['Delivery']}/generate", json={})
+        assert run.status_code == 200, run.text
+        detail = ada.get(f"/api/bots/{bot}/generation-runs/{run.json()['run_id']}").json()
+        if detail["trace"]["export"]["destinations"][0]["dropped"]:
+            break
+        time.sleep(1)
+    destination = detail["trace"]["export"]["destinations"][0]
+    assert destination["last_failure"] == "ConnectError"
+    assert destination["last_failure_code"] == "connection"
+    copy = next(r for r in detail["rejected"] if r["reason"] == "copy_of_input")
+    assert copy["code"] == "same_words_as_example"
+
+    login_in_french(page, "vic", f"/bots/{bot}/history")
+    page.locator(f'#runs tbody tr[data-run-id="{detail["id"]}"]').get_by_role(
+        "button", name=FR["history.details"]).click()
+    body = page.locator("#trace-dialog #trace-body")
+    expect(body).to_contain_text(fr("trace.export_last_failure",
+                                    reason=FR["export_failure.connection"]))
+    expect(body.locator('li[data-reason="copy_of_input"]').first).to_contain_text(
+        f"{FR['reason.copy_of_input']} ({FR['rejection.same_words_as_example']})")
+    calls = len(detail["trace"]["calls"])
+    about = body.locator("p").first
+    expect(about).to_contain_text(re.compile(rf"^{calls} appels? au modèle, "))
+    # the Studio's words (not the prompts, the model's answers or the rejected sentences)
+    said = [about.inner_text(), *body.locator(".trace-export").all_inner_texts(),
+            *body.locator(".trace-rejected .note").all_inner_texts()]
+    assert [s for s in said if "(s)" in s or "ConnectError" in s
+            or SERVER_ENGLISH.search(s)] == []
+    shot(page, "trace")

@@ -210,7 +210,9 @@ def test_sentences_ready_at_the_limit_are_shown_imported_and_traced(
     assert "Where is my order?" in prompt.inner_text()
     assert json.loads(answer.inner_text()) == json.loads(OPENAI_OK_TEXT)
     calls.nth(1).locator("summary").click()
-    expect(calls.nth(1).locator(".error-text")).to_contain_text("Erreur (timeout)")
+    # the call's error by its code, in French: not the provider's English message
+    expect(calls.nth(1).locator(".error-text")).to_have_text(
+        fr("trace.error", message=FR["problem.timeout"]))
     shot(page, "02-trace")
 
     # a viewer reads the same trace

@@ -92,6 +92,7 @@ class IntentClassifier:
                  max_features: int | None = None):
         if features not in FEATURES:
             raise InvalidRequest(f"unknown features {features!r}", field="features",
+                                 reason="literal_error",
                                  hint="use " + " or ".join(FEATURES))
         self.features = features
         self.c = c
@@ -107,6 +108,7 @@ class IntentClassifier:
         if len(intents) < 2:
             raise InvalidRequest(
                 "training needs sentences of at least 2 intents (FAQs)", field="sentences",
+                reason="two_faqs_needed",
                 hint="add sentences to a second FAQ")
         vectorize = _tfidf(self.max_features) if self.features == "tfidf" else _Embedder()
         self._model = make_pipeline(vectorize, LogisticRegression(
@@ -119,6 +121,7 @@ class IntentClassifier:
     def _require_fit(self):
         if self._model is None:
             raise InvalidRequest("the classifier is not trained", field="model",
+                                 reason="model_not_trained",
                                  hint="train it first (utterly nlu train)")
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
@@ -190,6 +193,7 @@ class IntentClassifier:
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
                 json.JSONDecodeError):
             raise InvalidRequest("the stored intent model cannot be read", field="model",
+                                 reason="model_unreadable",
                                  hint="train it again") from None
         clf._model = make_pipeline(vectorize, regression)
         clf.intents = [str(c) for c in regression.classes_]

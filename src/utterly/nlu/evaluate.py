@@ -86,6 +86,7 @@ def compare(human: list[Example], generated: list[Example], *,
     """Score human-only vs human + generated on held-out human sentences."""
     if test is None and len(human) < 4:
         raise InvalidRequest("too few human sentences to evaluate", field="sentences",
+                             reason="too_few_to_evaluate",
                              hint="write at least 2 sentences for each of 2 FAQs")
     runs: list[tuple[list[Example], list[Example]]] = []
     if test is not None:
@@ -117,7 +118,7 @@ def compare(human: list[Example], generated: list[Example], *,
         trained_a, trained_b = max(trained_a, len(train)), max(trained_b, len(train + extra))
     if not truth:
         raise InvalidRequest("no fold had sentences of 2 intents to train on",
-                             field="sentences", hint="add human sentences to more FAQs")
+                             field="sentences", reason="too_few_to_evaluate", hint="add human sentences to more FAQs")
     return Comparison(method=method, tested_on=len(truth),
                       human_only=_scores(truth, pred_a, trained_a),
                       human_plus_generated=_scores(truth, pred_b, trained_b),

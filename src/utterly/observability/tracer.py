@@ -8,6 +8,7 @@ import atexit
 import base64
 import logging
 import queue
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -61,6 +62,32 @@ class DropCounter:
         if first:
             log.warning("telemetry to %s is being dropped (%s); generations are not affected, "
                         "further drops are only counted", self.destination, reason)
+
+
+# httpx's errors of a connection that failed or broke, by name (DropCounter keeps names)
+_CONNECTION_ERRORS = {"ConnectError", "NetworkError", "ReadError", "WriteError", "CloseError",
+                      "RemoteProtocolError", "LocalProtocolError", "ProxyError",
+                      "UnsupportedProtocol"}
+
+
+def failure_code(reason: str | None) -> tuple[str, dict] | None:
+    """A DropCounter's reason ("HTTP 503", "ReadTimeout", …) as a stable code and its
+    values, for a caller that says it in its own words (the Studio's trace view):
+    http_status {status}, timeout, connection, shutdown, queue_full or other {name}."""
+    if not reason:
+        return None
+    status = re.fullmatch(r"HTTP (\d{3})", reason)
+    if status:
+        return "http_status", {"status": int(status.group(1))}
+    if reason.endswith("Timeout") or reason == "TimeoutException":
+        return "timeout", {}
+    if reason in _CONNECTION_ERRORS:
+        return "connection", {}
+    if reason.startswith("shut"):  # "shut down", "shutdown before they were sent"
+        return "shutdown", {}
+    if reason == "score queue full":
+        return "queue_full", {}
+    return "other", {"name": reason}
 
 
 class _CountingExporter(SpanExporter):

@@ -59,12 +59,16 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        from starlette.requests import Request
+
         from .problems import problem_response
 
         limit = limit_for(scope["method"], scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            return await problem_response(too_large(limit))(scope, receive, send)
+            # with the request: its title follows Accept-Language, as every problem's does
+            return await problem_response(too_large(limit), Request(scope))(scope, receive,
+                                                                            send)
         received = 0
 
         async def limited_receive():

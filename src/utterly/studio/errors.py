@@ -15,11 +15,16 @@ class StudioError(Exception):
 
     def __init__(self, detail: str, *, field: str | None = None, hint: str = "",
                  code: str | None = None, status: int | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any):
+                 headers: dict[str, str] | None = None, reason: str | None = None,
+                 params: dict[str, Any] | None = None, **extra: Any):
         super().__init__(detail)
         self.detail = detail
         self.field = field
         self.hint = hint
+        # What exactly is wrong (an invalid input's `reason`) and the values that say it:
+        # the pages word the problem from these, in their language (web/i18n.py).
+        self.reason = reason
+        self.params = dict(params or {})
         self.headers = headers or {}
         self.extra = extra
         if code:
@@ -36,6 +41,10 @@ class StudioError(Exception):
             problem["field"] = self.field
         if self.hint:
             problem["hint"] = self.hint
+        if self.reason:
+            problem["reason"] = self.reason
+        if self.params:
+            problem["params"] = dict(self.params)
         problem.update(self.extra)
         return problem
 
@@ -83,8 +92,10 @@ def from_core(error: UtterlyError) -> StudioError:
         headers = ({"Retry-After": str(int(error.retry_after + 0.999))}
                    if error.retry_after else {})
         problem = StudioError(error.message, hint=error.hint, code=str(error.code),
-                              status=status, headers=headers, provider=error.provider)
+                              status=status, headers=headers, provider=error.provider,
+                              reason=error.reason, params=error.params)
         problem.title = "Model provider failed" if status >= 500 else "Provider settings"
         return problem
-    problem = Invalid(error.message, field=error.field, hint=error.hint, code=str(error.code))
+    problem = Invalid(error.message, field=error.field, hint=error.hint, code=str(error.code),
+                      reason=error.reason, params=error.params)
     return problem

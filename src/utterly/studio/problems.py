@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from ..errors import UtterlyError
+from ..errors import UtterlyError, validation_reason
 from ..providers import PROVIDERS
 from .db import is_busy
 from .errors import StudioError, from_core
@@ -42,7 +42,8 @@ _HINTS = {
 
 # A problem's `title` is a short summary for people: it follows Accept-Language. `detail`,
 # `hint` and `code` stay English and stable, for logs, scripts and support; the Studio's
-# pages translate by `code` (web/static/app.js).
+# pages translate by `code`, and an invalid input by its `reason` and `params`
+# (web/static/app.js, web/i18n.py).
 _TITLES = {"fr": {
     "Bad request": "Requête incorrecte", "Not authenticated": "Non authentifié",
     "Forbidden": "Interdit", "Not found": "Introuvable", "Conflict": "Conflit",
@@ -107,10 +108,14 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     top = field.split(".")[0]
     hint = _FIELD_HINTS.get(top) or _HINTS.get(first.get("type", ""), "")
+    reason, params = validation_reason(first)
+    entries = []
+    for e in errors[:20]:
+        entry_reason, entry_params = validation_reason(e)
+        entries.append({"field": _error_field(e), "message": str(e.get("msg", "")),
+                        "reason": entry_reason, "params": entry_params})
     error = StudioError(f"{field}: {message}", status=422, code="invalid_input", field=field,
-                        hint=hint, errors=[{"field": _error_field(e),
-                                            "message": str(e.get("msg", ""))}
-                                           for e in errors[:20]])
+                        hint=hint, reason=reason, params=params, errors=entries)
     error.title = "Invalid input"
     return problem_response(error, request)
 
@@ -192,6 +197,7 @@ def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     log.info("value refused by the database: %s", type(exc).__name__)
     error = StudioError("a value of the request cannot be stored: a number is out of range "
                         "or a text holds a NUL character", status=422, code="invalid_input",
+                        reason="unstorable",
                         hint="ids are integers below 2147483648; remove NUL (\\u0000) "
                              "characters from texts")
     error.title = "Invalid input"

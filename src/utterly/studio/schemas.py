@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from ..providers import PROVIDERS
 from ..request import MAX_SENTENCES, VariationOptions, normalize_locale
@@ -91,10 +92,7 @@ class NamespaceIn(Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        v = v.lower()
-        if not _NAME.match(v):
-            raise ValueError("use 2-64 lower-case letters, digits, '-', '_' or '.'")
-        return v
+        return _username(v)
 
 
 class MemberIn(Strict):
@@ -108,9 +106,12 @@ class MemberIn(Strict):
 
 
 def _username(v: str) -> str:
+    """A user's or a namespace's name, lower-cased."""
     v = v.lower()
     if not _NAME.match(v):
-        raise ValueError("use 2-64 lower-case letters, digits, '-', '_' or '.'")
+        # a type of our own, that the pages word in their language (web/i18n.py)
+        raise PydanticCustomError("name_format",
+                                  "use 2-64 lower-case letters, digits, '-', '_' or '.'")
     return v
 
 

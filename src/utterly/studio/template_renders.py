@@ -67,11 +67,11 @@ class TemplateRenders:
             headers={"Retry-After": str(retry)})
 
     async def validate(self, user_id: int, template: str,
-                       namespace_of: Callable[[], int]) -> RenderedPrompt:
-        """`validate_template(template)` for a request of `user_id` on a bot of the
-        namespace `namespace_of()` returns (which raises when the user may not): the
-        rendered example, or the 422 naming the problem, or a 429 when the user or the
-        namespace has its bound of renders running."""
+                       scope_of: Callable[[], tuple[int, str]]) -> RenderedPrompt:
+        """`validate_template(template, locale)` for a request of `user_id` on a bot whose
+        namespace and locale `scope_of()` returns (it raises when the user may not): the
+        rendered example, in the bot's language, or the 422 naming the problem, or a 429
+        when the user or the namespace has its bound of renders running."""
         # The user's bound first, on the event loop: a flood from one user is refused
         # without a database query or a thread.
         user = ("user", user_id)
@@ -80,14 +80,15 @@ class TemplateRenders:
                        "your previews or checks")
 
         def job() -> RenderedPrompt:
-            namespace = ("namespace", namespace_of())
+            namespace_id, locale = scope_of()
+            namespace = ("namespace", namespace_id)
             self._count_in(namespace, self.per_namespace, "this namespace already has "
                            "{running} prompt template renders running (at most "
                            f"{self.per_namespace} per namespace)",
                            "the namespace's previews or checks")
             try:
                 with rendering(lane=LANE, owner=namespace):
-                    return validate_template(template)
+                    return validate_template(template, locale)
             finally:
                 self._count_out(namespace)
 

@@ -38,7 +38,7 @@ async def _render_first(request: Request, who, bot_id: int, template: str | None
         return
     st = state(request)
     await st.renders.validate(who.user_id, template, functools.partial(
-        settings.namespace_of_bot, st.sessions, who, bot_id, role))
+        settings.bot_scope, st.sessions, who, bot_id, role))
 
 
 def _in_transaction(request: Request, work):
@@ -78,7 +78,7 @@ async def preview_prompt(bot_id: int, body: PromptPreviewIn, request: Request, w
     st = state(request)
     template = settings.template_or_default(body.prompt_template)
     rendered = await st.renders.validate(who.user_id, template, functools.partial(
-        settings.namespace_of_bot, st.sessions, who, bot_id))
+        settings.bot_scope, st.sessions, who, bot_id))
     return settings.preview_of(template, rendered)
 
 

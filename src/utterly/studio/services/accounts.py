@@ -32,9 +32,14 @@ def check_password_strength(password: str | None, username: str = "",
                             field: str = "password") -> str:
     problem = password_problem(password, username)
     if problem:
+        length = len(password or "")
+        fits = MIN_PASSWORD_LENGTH <= length <= MAX_PASSWORD_LENGTH
         raise Invalid(f"{field} {problem}", field=field,
                       hint=f"choose a password that is hard to guess, {MIN_PASSWORD_LENGTH} to "
-                           f"{MAX_PASSWORD_LENGTH} characters long (a few unrelated words work)")
+                           f"{MAX_PASSWORD_LENGTH} characters long (a few unrelated words work)",
+                      reason="password_too_easy" if fits else "password_length",
+                      params={"min_length": MIN_PASSWORD_LENGTH,
+                              "max_length": MAX_PASSWORD_LENGTH})
     return password
 
 
@@ -124,6 +129,7 @@ def api_token_hours(days: int | None, default_days: int, max_days: int) -> float
     days = default_days if days is None else days
     if days > max_days:
         raise Invalid(f"expires_in_days must be at most {max_days}", field="expires_in_days",
+                      reason="less_than_equal", params={"le": max_days},
                       hint=f"ask for {max_days} days or fewer, and make a new token then")
     return days * 24.0
 

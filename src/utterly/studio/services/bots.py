@@ -35,7 +35,7 @@ def _admin_namespace(session: Session, actor: Actor, namespace_id: int | None) -
     ids = session.scalars(select(Membership.namespace_id).where(
         Membership.user_id == actor.user_id, Membership.role == "admin")).all()
     if len(ids) != 1:
-        raise Invalid("namespace_id is required", field="namespace_id",
+        raise Invalid("namespace_id is required", field="namespace_id", reason="missing",
                       hint="give the id of a namespace you administer (GET /api/auth/me)")
     return ids[0]
 
@@ -83,7 +83,9 @@ def delete_bot(session: Session, actor: Actor, bot_id: int) -> None:
 def _check_locale(bot: Bot, locale: str, field: str = "locale") -> str:
     if locale not in bot.locales:
         raise Invalid(f"locale `{locale}` is not one of this bot's locales {bot.locales}",
-                      field=field, hint="use one of the bot's locales or add it to the bot")
+                      field=field, hint="use one of the bot's locales or add it to the bot",
+                      reason="locale_not_in_bot",
+                      params={"locale": locale, "locales": ", ".join(bot.locales)})
     return locale
 
 
@@ -187,7 +189,7 @@ def prepare(text: str, field: str) -> tuple[str, str]:
     shown = tidy(text)
     key = normalize(shown)
     if not key:
-        raise Invalid(f"{field} has no words", field=field,
+        raise Invalid(f"{field} has no words", field=field, reason="no_words",
                       hint="write the sentence a user would type")
     return shown, key
 

@@ -14,6 +14,7 @@ from ...generation import agenerate, aprepare
 from ...normalize import normalize
 from ...observability import TracingConfig, get_tracer
 from ...observability.spans import send_score
+from ...observability.tracer import failure_code
 from ...pipeline import PipelineSettings
 from ...prompt import default_template, template_version
 from ...providers import ProviderConfig
@@ -47,6 +48,7 @@ def _sources(session: Session, faq: Faq, data: GenerateIn) -> list[str]:
     if rows:
         return human or [text for text, _ in rows]
     raise Invalid("this FAQ has no sentence to start from", field="sentences",
+                  reason="faq_without_sentences",
                   hint="add the FAQ's question as a sentence, or give `sentences`")
 
 
@@ -151,7 +153,9 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
         locale = data.locale or faq.locale
         if locale not in bot.locales:
             raise Invalid(f"locale `{locale}` is not one of this bot's locales {bot.locales}",
-                          field="locale", hint="use one of the bot's locales")
+                          field="locale", hint="use one of the bot's locales",
+                          reason="locale_not_in_bot",
+                          params={"locale": locale, "locales": ", ".join(bot.locales)})
         template = settings.prompt_template
         config = GATES.gated(config_of(settings, box), concurrency_of(settings), bulk=bulk,
                              bot_id=bot.id, namespace_id=bot.namespace_id)
@@ -307,11 +311,16 @@ def _export_status(tracing: TracingConfig | None, before: dict[str, int]) -> dic
     run shows in the next runs' counts (docs/observability.md)."""
     if tracing is None:
         return {"configured": False, "destinations": []}
-    return {"configured": True, "destinations": [
-        {"kind": c.kind, "dropped": c.dropped,
-         "dropped_during_run": c.dropped - before.get(c.kind, 0),
-         "last_failure": c.last_failure}
-        for c in get_tracer(tracing).counters]}
+    destinations = []
+    for c in get_tracer(tracing).counters:
+        destination = {"kind": c.kind, "dropped": c.dropped,
+                       "dropped_during_run": c.dropped - before.get(c.kind, 0),
+                       "last_failure": c.last_failure}
+        failure = failure_code(c.last_failure)
+        if failure:  # the pages word it from the code (web/i18n.py `export_failure.*`)
+            destination.update(last_failure_code=failure[0], last_failure_params=failure[1])
+        destinations.append(destination)
+    return {"configured": True, "destinations": destinations}
 
 
 # What the Studio stores of a sentence: TrainingSentence.text is a String(500).
@@ -331,6 +340,8 @@ def stored_rejections(rejected: list[Rejection]) -> list[dict]:
             continue
         seen.add(key)
         entry = {"text": r.text, "reason": str(r.reason), "detail": r.detail}
+        if r.code:  # the detail as a code and values, for the pages to word it
+            entry.update(code=r.code, params=r.params)
         if len(r.text) > SENTENCE_MAX_CHARS:
             entry.update(text=r.text[:SENTENCE_MAX_CHARS], truncated=True, length=len(r.text))
         out.append(entry)
@@ -439,13 +450,15 @@ def _importable(text: str, field: str, offered: dict[str, dict]) -> str:
     shown = prepare_text(text, field)[0]
     if len(shown) > SENTENCE_MAX_CHARS:
         raise Invalid(f"{field} has {len(shown):,} characters; a sentence has at most "
-                      f"{SENTENCE_MAX_CHARS}", field=field,
+                      f"{SENTENCE_MAX_CHARS}", field=field, reason="sentence_too_long",
+                      params={"length": len(shown), "max_length": SENTENCE_MAX_CHARS},
                       hint="leave it out, or shorten it and add it as a sentence of your own")
     entry = offered.get(normalize(shown))
     if entry is not None and entry.get("truncated"):
         raise Invalid(f"{field} is the start of a rejected text of {entry['length']:,} "
                       f"characters, stored cut; a sentence has at most {SENTENCE_MAX_CHARS}",
-                      field=field,
+                      field=field, reason="sentence_too_long",
+                      params={"length": entry["length"], "max_length": SENTENCE_MAX_CHARS},
                       hint="leave it out, or shorten it and add it as a sentence of your own")
     return shown
 

@@ -156,6 +156,8 @@ def create_job(session: Session, actor: Actor, bot_id: int, data: JobIn, *,
         unknown = set(data.faq_ids) - {f.id for f in faqs}
         if unknown:
             raise Invalid(f"FAQ ids not in this bot: {sorted(unknown)}", field="faq_ids",
+                          reason="unknown_faqs",
+                          params={"ids": ", ".join(map(str, sorted(unknown)))},
                           hint="list the bot's FAQs with GET /api/bots/{bot_id}/faqs")
         faqs = [f for f in faqs if f.id in set(data.faq_ids)]
     if data.below is not None:
@@ -164,6 +166,7 @@ def create_job(session: Session, actor: Actor, bot_id: int, data: JobIn, *,
     faqs = [f for f in faqs if counts.get(f.id, 0) > 0]
     if not faqs:
         raise Invalid("no FAQ matches", field="below" if data.below is not None else "faq_ids",
+                      reason="no_faq_matches",
                       hint="FAQs need at least one sentence; raise `below` or pick others")
     turns.check_room(session, bot.namespace_id, max_jobs)
     job = GenerationJob(bot_id=bot.id, user_id=actor.user_id, status="queued",
@@ -381,9 +384,12 @@ def _failure_summary(session: Session, job_id: int, failed: int) -> dict:
         if first.faq_id else None
     code, detail = problem.get("code", "internal_error"), problem.get("detail", "")
     which = f"“{title}”" if title else "a deleted FAQ"
+    # the first failure as the problem it was (its code, reason and params for the pages)
+    first_problem = {"faq_id": first.faq_id, "faq_title": title, "code": code, "detail": detail,
+                     **{k: problem[k] for k in ("field", "reason", "params") if k in problem}}
     summary = {"code": "all_items_failed", "failed": failed,
                "detail": f"all {failed} FAQ(s) failed; the first, {which}: [{code}] {detail}",
-               "first": {"faq_id": first.faq_id, "code": code, "detail": detail}}
+               "first": first_problem}
     if problem.get("hint"):
         summary["hint"] = problem["hint"]
     return summary

@@ -35,7 +35,9 @@ def _locale(bot: Bot, locale: str | None) -> str:
     locale = locale or bot.locales[0]
     if locale not in bot.locales:
         raise Invalid(f"locale `{locale}` is not one of this bot's locales {bot.locales}",
-                      field="locale", hint="use one of the bot's locales")
+                      field="locale", hint="use one of the bot's locales",
+                      reason="locale_not_in_bot",
+                      params={"locale": locale, "locales": ", ".join(bot.locales)})
     return locale
 
 

@@ -169,7 +169,9 @@ def _check_local_model(provider: str, model: str | None) -> None:
     if provider == "local" and model and model not in CATALOGUE:
         raise Invalid(f"`{model}` is not one of the Studio's local models", field="model",
                       hint="use one of: " + ", ".join(CATALOGUE)
-                           + " (leave it empty for the default)")
+                           + " (leave it empty for the default)",
+                      reason="unknown_local_model",
+                      params={"model": model, "models": ", ".join(CATALOGUE)})
 
 
 def config_of(row: SentenceGenerationSettings, box: SecretBox) -> ProviderConfig:
@@ -215,7 +217,8 @@ def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings
     for name in PROVIDERS[data.provider].required:
         if not present.get(name):
             raise Invalid(f"{name} is required for provider `{data.provider}`", field=name,
-                          hint=_FIELD_HINTS[name])
+                          hint=_FIELD_HINTS[name], reason="required_for_provider",
+                          params={"provider": data.provider})
     return fields, api_key
 
 
@@ -275,12 +278,15 @@ def check_generation(session: Session, actor: Actor, bot_id: int,
     return run_check(provider_config(data.provider, fields, api_key), tracing, context)
 
 
-def namespace_of_bot(session_factory, actor: Actor, bot_id: int, role: str = "viewer") -> int:
-    """The namespace of a bot the actor may act on as `role` (404 or 403 as `bot_for`), in a
-    short session of its own: a template render is admitted per namespace, and must not
-    hold a connection while it runs."""
+def bot_scope(session_factory, actor: Actor, bot_id: int, role: str = "viewer"
+              ) -> tuple[int, str]:
+    """The namespace and first locale of a bot the actor may act on as `role` (404 or 403
+    as `bot_for`), in a short session of its own: a template render is admitted per
+    namespace, and must not hold a connection while it runs; its example is in the bot's
+    language."""
     with session_factory() as session:
-        return bot_for(session, actor, bot_id, role).namespace_id
+        bot = bot_for(session, actor, bot_id, role)
+        return bot.namespace_id, bot.locales[0]
 
 
 def template_or_default(template: str | None) -> str:
@@ -362,20 +368,23 @@ def _resolve_observability(data: ObservabilitySettingsIn, row: ObservabilitySett
     public = data.langfuse_public_key
     if public and not public.startswith("pk-lf-"):
         raise Invalid("langfuse_public_key must start with `pk-lf-`",
-                      field="langfuse_public_key",
+                      field="langfuse_public_key", reason="key_prefix",
+                      params={"prefix": "pk-lf-"},
                       hint="copy the public key from Langfuse › Project settings › API keys")
     if data.langfuse_secret_key and not data.langfuse_secret_key.startswith("sk-lf-"):
         raise Invalid("langfuse_secret_key must start with `sk-lf-`",
-                      field="langfuse_secret_key",
+                      field="langfuse_secret_key", reason="key_prefix",
+                      params={"prefix": "sk-lf-"},
                       hint="copy the secret key from Langfuse › Project settings › API keys")
     if public or secret:
         for name, value in (("langfuse_public_key", public), ("langfuse_secret_key", secret),
                             ("langfuse_host", fields["langfuse_host"])):
             if not value:
                 raise Invalid(f"{name} is required with the other Langfuse fields",
-                              field=name, hint="give the public key, secret key and host")
+                              field=name, hint="give the public key, secret key and host",
+                              reason="langfuse_incomplete")
     if data.enabled and not (public or fields["otlp_endpoint"]):
-        raise Invalid("nothing to send traces to", field="enabled",
+        raise Invalid("nothing to send traces to", field="enabled", reason="no_destination",
                       hint="fill in the Langfuse keys and host, or an OTLP endpoint")
     return fields, secret
 
@@ -428,7 +437,7 @@ def check_observability(session: Session, actor: Actor, bot_id: int,
         results.append(_checked("otlp", lambda: check_otlp(
             fields["otlp_endpoint"], timeout_s=CHECK_TIMEOUT_S, outbound=outbound_policy())))
     if not results:
-        raise Invalid("nothing to check", field="langfuse_host",
+        raise Invalid("nothing to check", field="langfuse_host", reason="no_destination",
                       hint="fill in the Langfuse keys and host, or an OTLP endpoint")
     failed = [r for r in results if not r.ok]
     if len(results) == 1:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ...errors import validation_reason
 from ...formats import BotData, BotSource, FaqData, SentenceData
 from ..access import Actor, bot_for
 from ..errors import Conflict, Invalid
@@ -115,8 +116,9 @@ def _checked_faq(faq: FaqData, index: int) -> FaqIn:
     except ValidationError as exc:
         error = exc.errors()[0]
         name = ".".join(str(p) for p in error["loc"])
+        reason, params = validation_reason(error)
         raise Invalid(f"{_at(faq.where)}FAQ `{faq.title[:60]}`: {name}: {error['msg']}",
-                      field=f"faqs.{index}.{name}",
+                      field=f"faqs.{index}.{name}", reason=reason, params=params,
                       hint="titles take 1-200 characters, answers up to 20,000, "
                            "descriptions up to 5,000, and up to 50 tags") from None
     for key in ("title", "answer", "description"):
@@ -133,10 +135,11 @@ def _checked_sentence(s: SentenceData, title: str, field: str) -> tuple[str, str
         SentenceIn(text=text)
     except ValidationError:
         raise Invalid(f"{_at(s.where)}a sentence of `{title[:60]}` is longer than 500 "
-                      "characters", field=field, hint="shorten it or split it") from None
+                      "characters", field=field, hint="shorten it or split it",
+                      reason="string_too_long", params={"max_length": 500}) from None
     except Invalid:
         raise Invalid(f"{_at(s.where)}the sentence `{s.text[:80]}` of `{title[:60]}` has "
-                      "no words", field=field,
+                      "no words", field=field, reason="no_words",
                       hint="write the sentence a user would type, or remove it") from None
     return text, key
 

@@ -68,23 +68,60 @@ async function request(method, path, payload) {
 async function api(method, path, payload) {
   const response = await request(method, path, payload);
   if (response.status === 204) return null;
-  const data = await response.json().catch(() => ({ detail: response.statusText }));
+  const data = await response.json().catch(() => ({ detail: response.statusText, status: response.status }));
   if (!response.ok) throw new ApiError(data);
   return data;
 }
 
 // A problem in the page's language. The server's English detail and hint are the most
 // precise words (they name the address, the command to run): an English page shows them.
-// Another language translates the stable `code` (filled with the problem's own fields,
-// e.g. `conflict_faq_title`), and falls back to the English for a code it does not know.
+// Another language words it from the stable `code` (filled with the problem's own fields,
+// e.g. `conflict_faq_title`, and its `params`); an invalid input from its `reason`
+// (`invalid.<reason>`, naming the field by its label), else says only which field. It
+// never shows the English: a code it does not know gets a general sentence.
 function problemText(err) {
   const p = err.problem || { detail: String(err) };
-  const key = p.code && "problem." + p.code;
-  const english = p.hint ? `${p.detail} — ${p.hint}` : p.detail;
-  if (LANG === "en" && p.detail) return english;
-  // what is wrong with a value is only in the detail: keep it after the translated field
-  if (p.code === "invalid_input") return p.field ? `${t(key, { field: p.field })} (${english})` : english;
-  return key && MESSAGES[key] ? t(key, fieldsOf(p)) : english;
+  if (LANG === "en" && p.detail) return p.hint ? `${p.detail} — ${p.hint}` : p.detail;
+  if (p.code === "network") return t("error.network");
+  const values = { ...fieldsOf(p), ...paramsText(p.params), field: fieldLabel(p.field) };
+  if (p.code === "invalid_input") {
+    const reason = "invalid." + p.reason;
+    return MESSAGES[reason] ? t(reason, values) : t(p.field ? "problem.invalid_input" : "problem.bad_request", values);
+  }
+  if (p.code === "all_items_failed" && p.first) {
+    return t("problem.all_items_failed", { count: p.failed, faq: p.first.faq_title || "—", why: problemText({ problem: p.first }) });
+  }
+  const key = "problem." + p.code;
+  return p.code && MESSAGES[key] ? t(key, values) : t("problem.unknown", { status: p.status || "—" });
+}
+
+// A field of a request by the label the page gives it ("n": "Number of sentences").
+function fieldLabel(field) {
+  const top = String(field || "").split(".")[0];
+  return MESSAGES["field." + top] ? t("field." + top) : (field || "");
+}
+
+// The values of a problem, a rejection or an export failure as the page writes them:
+// numbers in its format ("0,69"), a language code (`language`, `expected`) by the
+// language's name, a provider by its label.
+const LANGUAGE_NAMES = new Intl.DisplayNames([LANG], { type: "language" });
+function paramsText(params) {
+  const values = {};
+  for (const [name, value] of Object.entries(params || {})) {
+    if (typeof value === "number") values[name] = num(value);
+    else if ((name === "language" || name === "expected") && typeof value === "string") {
+      try { values[name] = LANGUAGE_NAMES.of(value); } catch (err) { values[name] = value; }
+    } else if (name === "provider") values[name] = MESSAGES["settings.provider." + value] || value;
+    else values[name] = value;
+  }
+  return values;
+}
+
+// Why the filters rejected a candidate, beyond its reason, in the page's language.
+function rejectionDetail(r) {
+  const key = "rejection." + r.code;
+  if (r.code && MESSAGES[key]) return t(key, paramsText(r.params));
+  return LANG === "en" ? r.detail || "" : "";
 }
 
 function fieldsOf(problem) {
@@ -425,7 +462,9 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     }
     const warning = $("#gen-warning");
     if (settings.enabled) {
-      warning.textContent = t("gen.warning", { provider: t("settings.provider." + settings.provider), model: settings.model || "default" });
+      const provider = t("settings.provider." + settings.provider);
+      warning.textContent = settings.model ? t("gen.warning", { provider, model: settings.model })
+        : t("gen.warning_default", { provider });
     } else if (ROLE === "admin") {
       // who may turn it on gets the way there
       warning.replaceChildren(t("gen.disabled_admin") + " ", h("a", {
@@ -570,7 +609,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   async function streamGeneration(data, onProgress) {
     const response = await request("POST", botPath(`/faqs/${FAQ}/generate/stream`), data);
     if (!response.ok) {
-      throw new ApiError(await response.json().catch(() => ({ detail: response.statusText })));
+      throw new ApiError(await response.json().catch(() => ({ detail: response.statusText, status: response.status })));
     }
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
@@ -593,7 +632,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
         else if (kind === "error") throw new ApiError(event);
       }
     }
-    throw new ApiError({ detail: t("error.network") });
+    throw new ApiError({ detail: t("error.network"), code: "network" });
   }
 
   function showResults(result, cancelled) {
@@ -871,9 +910,8 @@ function setupBulkJobs() {
   function jobItem(job) {
     const active = job.status === "queued" || job.status === "running";
     // A failed job says why, with the fix when there is one (job.error is a problem).
-    const why = job.error && job.error.detail
-      ? h("p", { class: "job-error", role: "alert",
-        text: job.error.hint ? `${job.error.detail} (${job.error.hint})` : job.error.detail })
+    const why = job.error && job.error.code
+      ? h("p", { class: "job-error", role: "alert", text: problemText({ problem: job.error }) })
       : null;
     // A finished job's runs wait in the history (filtered to this job) for review.
     const review = !active && job.done > 0
@@ -1172,7 +1210,8 @@ function observabilityLines(check, urls) {
     const url = urls[r.provider] || "";
     if (r.ok) return { ok: true, text: t(`settings.obs.ok.${r.provider}`, { url }) };
     const code = r.error && r.error.code;
-    const why = MESSAGES[`settings.obs.why.${code}`] ? t(`settings.obs.why.${code}`) : r.message;
+    const why = MESSAGES[`settings.obs.why.${code}`] ? t(`settings.obs.why.${code}`)
+      : problemText({ problem: { ...r.error, detail: r.message } });
     return { ok: false, text: t("settings.obs.failure",
       { target: t(`settings.obs.target.${r.provider}`, { url }), reason: why }) };
   });
@@ -1553,7 +1592,7 @@ function renderTrace(node, run) {
   const number = new Intl.NumberFormat(document.documentElement.lang, { maximumFractionDigits: 2 });
   const cost = costText(run, t("trace.cost_unknown"), 2, 6);
   const about = [t("trace.totals", {
-    calls: trace.calls.length, latency: number.format(run.latency_s || 0),
+    count: trace.calls.length, latency: number.format(run.latency_s || 0),
     input: run.input_tokens, output: run.output_tokens, cost,
   }), t("trace.limit", { seconds: number.format(trace.timeout_s) })];
   if (trace.stopped) about.push(t("trace.stopped." + trace.stopped));
@@ -1567,8 +1606,15 @@ function traceExport(exp) {
     class: "trace-export" + (d.dropped ? " error-text" : ""),
     text: t(d.dropped ? "trace.export_dropped" : "trace.export_ok",
       { destination: t("trace.dest." + d.kind), count: d.dropped })
-      + (d.dropped && d.last_failure ? " " + t("trace.export_last_failure", { reason: d.last_failure }) : ""),
+      + (d.dropped && d.last_failure ? " " + t("trace.export_last_failure", { reason: exportFailure(d) }) : ""),
   }));
+}
+
+// Why a destination last failed, from its code: the raw reason ("ConnectError") is English.
+function exportFailure(d) {
+  const key = "export_failure." + d.last_failure_code;
+  if (d.last_failure_code && MESSAGES[key]) return t(key, paramsText(d.last_failure_params));
+  return LANG === "en" ? d.last_failure : t("export_failure.other");
 }
 
 function traceCall(call, number) {
@@ -1578,7 +1624,10 @@ function traceCall(call, number) {
       latency: number.format(call.latency_s), input: call.input_tokens, output: call.output_tokens,
     }),
   }));
-  if (call.error) box.append(h("p", { class: "error-text", text: t("trace.error", call.error) }));
+  if (call.error) {
+    box.append(h("p", { class: "error-text",
+      text: t("trace.error", { message: problemText({ problem: { ...call.error, detail: call.error.message } }) }) }));
+  }
   call.prompts.forEach((messages) => {
     // a remote model is not sent the answer's start that only the local model continues
     const sent = !call.prefilled && messages.length && messages[messages.length - 1].role === "assistant"
@@ -1602,7 +1651,7 @@ function traceRejected(rejected) {
   return [h("h3", { text: t("gen.rejected_title", { count: rejected.length }) }),
     h("ul", { class: "trace-rejected" }, ...rejected.map((r) => h("li", { "data-reason": r.reason },
       h("span", { text: r.text || "∅" }), " — ",
-      h("span", { class: "note", text: t("reason." + r.reason) + (r.detail ? ` (${r.detail})` : "") }))))];
+      h("span", { class: "note", text: t("reason." + r.reason) + (rejectionDetail(r) ? ` (${rejectionDetail(r)})` : "") }))))];
 }
 
 // ---- start ----------------------------------------------------------------------------
