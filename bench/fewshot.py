@@ -236,6 +236,11 @@ for _ctx, _suffix in ((True, ""), (False, "-nc")):
                         "kind": "chosen", "from": f"pool{_size}{_suffix}", "select": _method,
                         "keep": _keep, "context": _ctx}
 
+# Each answer asked for more than its share (the pipeline's `spare`; the default asks 2
+# more), the run still ending when n are kept: the model plans a longer list.
+VARIANTS["spare4"] = {"kind": "utterly", "context": True, "spare": 4}
+VARIANTS["spare4-nc"] = {"kind": "utterly", "context": False, "spare": 4}
+
 # The default template's last line, which the variants above replace.
 DEFAULT_LAST_LINES = ("\nWrite {{ nb_sentences }} new ways to say the same thing, in the everyday "
                       "words other users would use, without polite formulas.")
@@ -440,7 +445,9 @@ class Generator:
                                          temperature=self.args.temperature, seed=gen_seed,
                                          provider=self._provider, embeddings=self._embeddings,
                                          settings=pipeline.PipelineSettings(
-                                             infer_topic=bool(config.get("infer_topic"))),
+                                             infer_topic=bool(config.get("infer_topic")),
+                                             **({"spare": config["spare"]}
+                                                if "spare" in config else {})),
                                          tracing=None, **context)
                 sentences, attempts = [s.text for s in result.sentences], result.attempts
                 rejected = [{"text": r.text, "reason": str(r.reason), "detail": r.detail}
