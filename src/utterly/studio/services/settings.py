@@ -9,7 +9,7 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...catalogue import CATALOGUE
+from ...catalogue import CATALOGUE, DEFAULT_LOCAL_MODEL
 from ...errors import ErrorCode, ProviderError, UtterlyError
 from ...generation import acheck_provider
 from ...observability import TracingConfig
@@ -108,9 +108,16 @@ def concurrency_of(row: SentenceGenerationSettings) -> int:
 ESTIMATE_RUNS = 20
 
 
-def wait_estimate(session: Session, row: SentenceGenerationSettings) -> WaitEstimate | None:
+# Seconds per requested sentence assumed before a bot's first finished run, for a model
+# whose speed is not known (a hosted model writes faster, a busy server's slower): an
+# estimate said as such, so that the first run is not announced with no idea at all.
+DEFAULT_SECONDS_PER_SENTENCE = 1.0
+
+
+def wait_estimate(session: Session, row: SentenceGenerationSettings) -> WaitEstimate:
     """The median seconds per requested sentence of the bot's recent finished runs with its
-    current provider; stopped and failed runs say nothing of a normal wait."""
+    current provider; stopped and failed runs say nothing of a normal wait. Without such
+    runs, the embedded model's known speed, or DEFAULT_SECONDS_PER_SENTENCE."""
     rows = session.execute(
         select(GenerationRun.latency_s, GenerationRun.request)
         .where(GenerationRun.bot_id == row.bot_id, GenerationRun.provider == row.provider,
@@ -118,10 +125,15 @@ def wait_estimate(session: Session, row: SentenceGenerationSettings) -> WaitEsti
         .order_by(GenerationRun.id.desc()).limit(ESTIMATE_RUNS)).all()
     per_sentence = [latency / request["n"] for latency, request in rows
                     if isinstance(request, dict) and (request.get("n") or 0) > 0]
-    if not per_sentence:
-        return None
-    return WaitEstimate(seconds_per_sentence=round(statistics.median(per_sentence), 3),
-                        runs=len(per_sentence))
+    if per_sentence:
+        return WaitEstimate(seconds_per_sentence=round(statistics.median(per_sentence), 3),
+                            runs=len(per_sentence))
+    known = CATALOGUE.get(row.model or DEFAULT_LOCAL_MODEL) if row.provider == "local" else None
+    if known is not None and known.seconds_per_sentence is not None:
+        return WaitEstimate(seconds_per_sentence=known.seconds_per_sentence, runs=0,
+                            source="model")
+    return WaitEstimate(seconds_per_sentence=DEFAULT_SECONDS_PER_SENTENCE, runs=0,
+                        source="default")
 
 
 def generation_out(row: SentenceGenerationSettings, box: SecretBox,
