@@ -24,10 +24,11 @@ from .providers import ChatProvider, ProviderConfig, create_provider
 from .providers.base import DEFAULT_TIMEOUT_S
 from .request import GenerationRequest
 from .result import GenerationResult
+from .sentence_count import DEFAULT_SENTENCES
 
 
 async def agenerate(
-    sentences: str | Sequence[str] | GenerationRequest, *, locale: str = "en", n: int = 10,
+    sentences: str | Sequence[str] | GenerationRequest, *, locale: str = "en", n: int = DEFAULT_SENTENCES,
     temperature: float = 0.7, spelling_mistakes: bool = False, sms_language: bool = False,
     abbreviated_language: bool = False, prompt_template: str | None = None,
     seed: int | None = None, title: str | None = None, answer: str | None = None,

@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from ..providers import PROVIDERS
-from ..request import MAX_SENTENCES, VariationOptions, normalize_locale
+from ..request import VariationOptions, normalize_locale
+from ..sentence_count import DEFAULT_SENTENCES, MAX_SENTENCES
 
 Role = Literal["admin", "bot_user", "viewer"]
 ProviderName = Literal[tuple(PROVIDERS)]
@@ -267,7 +268,7 @@ class SentenceGenerationSettingsIn(Strict):
     azure_deployment: str | None = Field(default=None, max_length=200)
     api_version: str | None = Field(default=None, max_length=50)
     temperature: float = Field(default=0.7, ge=0.0, le=1.0)
-    nb_sentences: int = Field(default=10, ge=1, le=MAX_SENTENCES)
+    nb_sentences: int = Field(default=DEFAULT_SENTENCES, ge=1, le=MAX_SENTENCES)
     # seconds a whole generation may take; None: the provider's default
     timeout_s: float | None = Field(default=None, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S)
     # calls at once to the provider endpoint, across every worker; None: the provider's default

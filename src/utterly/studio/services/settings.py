@@ -24,6 +24,7 @@ from ...prompt import (
 )
 from ...providers import PROVIDERS, ProviderConfig
 from ...providers.base import DEFAULT_TIMEOUT_S
+from ...sentence_count import DEFAULT_SENTENCES
 from ..access import Actor, bot_for
 from ..errors import Invalid, from_core
 from ..models import GenerationRun, ObservabilitySettings, SentenceGenerationSettings
@@ -67,7 +68,7 @@ def generation_row(session: Session, bot_id: int) -> SentenceGenerationSettings:
     row = session.get(SentenceGenerationSettings, bot_id)
     if row is None:  # a bot from before settings existed, or inserted by hand
         row = SentenceGenerationSettings(bot_id=bot_id, enabled=False, provider="local",
-                                         temperature=0.7, nb_sentences=10,
+                                         temperature=0.7, nb_sentences=DEFAULT_SENTENCES,
                                          prompt_version=template_version(default_template()))
         session.add(row)
         session.flush()
