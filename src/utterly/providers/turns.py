@@ -29,16 +29,24 @@ class Turns:
         ticket = object()
         with self._cond:
             self._line.append(ticket)
-            try:
-                while self._held or self._line[0] is not ticket:
-                    if on_place is not None:
-                        on_place(self._line.index(ticket) + 1)
-                    if should_stop():
-                        return False
-                    self._cond.wait(poll_s)
-                self._held = True
-                return True
-            finally:
+        try:
+            while True:
+                with self._cond:
+                    if not self._held and self._line[0] is ticket:
+                        self._held = True
+                        return True
+                    place = self._line.index(ticket) + 1
+                # Outside the lock: a listener or a stop check may be slow (a database, a
+                # stream); holding the lock meanwhile would keep the holder from releasing.
+                if on_place is not None:
+                    on_place(place)
+                if should_stop():
+                    return False
+                with self._cond:
+                    if self._held or self._line[0] is not ticket:
+                        self._cond.wait(poll_s)
+        finally:
+            with self._cond:
                 self._line.remove(ticket)
                 self._cond.notify_all()  # the next in line moves up, or is served
 
