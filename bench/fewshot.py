@@ -413,12 +413,19 @@ class Generator:
         config = VARIANTS[variant]
         if config["kind"] == "chosen":
             return await self._chosen(config, dataset, intent, seeds, others, gen_seed)
+        return await self._generate(variant, dataset, intent, seeds, others, gen_seed)
+
+    async def _generate(self, variant: str, dataset: str, intent: str, seeds: list[str],
+                        others: list[dict], gen_seed: int, counted: bool = True) -> Generated:
+        """The variant's call, from the cache or made; `counted`: in its variant's counts of
+        cached and failed calls and fresh seconds (not when a chosen variant reads a pool
+        that its own variant already counts)."""
         key = self.key(variant, dataset, intent, seeds, others, gen_seed)
         path = self.path(key)
         if not self.args.no_cache and path.is_file():
             entry = json.loads(path.read_text("utf-8"))
             if entry.get("key") == key:
-                self.cached[variant] += 1
+                self.cached[variant] += counted
                 return Generated(entry["sentences"], entry["requested"], entry["latency_s"],
                                  entry.get("attempts", 0), cached=True)
         config = VARIANTS[variant]
@@ -454,12 +461,12 @@ class Generator:
                             for r in result.rejected]
         except (UtterlyError, _tock.CallFailed) as exc:
             # Counted as 0 kept and reported; never cached, so a re-run tries again.
-            self.failed[variant] += 1
+            self.failed[variant] += counted
             seconds = time.perf_counter() - started
-            self.fresh_seconds[variant] += seconds
+            self.fresh_seconds[variant] += seconds * counted
             return Generated([], self.args.n, seconds, error=f"{type(exc).__name__}: {exc}")
         seconds = time.perf_counter() - started
-        self.fresh_seconds[variant] += seconds
+        self.fresh_seconds[variant] += seconds * counted
         generated = Generated(sentences, self.n_of(variant), seconds, attempts)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -474,7 +481,9 @@ class Generator:
 
     async def _chosen(self, config: dict, dataset: str, intent: str, seeds: list[str],
                       others: list[dict], gen_seed: int) -> Generated:
-        pool = await self.generate(config["from"], dataset, intent, seeds, others, gen_seed)
+        # the pool's own call, not counted again for the pool variant
+        pool = await self._generate(config["from"], dataset, intent, seeds, others, gen_seed,
+                                    counted=False)
         await self._open()
         texts = pool.sentences
         vectors = examples = other_vectors = None

@@ -475,3 +475,64 @@ async def test_the_deadline_bounds_the_whole_generation(local_embeddings):
         settings=PipelineSettings(deadline_s=0.5))
     assert result.stopped == "timeout"
     assert [s.text for s in result.sentences] == ["Je veux changer mon mot de passe"]
+
+
+class ReadThenHang(Silent):
+    """Counts the prompt's tokens as it reads it and each line's as it writes it (as the
+    local model does), then never another word."""
+
+    def stream(self, prompts, **kwargs):
+        inner = super().stream(prompts, **kwargs)
+        pieces = inner._pieces
+
+        async def counted():
+            inner.input_tokens = 704
+            async for piece in pieces():
+                inner.output_tokens += 34
+                yield piece
+
+        inner._pieces = counted
+        return inner
+
+
+async def test_a_call_cut_short_at_the_deadline_counts_its_tokens(local_embeddings):
+    """Issue 25: a run stopped at its time limit showed 0 + 0 tokens, while its trace said
+    its call had used 704 + 68: the tokens of a call cut short were never added."""
+    # the filters' models loaded first: the judging then fits in the deadline
+    await run_generation(request(n=1), ScriptedProvider(answer("Mot de passe oublié")),
+                         local_embeddings)
+    result = await run_generation(
+        request(n=3), ReadThenHang([" Je veux changer mon mot de passe"]), local_embeddings,
+        settings=PipelineSettings(deadline_s=0.5))
+    assert result.stopped == "timeout"
+    call, = result.trace
+    # 34 per line written, by each of the streams side by side
+    assert call["input_tokens"] == 704 and call["output_tokens"] % 34 == 0
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (
+        call["input_tokens"], call["output_tokens"])
+    # with nothing kept, the failure carries them
+    with pytest.raises(ProviderError) as caught:
+        await run_generation(request(n=3), ReadThenHang([]), local_embeddings,
+                             settings=PipelineSettings(deadline_s=0.5))
+    assert caught.value.code == ErrorCode.TIMEOUT
+    assert (caught.value.usage.input_tokens, caught.value.usage.output_tokens) == (704, 0)
+    assert caught.value.trace[0]["input_tokens"] == 704
+
+
+async def test_a_stop_says_why_when_the_caller_does(local_embeddings):
+    """`should_stop()` may return a word instead of True: the result's `stopped` (the
+    Studio tells a Cancel from a client that left)."""
+    provider = StreamingProvider(
+        [" Je veux changer mon mot de passe", "2. J'ai oublié mon mot de passe, que faire ?",
+         "3. Mot de passe perdu, comment le retrouver ?"])
+    kept = []
+    result = await run_generation(
+        request(n=3), provider, local_embeddings,
+        on_progress=lambda e: kept.append(e) if e["event"] == "sentences" else None,
+        should_stop=lambda: "closed" if kept else None)
+    assert result.stopped == "closed" and len(result.sentences) == 1
+    assert result.notices == [{"code": "cancelled", "values": {"kept": 1}}]
+    # stopped while waiting for the provider, it says the same
+    hung = await run_generation(request(n=3), Silent([]), local_embeddings,
+                                should_stop=lambda: "closed")
+    assert hung.stopped == "closed"

@@ -46,6 +46,9 @@ class CatalogueModel:
     size: int | None = None
     sha256: str | None = None
     filename: str | None = None  # name of the joined file in the cache
+    # Seconds per requested sentence of a Studio generation on 2 cores (bench/
+    # generation_speed.py, docs/quality.md): the wait announced before a bot's first run
+    seconds_per_sentence: float | None = None
 
     @property
     def joined(self) -> bool:
@@ -78,6 +81,8 @@ CATALOGUE: dict[str, CatalogueModel] = {
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        # the slowest median of the bench (French, n = 5: 5.3 s), rounded up
+        seconds_per_sentence=1.1,
     ),
     "smollm2-135m": CatalogueModel(
         name="smollm2-135m",

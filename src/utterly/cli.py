@@ -16,6 +16,7 @@ from .cli_options import provider_options
 from .embeddings import PROVIDERS as EMBEDDINGS
 from .errors import ErrorCode, UtterlyError
 from .providers import ProviderConfig
+from .sentence_count import DEFAULT_SENTENCES, MAX_SENTENCES
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -40,8 +41,8 @@ def main() -> None:
 @click.argument("sentences", nargs=-1, required=True)
 @click.option("--locale", "-l", default="en", show_default=True,
               help="BCP 47 locale of the sentences, e.g. fr, en-GB.")
-@click.option("-n", "--number", "n", type=int, default=10, show_default=True,
-              help="How many sentences to generate (1-50).")
+@click.option("-n", "--number", "n", type=int, default=DEFAULT_SENTENCES, show_default=True,
+              help=f"How many sentences to generate (1-{MAX_SENTENCES}).")
 @click.option("--temperature", "-t", type=float, default=0.7, show_default=True,
               help="Sampling temperature (0-1).")
 @click.option("--spelling-mistakes", is_flag=True, help="Include spelling mistakes.")

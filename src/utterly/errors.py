@@ -74,8 +74,10 @@ class ProviderError(UtterlyError):
         super().__init__(message, hint=hint, code=code)
         self.provider = provider
         self.retry_after = retry_after
-        # set by the pipeline: its calls to the model up to the failure (result.trace)
+        # set by the pipeline: its calls to the model up to the failure (result.trace), and
+        # the tokens they used (result.usage): a call that timed out was paid for too
         self.trace: list[dict] | None = None
+        self.usage = None
 
     def to_dict(self) -> dict:
         data = super().to_dict()

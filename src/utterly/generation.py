@@ -24,10 +24,11 @@ from .providers import ChatProvider, ProviderConfig, create_provider
 from .providers.base import DEFAULT_TIMEOUT_S
 from .request import GenerationRequest
 from .result import GenerationResult
+from .sentence_count import DEFAULT_SENTENCES
 
 
 async def agenerate(
-    sentences: str | Sequence[str] | GenerationRequest, *, locale: str = "en", n: int = 10,
+    sentences: str | Sequence[str] | GenerationRequest, *, locale: str = "en", n: int = DEFAULT_SENTENCES,
     temperature: float = 0.7, spelling_mistakes: bool = False, sms_language: bool = False,
     abbreviated_language: bool = False, prompt_template: str | None = None,
     seed: int | None = None, title: str | None = None, answer: str | None = None,
@@ -38,7 +39,7 @@ async def agenerate(
     api_version: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
     embeddings: str | EmbeddingProvider | None = "local", embedding_model: str | None = None,
     settings: PipelineSettings | None = None, on_progress: ProgressCallback | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: Callable[[], bool | str | None] | None = None,
     tracing: TracingConfig | Tracer | str | None = "env", trace_context: dict | None = None,
 ) -> GenerationResult:
     """Generate `n` new sentences that ask what `sentences` ask. See docs/library.md.
@@ -46,9 +47,10 @@ async def agenerate(
     `title` and `answer`: the FAQ's, so the prompt knows what the question is about.
     `other_intents`: the bot's other FAQs, `{"name": ..., "sentences": [...]}` each; a
     candidate closer to one of them than to `sentences` is rejected as `other_intent`.
-    `on_progress(event)` hears of each attempt and each judged sentence; `should_stop()`,
-    asked as the model writes, ends the generation early with what is kept
-    (`result.stopped`).
+    `on_progress(event)` hears of each attempt, each judged sentence and each wait for the
+    model (`waiting`, `waited`: utterly.waiting); `should_stop()`, asked as the model
+    writes, ends the generation early with what is kept (`result.stopped`: "cancelled", or
+    the word it returned).
     `tracing`: "env" (LANGFUSE_* / OTEL_EXPORTER_OTLP_ENDPOINT, nothing when unset), a
     TracingConfig or Tracer, or None. `trace_context`: user_id, session_id, tags, metadata.
     `sentences` may be a ready GenerationRequest, which then holds everything from `locale`

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from . import variations
+from . import variations, waiting
 from .clean import Cleaner, thresholds_for
 from .embeddings.base import EmbeddingProvider
 from .errors import ErrorCode, ProviderError
@@ -85,7 +85,7 @@ class _Run:
     parsed_any: bool = False
     first_candidate_s: float | None = None
     started: float = 0.0
-    should_stop: Callable[[], bool] = lambda: False
+    should_stop: Callable[[], bool | str | None] = lambda: False
     stopped: str | None = None
     trace: list[dict] = field(default_factory=list)
 
@@ -93,18 +93,26 @@ class _Run:
     def done(self) -> bool:
         return len(self.cleaner.kept) >= self.request.n
 
+    def stop_reason(self) -> str:
+        """Why `should_stop()` said to stop: the word it gave (the Studio tells a Cancel,
+        "cancelled", from a client that left, "closed"), else "cancelled"."""
+        said = self.should_stop()
+        return said if isinstance(said, str) and said else "cancelled"
+
 
 async def run_generation(request: GenerationRequest, provider: ChatProvider,
                          embeddings: EmbeddingProvider | None = None, *,
                          settings: PipelineSettings | None = None,
                          on_progress: ProgressCallback | None = None,
-                         should_stop: Callable[[], bool] | None = None) -> GenerationResult:
+                         should_stop: Callable[[], bool | str | None] | None = None
+                         ) -> GenerationResult:
     """Generate for `request`. `should_stop()` is asked as the model writes, and every
     STOP_POLL_S while the provider is awaited (for a slot, an answer, a retry): when it
     says True (a client left, a Cancel button), the call is abandoned and the sentences
-    kept so far are the result (`stopped="cancelled"`). A model that times out after some
-    sentences were kept gives them too (`stopped="timeout"`); before any, the timeout is
-    raised."""
+    kept so far are the result (`stopped="cancelled"`, or the word `should_stop()` returned
+    instead of True). A model that times out after some sentences were kept gives them too
+    (`stopped="timeout"`); before any, the timeout is raised, with the tokens used so far
+    (`usage`). Every call's tokens count, also those of a call cut short."""
     settings = settings or PipelineSettings()
     started = time.perf_counter()
     seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
@@ -116,6 +124,46 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
     run = _Run(request=request, cleaner=cleaner, seed=seed, settings=settings,
                notify=on_progress or (lambda event: None), model=provider.model,
                started=started, should_stop=should_stop or (lambda: False))
+    with waiting.listening(_heard(run)):
+        await _attempts(run, provider)
+
+    if not run.parsed_any and not run.stopped:
+        error = ProviderError(
+            ErrorCode.INVALID_RESPONSE,
+            f"the model's answers held no sentences in {run.attempts} attempt(s)",
+            hint="try a larger model or a simpler prompt template; "
+                 + "; ".join(run.parse_problems[:3]), provider=provider.name)
+        error.trace, error.usage = run.trace, run.usage
+        raise error
+
+    notices = (cleaner.notices + _variation_notices(run)
+               + _end_notices(run, len(cleaner.kept), request.n))
+    return GenerationResult(
+        sentences=cleaner.kept, rejected=run.rejected, usage=run.usage,
+        attempts=run.attempts, provider=provider.name, model=run.model,
+        latency_s=time.perf_counter() - started, requested=request.n,
+        warnings=[n.text for n in notices], notices=[n.to_dict() for n in notices],
+        seed=seed, first_sentence_s=run.first_candidate_s, stopped=run.stopped,
+        trace=run.trace)
+
+
+def _heard(run: _Run) -> waiting.Listener:
+    """Waits for the model, told on the generation's own loop: some are told from a
+    worker thread (the embedded model's), and a caller's callback expects its loop's."""
+    loop = asyncio.get_running_loop()
+
+    def heard(event: dict) -> None:
+        try:
+            loop.call_soon_threadsafe(run.notify, event)
+        except RuntimeError:  # the loop has closed: the generation is over
+            pass
+
+    return heard
+
+
+async def _attempts(run: _Run, provider: ChatProvider) -> None:
+    """Attempts until `n` are kept, the attempts run out, or the generation is stopped."""
+    request, cleaner, settings = run.request, run.cleaner, run.settings
     if settings.infer_topic and not request.title:
         run.request = await _with_topic(run, provider)
     while not run.done and run.attempts < settings.max_attempts and not run.stopped:
@@ -132,31 +180,12 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
                 await _bounded_round(run, provider, missing, plan)
             except ProviderError as exc:
                 if exc.code != ErrorCode.TIMEOUT or not cleaner.kept:
-                    exc.trace = run.trace
+                    exc.trace, exc.usage = run.trace, run.usage
                     raise
                 run.stopped = "timeout"
                 run.parsed_any = True
         if run.should_stop():
-            run.stopped = run.stopped or "cancelled"
-
-    if not run.parsed_any and not run.stopped:
-        error = ProviderError(
-            ErrorCode.INVALID_RESPONSE,
-            f"the model's answers held no sentences in {run.attempts} attempt(s)",
-            hint="try a larger model or a simpler prompt template; "
-                 + "; ".join(run.parse_problems[:3]), provider=provider.name)
-        error.trace = run.trace
-        raise error
-
-    notices = (cleaner.notices + _variation_notices(run)
-               + _end_notices(run, len(cleaner.kept), request.n))
-    return GenerationResult(
-        sentences=cleaner.kept, rejected=run.rejected, usage=run.usage,
-        attempts=run.attempts, provider=provider.name, model=run.model,
-        latency_s=time.perf_counter() - started, requested=request.n,
-        warnings=[n.text for n in notices], notices=[n.to_dict() for n in notices],
-        seed=seed, first_sentence_s=run.first_candidate_s, stopped=run.stopped,
-        trace=run.trace)
+            run.stopped = run.stopped or run.stop_reason()
 
 
 async def _with_topic(run: _Run, provider: ChatProvider) -> GenerationRequest:
@@ -171,7 +200,7 @@ async def _with_topic(run: _Run, provider: ChatProvider) -> GenerationRequest:
                 topic, completion = await _unless_stopped(
                     run, lambda: infer_topic(run.request, provider, seed=run.seed))
         except _Stopped:
-            run.stopped = "cancelled"
+            run.stopped = run.stop_reason()
             return run.request
         except (ProviderError, TimeoutError):
             return run.request
@@ -186,7 +215,7 @@ def _end_notices(run, kept: int, requested: int) -> list[Notice]:
         return [Notice("timed_out", {"kept": kept},
                        f"the model did not finish in time; kept the {kept} sentence(s) "
                        "ready by then")]
-    if run.stopped == "cancelled":
+    if run.stopped:  # cancelled, or a word of the caller's (closed)
         return [Notice("cancelled", {"kept": kept},
                        f"stopped on request after {kept} sentence(s)")]
     if kept < requested:
@@ -303,6 +332,9 @@ async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -
         raise
     finally:
         _close_record(record, run, stream)
+        # here, not once the answers are read: a call cut short (the time limit, a Cancel)
+        # used its tokens too
+        run.usage.add(stream.input_tokens, stream.output_tokens)
 
 
 def _open_record(run: _Run, prompts: list[list[dict]], missing: int, **call) -> dict:
@@ -359,7 +391,7 @@ async def _read_round(run: _Run, provider: ChatProvider, stream, plan: _Plan, *,
                 except StopAsyncIteration:
                     break
                 except _Stopped:
-                    run.stopped = "cancelled"
+                    run.stopped = run.stop_reason()
                     break
                 for text in readers[piece.stream].feed(piece.text):
                     written_by[piece.stream] += 1
@@ -391,7 +423,6 @@ async def _read_round(run: _Run, provider: ChatProvider, stream, plan: _Plan, *,
                                 finish_reason=stream.finish_reasons[0])
         if chat is not None:
             chat.record(completion)
-    run.usage.add(stream.input_tokens, stream.output_tokens)
     run.model = stream.model or run.model
 
 

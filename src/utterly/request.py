@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from .errors import InvalidRequest, validation_reason
+from .sentence_count import DEFAULT_SENTENCES, MAX_SENTENCES
 
 MAX_EXAMPLES = 20
-MAX_SENTENCES = 50
 MAX_EXAMPLE_CHARS = 500
 MAX_TITLE_CHARS = 200
 MAX_ANSWER_CHARS = 5000
@@ -73,7 +73,7 @@ class GenerationRequest(BaseModel):
 
     sentences: list[str] = Field(min_length=1, max_length=MAX_EXAMPLES)
     locale: str = "en"
-    n: int = Field(default=10, ge=1, le=MAX_SENTENCES)
+    n: int = Field(default=DEFAULT_SENTENCES, ge=1, le=MAX_SENTENCES)
     temperature: float = Field(default=0.7, ge=0.0, le=1.0)
     options: VariationOptions = Field(default_factory=VariationOptions)
     prompt_template: str | None = None

@@ -118,7 +118,8 @@ class GenerationResult:
     # seconds from the start until the first sentence was kept (None: none was)
     first_sentence_s: float | None = None
     # why the generation ended before trying for all `requested`: "cancelled" (the caller
-    # asked) or "timeout" (the model did not finish in time); None when it did not
+    # asked; or the word its `should_stop()` returned, the Studio's "closed") or "timeout"
+    # (the model did not finish in time); None when it did not
     stopped: str | None = None
     # One record per call to the model: the prompts sent and the raw answers (capped, see
     # pipeline.TRACE_TEXT_CHARS), parse problems, tokens, latency. What a person needs to

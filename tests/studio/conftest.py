@@ -310,3 +310,24 @@ def shop(world, faulty_server):
     bob.post(f"/api/bots/{world.bot}/faqs/{world.orders}/sentences",
              json={"text": "Where is my order?"})
     return world
+
+
+# far beyond a test: only a cancel, or a client that leaves, ends its generation in time
+SILENT_LIMIT_S = 120
+
+
+@pytest.fixture
+def silent_vendor(shop):
+    """acme's bot generating through a vendor that reads each request and never answers
+    (tests/servers/silent_server.py): `shop.silent`."""
+    from tests.servers.silent_server import SilentServer
+
+    with SilentServer() as server:
+        with shop.studio.sessions() as session, session.begin():
+            row = session.get(SentenceGenerationSettings, shop.bot)
+            row.enabled, row.provider, row.model = True, "openai-compatible", "gpt-4o-mini"
+            row.base_url = f"{server.url}/v1"
+            row.api_key_encrypted = shop.studio.box.encrypt(KEY)
+            row.nb_sentences, row.timeout_s = 2, SILENT_LIMIT_S
+        shop.silent = server
+        yield shop

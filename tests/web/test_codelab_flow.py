@@ -126,7 +126,7 @@ def test_codelab_generate_import_save_and_undo_in_the_browser(page, recording, b
     shot(page, "09-history")
     imported_run.get_by_role("button", name=re.compile("^Undo import")).click()
     # Undo asks first
-    confirm = page.get_by_role("dialog", name=f"Undo the import of run #{run_id}?")
+    confirm = page.get_by_role("dialog", name=f"Remove the sentences run #{run_id} imported?")
     expect(confirm).to_contain_text(f"the sentences this run imported ({selectable})")
     confirm.get_by_role("button", name="Remove them").click()
     expect(page.locator("#toast")).to_have_text(ui_text("en", "history.undone", count=selectable))

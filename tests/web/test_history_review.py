@@ -3,8 +3,10 @@
 The review (from the history) and the generate dialog share one candidate list: per
 candidate its similarity to the examples, a mark on transformed sentences with their
 variation in plain words, the conflict notes; sorting by score or by order of generation;
-"Sélectionner les sûres". The history fits a 1366×768 screen, filters by FAQ, status and
-person, and asks before Undo.
+"Sélectionner les sûres". The history fits a 1366×768 screen and a 390 px phone (one card
+per run), says how each run ended (time limit, Cancel, page closed), links a trace only
+where it arrived, filters by FAQ, status and person, and asks before Undo in words that
+cannot be mistaken.
 
 Runs come from the faulty server's OpenAI-compatible `ok` behaviour (a real HTTP vendor that
 always answers `where is my parcel` and `track my order`). The FAQ "Orders" has the examples
@@ -15,8 +17,10 @@ is safe. The tests read the scores from the API rather than assume them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,6 +28,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.servers.run import free_port
+from tests.studio.test_generation_stream import events_of
 from utterly.studio.web.i18n import MESSAGES
 from utterly.studio.web.i18n import text as ui_text
 
@@ -212,22 +217,89 @@ def failed_run(shop: Shop) -> int:
     return response.json()["run_id"]
 
 
+_vendor_tags = itertools.count(1)
+
+
+def stopped_runs(shop: Shop, faulty_url: str) -> dict:
+    """Three partial runs of bob's on Orders: one stopped at the bot's time limit, one
+    cancelled, one whose page closed (its stream's connection). The vendor answers the
+    settings' check, then its first K generation calls, then never again."""
+    ada, bob = shop.api("ada"), shop.api("bob")
+    tag = next(_vendor_tags)
+    # the check, one answer of two sentences; a second attempt (five wanted) never ends
+    enable_generation(ada, shop.bot, provider="openai-compatible", model="gpt-4o-mini",
+                      base_url=f"{faulty_url}/answer2-then-hang-hist{tag}/v1", timeout_s=5)
+    timed_out = shop.generate("bob", shop.orders, n=5)
+    assert timed_out["stopped"] == "timeout", timed_out
+    # the check, then nothing: a generation waits until it is cancelled or its page closes
+    enable_generation(ada, shop.bot, provider="openai-compatible", model="gpt-4o-mini",
+                      base_url=f"{faulty_url}/answer1-then-hang-hist{tag}/v1", timeout_s=60)
+    path = f"/api/bots/{shop.bot}/faqs/{shop.orders}/generate/stream"
+    with bob.stream("POST", path, json={}) as response:
+        events = events_of(response)
+        kind, started = next(events)
+        assert bob.post(started["cancel_url"]).status_code == 202
+        kind, cancelled = list(events)[-1]
+    assert (kind, cancelled["stopped"]) == ("result", "cancelled"), cancelled
+    with bob.stream("POST", path, json={}) as response:
+        assert next(events_of(response))[0] == "started"
+    # the page closed: its run is stored once the generation has stopped
+    closed = None
+    deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
+    while closed is None:
+        assert time.monotonic() < deadline, "the closed stream's run was never stored"
+        newest = shop.api("vic").get(f"/api/bots/{shop.bot}/generation-runs",
+                                     params={"limit": 1}).json()["items"][0]
+        closed = newest["id"] if newest["id"] > cancelled["run_id"] else None
+        time.sleep(0.1)
+    enable_generation(ada, shop.bot, provider="openai-compatible", model="gpt-4o-mini",
+                      base_url=shop.vendor_url, timeout_s=None)
+    return {"timed_out": timed_out["run_id"], "cancelled": cancelled["run_id"],
+            "closed": closed}
+
+
+def trace_export(shop: Shop, run_id: int) -> str | None:
+    """The run's trace export once known (its spans leave after the run is stored)."""
+    deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
+    while True:
+        state = next(r for r in shop.api("vic").get(
+            f"/api/bots/{shop.bot}/generation-runs", params={"limit": 200}).json()["items"]
+            if r["id"] == run_id)["trace_export"]
+        if state != "pending":
+            return state
+        assert time.monotonic() < deadline, f"run {run_id}'s trace export never known"
+        time.sleep(0.1)
+
+
+def observe(shop: Shop, **settings) -> None:
+    saved = shop.api("ada").put(f"/api/bots/{shop.bot}/settings/observability",
+                                json=settings)
+    assert saved.status_code == 200, saved.text
+
+
 @pytest.fixture
-def busy_shop(shop) -> dict:
-    """Runs of two people on two FAQs, one failed, one imported from, one traced to a
-    Langfuse host nobody listens on."""
+def busy_shop(shop, faulty_server, langfuse_recorder) -> dict:
+    """Runs of two people on two FAQs: one failed, one imported from, one traced to a
+    Langfuse that took it, one traced to a host nobody listens on, and the three ways a
+    run stops early (time limit, Cancel, page closed)."""
     bob_orders = shop.generate("bob", shop.orders)["run_id"]
     imported = shop.api("bob").post(f"/api/bots/{shop.bot}/faqs/{shop.orders}/import",
                                     json={"run_id": bob_orders, "texts": [TRACK]})
     assert imported.status_code == 200, imported.text
     failed = failed_run(shop)
-    traced = shop.api("ada").put(f"/api/bots/{shop.bot}/settings/observability", json={
-        "enabled": True, "langfuse_public_key": "pk-lf-test", "langfuse_secret_key": "sk-lf-test",
-        "langfuse_host": f"http://127.0.0.1:{free_port()}"})
-    assert traced.status_code == 200, traced.text
-    ada_delivery = shop.generate("ada", shop.delivery)["run_id"]
-    assert shop.run(ada_delivery)["trace_url"]
-    return {"bob_orders": bob_orders, "failed": failed, "ada_delivery": ada_delivery}
+    stopped = stopped_runs(shop, faulty_server.url)
+    observe(shop, enabled=True, langfuse_public_key=langfuse_recorder.public_key,
+            langfuse_secret_key=langfuse_recorder.secret_key,
+            langfuse_host=langfuse_recorder.url)
+    traced = shop.generate("ada", shop.delivery)["run_id"]
+    assert trace_export(shop, traced) == "sent"
+    observe(shop, enabled=True, langfuse_public_key="pk-lf-test",
+            langfuse_secret_key="sk-lf-test", langfuse_host=f"http://127.0.0.1:{free_port()}")
+    unsent = shop.generate("ada", shop.delivery)["run_id"]
+    assert shop.run(unsent)["trace_url"]  # a link it would have had
+    assert trace_export(shop, unsent) == "failed"
+    return {"bob_orders": bob_orders, "failed": failed, **stopped, "traced": traced,
+            "unsent": unsent}
 
 
 def expect_runs(page, run_ids: list[int]) -> None:
@@ -239,60 +311,109 @@ def expect_runs(page, run_ids: list[int]) -> None:
         expect(rows.nth(i)).to_have_attribute("data-run-id", str(run_id))
 
 
-def test_the_history_fits_1366_and_filters_in_french(page, shop, busy_shop, shot):
-    page.set_viewport_size({"width": 1366, "height": 768})
+def expect_actions_on_screen(page, width: int, height: int) -> int:
+    """Every row's buttons and links can be reached without scrolling sideways: inside the
+    viewport once scrolled to (down only), and neither clipped nor covered (the element at
+    their middle is them). Returns how many were checked."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.evaluate(
+        f"[...document.querySelectorAll('body *')].filter((n) => n.getBoundingClientRect()"
+        f".right > {width}).map((n) => n.tagName + '#' + n.id + '.' + n.className)")
+    actions = page.locator("#runs tbody tr[data-run-id] button, #runs tbody tr[data-run-id] a")
+    for i in range(actions.count()):
+        action = actions.nth(i)
+        action.evaluate("node => node.scrollIntoView({block: 'center'})")
+        assert page.evaluate("window.scrollX") == 0
+        box = action.bounding_box()
+        name = action.inner_text()
+        assert 0 <= box["x"] and box["x"] + box["width"] <= width, (name, box)
+        assert 0 <= box["y"] and box["y"] + box["height"] <= height, (name, box)
+        # a link on two lines: the middle of its first line
+        assert action.evaluate("""(node) => { const r = node.getClientRects()[0];
+            const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+            return node.contains(hit); }"""), name
+    return actions.count()
+
+
+def test_the_history_fits_1366_and_390_and_says_how_each_run_ended(page, shop, busy_shop,
+                                                                    shot):
+    runs = busy_shop
     login(page, "bob", next_path=shop.history)
     switch(page, "fr")
-    runs = busy_shop
-    expect(page.locator("#runs tbody tr[data-run-id]")).to_have_count(3)
+    rows = page.locator("#runs tbody tr[data-run-id]")
+    expect(rows).to_have_count(7)
+    row = {name: page.locator(f'#runs tbody tr[data-run-id="{run_id}"]')
+           for name, run_id in runs.items()}
 
-    # nothing sticks out sideways, and the actions of every row are on screen
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    assert page.evaluate(
-        "(() => { const w = document.querySelector('.table-wrap');"
-        " return w.scrollWidth <= w.clientWidth; })()")
-    row = page.locator(f'#runs tbody tr[data-run-id="{runs["bob_orders"]}"]')
-    for name in (f"{FR['history.review']} #{runs['bob_orders']}",
-                 f"{FR['history.undo']} #{runs['bob_orders']}"):
-        button = row.get_by_role("button", name=name)
-        expect(button).to_be_visible()
-        box = button.bounding_box()
-        assert 0 <= box["x"] and box["x"] + box["width"] <= 1366, (name, box)
-    # each status on one line, the failure's message under it
+    # how each run ended, in French: the three ways a run stops early apart
+    for name, key in (("timed_out", "run.stopped.timeout"),
+                      ("cancelled", "run.stopped.cancelled"),
+                      ("closed", "run.stopped.closed"), ("failed", "run.status.failed"),
+                      ("bob_orders", "run.status.succeeded")):
+        expect(row[name].locator(".status-text")).to_have_text(FR[key])
+    expect(row["failed"].locator(".run-error")).not_to_be_empty()
+    # the tokens of a run stopped at its limit are its calls' (they were 0 + 0)
+    timed_out = shop.run(runs["timed_out"])
+    assert timed_out["input_tokens"] > 0
+    expect(row["timed_out"].locator("td.tokens")).to_have_text(
+        f"{timed_out['input_tokens']} + {timed_out['output_tokens']}")
+    # a link to the trace only where it arrived; where it did not, the row says so
+    host = shop.run(runs["traced"])["trace_url"].split("/")[2]
+    expect(row["traced"].get_by_role("link", name=FR["history.open_trace_on"].format(
+        host=host))).to_be_visible()
+    expect(row["unsent"].locator("td.trace a")).to_have_count(0)
+    expect(row["unsent"].locator(".trace-state")).to_have_text(FR["history.trace_failed"])
+    expect(page.locator("#trace-note")).to_have_text(FR["history.trace_unsent"])
+
+    for width, height in ((1366, 768), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.reload()
+        expect(rows).to_have_count(7)
+        # the imported run's two actions, the ones once cut off, among all the others
+        for name in (f"{FR['history.review']} #{runs['bob_orders']}",
+                     f"{FR['history.undo']} #{runs['bob_orders']}"):
+            expect(row["bob_orders"].get_by_role("button", name=name)).to_be_visible()
+        assert expect_actions_on_screen(page, width, height) >= 9
+        page.evaluate("window.scrollTo(0, 0)")
+        shot(page, f"{width}")
+    # at 1366 a table whose statuses keep to one line; at 390 one card per run
+    assert page.evaluate("getComputedStyle(document.querySelector('#runs tr')).display") \
+        == "block"
+    page.set_viewport_size({"width": 1366, "height": 768})
+    assert page.evaluate("getComputedStyle(document.querySelector('#runs tr')).display") \
+        == "table-row"
     statuses = page.locator("#runs td.status .status-text")
     for i in range(statuses.count()):
         lines = statuses.nth(i).evaluate("node => node.getClientRects().length")
         assert lines == 1, statuses.nth(i).inner_text()
-    failed_row = page.locator(f'#runs tbody tr[data-run-id="{runs["failed"]}"]')
-    expect(failed_row.locator(".status-text")).to_have_text(FR["run.status.failed"])
-    expect(failed_row.locator(".run-error")).not_to_be_empty()
-    # the trace link says where it goes, and that its arrival is not known
-    traced_row = page.locator(f'#runs tbody tr[data-run-id="{runs["ada_delivery"]}"]')
-    host = shop.run(runs["ada_delivery"])["trace_url"].split("/")[2]
-    expect(traced_row.get_by_role("link", name=FR["history.open_trace_on"].format(host=host))
-           ).to_be_visible()
-    expect(page.locator("#trace-note")).to_have_text(FR["history.trace_unsent"])
-    shot(page, "01-1366")
 
+
+def test_the_history_filters_in_french(page, shop, shot):
+    bob_orders = shop.generate("bob", shop.orders)["run_id"]
+    failed = failed_run(shop)
+    ada_delivery = shop.generate("ada", shop.delivery)["run_id"]
+    page.set_viewport_size({"width": 1366, "height": 768})
+    login(page, "bob", next_path=shop.history)
+    switch(page, "fr")
+    expect_runs(page, [ada_delivery, failed, bob_orders])
     faq_filter = page.get_by_label(FR["history.faq"], exact=True)
     status_filter = page.get_by_label(FR["history.status"], exact=True)
     person = page.get_by_label(FR["history.who_filter"], exact=True)
     faq_filter.select_option(label="Delivery")
-    assert shop.runs(faq_id=shop.delivery) == [runs["ada_delivery"]]
-    expect_runs(page, [runs["ada_delivery"]])
+    assert shop.runs(faq_id=shop.delivery) == [ada_delivery]
+    expect_runs(page, [ada_delivery])
     faq_filter.select_option(label=FR["history.all_faqs"])
     status_filter.select_option(label=FR["run.status.failed"])
-    assert shop.runs(status="failed") == [runs["failed"]]
-    expect_runs(page, [runs["failed"]])
-    shot(page, "02-failed-only")
+    assert shop.runs(status="failed") == [failed]
+    expect_runs(page, [failed])
+    shot(page, "01-failed-only")
     status_filter.select_option(label=FR["history.all_statuses"])
     person.select_option(label="bob")
-    assert shop.runs(user="bob") == [runs["failed"], runs["bob_orders"]]
-    expect_runs(page, [runs["failed"], runs["bob_orders"]])
+    assert shop.runs(user="bob") == [failed, bob_orders]
+    expect_runs(page, [failed, bob_orders])
     # combined: nobody's run matches, and the page says so
     status_filter.select_option(label=FR["run.status.partial"])
     expect(page.locator("#runs tbody")).to_have_text(FR["history.none_match"])
-    shot(page, "03-none-match")
+    shot(page, "02-none-match")
 
 
 def test_undo_asks_first_in_french(page, shop, shot):
@@ -309,9 +430,14 @@ def test_undo_asks_first_in_french(page, shop, shot):
     dialog = page.get_by_role("dialog", name=FR["history.undo_title"].format(id=run_id))
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text(FR["history.undo_confirm"].format(count=2, title="Orders"))
-    expect(dialog.get_by_role("button", name=FR["common.cancel"])).to_be_focused()
+    # two answers that cannot be mistaken: no "Annuler" under a title saying "annuler"
+    keep = dialog.get_by_role("button", name=FR["history.undo_keep"])
+    assert [b.inner_text() for b in dialog.get_by_role("button").all()] == [
+        FR["history.undo_keep"], FR["history.undo_do"]]
+    assert "Annuler" not in dialog.inner_text()
+    expect(keep).to_be_focused()
     shot(page, "01-confirm")
-    dialog.get_by_role("button", name=FR["common.cancel"]).click()
+    keep.click()
     expect(dialog).to_be_hidden()
     expect(undo).to_be_focused()
     assert shop.run(run_id)["imported"] == 2  # nothing removed

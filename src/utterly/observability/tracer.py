@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 from opentelemetry.sdk.resources import Resource
@@ -90,16 +90,86 @@ def failure_code(reason: str | None) -> tuple[str, dict] | None:
     return "other", {"name": reason}
 
 
+# Traces whose delivery is remembered, and callers waiting to hear one (TraceDelivery).
+DELIVERY_TRACES = 4096
+
+
+class TraceDelivery:
+    """Whether each recent trace reached each span destination: "sent", or why not (a
+    status or an error's name, as DropCounter's). A trace's root span ends last, after
+    every span of the trace was queued: a destination's outcome is known once it took the
+    batch holding the root, or at the first batch of the trace it failed to take.
+
+    `watch(trace_id, callback)` calls `callback(outcome)` once every destination's outcome
+    is known: at once if it already is, else from the export thread (so it must be quick).
+    A trace whose root never reached an exporter (its queue was full, the process stopped)
+    is never called back: nothing says it arrived."""
+
+    def __init__(self, limit: int = DELIVERY_TRACES):
+        self.kinds: list[str] = []
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._outcomes: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._watchers: OrderedDict[str, Callable[[dict[str, str]], None]] = OrderedDict()
+
+    def record(self, kind: str, spans: Sequence[ReadableSpan], failure: str | None) -> None:
+        heard = []
+        with self._lock:
+            for span in spans:
+                if span.context is None or (failure is None and span.parent is not None):
+                    continue  # a child span taken says nothing yet: its root may fail
+                trace_id = format(span.context.trace_id, "032x")
+                outcome = self._outcomes.get(trace_id)
+                if outcome is None:
+                    outcome = self._outcomes[trace_id] = {}
+                    _bound(self._outcomes, self._limit)
+                outcome.setdefault(kind, failure or "sent")  # a failure is final
+                if self._known(outcome) and trace_id in self._watchers:
+                    heard.append((self._watchers.pop(trace_id), dict(outcome)))
+        for callback, outcome in heard:
+            callback(outcome)
+
+    def outcome(self, trace_id: str) -> dict[str, str] | None:
+        """Every destination's outcome for the trace, once all are known."""
+        with self._lock:
+            outcome = self._outcomes.get(trace_id)
+            return dict(outcome) if outcome is not None and self._known(outcome) else None
+
+    def watch(self, trace_id: str, callback: Callable[[dict[str, str]], None]) -> None:
+        with self._lock:
+            outcome = self._outcomes.get(trace_id)
+            if outcome is None or not self._known(outcome):
+                self._watchers[trace_id] = callback
+                _bound(self._watchers, self._limit)
+                return
+            outcome = dict(outcome)
+        callback(outcome)
+
+    def _known(self, outcome: dict[str, str]) -> bool:
+        return all(kind in outcome for kind in self.kinds)
+
+
+def _bound(entries: OrderedDict, limit: int) -> None:
+    while len(entries) > limit:
+        entries.popitem(last=False)
+
+
 class _CountingExporter(SpanExporter):
-    def __init__(self, exporter: OTLPHttpExporter, counter: DropCounter):
+    def __init__(self, exporter: OTLPHttpExporter, counter: DropCounter,
+                 delivery: TraceDelivery):
         self._exporter = exporter
         self.counter = counter
+        self._delivery = delivery
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
             failure = self._exporter.send(spans)
         except Exception as exc:  # an exporter bug must not kill the export thread
             failure = type(exc).__name__
+        try:
+            self._delivery.record(self.counter.kind, spans, failure)
+        except Exception:  # a caller's callback must not kill the export thread either
+            log.exception("a trace delivery callback failed")
         if failure is None:
             return SpanExportResult.SUCCESS
         self.counter.add(len(spans), failure)
@@ -178,6 +248,8 @@ class Tracer:
 
         self.config = config
         self.counters: list[DropCounter] = []
+        # whether each trace reached the span destinations
+        self.delivery = TraceDelivery()
         # shutdown_on_exit=False: the SDK's own exit hook waits for every destination in
         # turn, each for up to its export timeout; shutdown_all (atexit) bounds it instead.
         self.provider = TracerProvider(resource=Resource.create(
@@ -203,9 +275,10 @@ class Tracer:
     def _add(self, url: str, headers: dict, destination: str, kind: str) -> None:
         counter = DropCounter(destination, kind)
         self.counters.append(counter)
+        self.delivery.kinds.append(kind)
         exporter = _CountingExporter(
             OTLPHttpExporter(url, headers, self.config.export_timeout_s, self.config.outbound),
-            counter)
+            counter, self.delivery)
         self.provider.add_span_processor(BatchSpanProcessor(
             exporter, max_queue_size=self.config.max_queue_size, schedule_delay_millis=500,
             export_timeout_millis=int(self.config.export_timeout_s * 1000)))

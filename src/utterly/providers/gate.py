@@ -19,6 +19,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from .. import waiting
+
 # How often a waiting call looks again for a free slot (seconds): generations run in
 # threads of their own, each with its own event loop, so there is no one loop to wake.
 # An interactive call looks every POLL_S; a bulk one waits longer after each miss, up to
@@ -57,6 +59,20 @@ class SharedCount:
         # interactive calls waiting, by caller, also those at their caller's own limit
         self.waiting_callers: Counter[str] = Counter()
         self.paused_until = 0.0
+        # every waiting call, in the order it came: where each one stands (`place`)
+        self.line: list[_Marks] = []
+
+    def place(self, marks: _Marks, bulk: bool) -> int:
+        """Where a waiting call stands, in the order calls came (1: the next served if the
+        fair shares let it); a bulk call after every interactive one."""
+        ahead = 0
+        for other in self.line:
+            if other is marks:
+                break
+            ahead += other.bulk == bulk
+        if bulk:
+            ahead += sum(not other.bulk for other in self.line)
+        return ahead + 1
 
     @property
     def waiting(self) -> int:
@@ -88,7 +104,8 @@ class SlotWait:
 class _Marks:
     """Where one waiting call is counted among the waiting."""
 
-    def __init__(self):
+    def __init__(self, bulk: bool = False):
+        self.bulk = bulk
         self.tenant = False
         self.caller = False
 
@@ -135,9 +152,12 @@ class LocalGate:
                 _less(self.count.by_tenant, self.tenant)
 
     async def _acquire(self) -> None:
-        marks = _Marks()
+        marks = _Marks(self.bulk)
         misses = 0
         started = time.monotonic()
+        told = waiting.Wait(waiting.SLOTS)
+        with self.count.lock:
+            self.count.line.append(marks)
         try:
             while True:
                 paused = self.count.paused_until - time.monotonic()
@@ -147,15 +167,19 @@ class LocalGate:
                     continue
                 with self.count.lock:
                     reason = self._try(marks)
+                    place = None if reason is None else self.count.place(marks, self.bulk)
                 if reason is None:
                     self.wait = None
+                    told.over()
                     return
                 self.wait = SlotWait(started, reason)
+                told.place(place)
                 misses += 1
                 await asyncio.sleep(poll_delay(misses, self.bulk))
         finally:
             with self.count.lock:
                 self._unmark(marks)
+                self.count.line.remove(marks)
 
     def _unmark(self, marks: _Marks, *, caller: bool = True) -> None:
         if marks.tenant:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -33,6 +32,9 @@ from llama_cpp import _internals as internals
 from llama_cpp._logger import set_verbose
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import LlamaGrammar
+
+from .. import waiting
+from .turns import Turns
 
 # Prompt chunks are aligned on multiples of this many positions (see the module's docstring).
 CHUNK = 32
@@ -81,7 +83,8 @@ class Cancelled(Exception):
 
 
 class Engine:
-    """One loaded GGUF model with one context; `run` calls are serialised by a lock."""
+    """One loaded GGUF model with one context; `run` calls take it in turn (`lock`, first
+    come first served, each waiting run told its place: utterly.waiting)."""
 
     def __init__(self, path: str, *, n_ctx: int = 4096, n_threads: int, max_streams: int = 4):
         self.path = path
@@ -105,7 +108,7 @@ class Engine:
         self._memory = llama_cpp.llama_get_memory(self.ctx.ctx)
         self._snapshots: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
         self._snapshot_bytes = 0
-        self.lock = threading.Lock()
+        self.lock = Turns()
         template = self.model.metadata().get("tokenizer.chat_template")
         vocab = self.model.vocab
         eos = self.model.token_get_text(self.model.token_eos())
@@ -185,12 +188,12 @@ class Engine:
 
     def _lock_unless(self, stop_all: Callable[[], bool]) -> None:
         """Take the engine, or raise Cancelled when `stop_all()` says so first: a
-        cancelled generation must not wait for another one's run to end."""
-        while True:
-            if stop_all():
-                raise Cancelled()
-            if self.lock.acquire(timeout=LOCK_POLL_S):
-                return
+        cancelled generation must not wait for another one's run to end. While it waits,
+        its place in line is told (utterly.waiting)."""
+        wait = waiting.Wait(waiting.MODEL)
+        if not self.lock.take(should_stop=stop_all, on_place=wait.place, poll_s=LOCK_POLL_S):
+            raise Cancelled()
+        wait.over()
 
     def prepare(self, prompts: Sequence[list[int]]) -> RunStats:
         """Read the prompts' common prefix now and keep it, so that a `run` of the same

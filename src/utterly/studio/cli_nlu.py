@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from ..sentence_count import MAX_SENTENCES
 from .cli_common import (
     ID,
     acting_user,
@@ -17,9 +18,9 @@ from .cli_common import (
     storage_options,
 )
 
-# The bounds of JobIn (schemas.py), repeated here so that the CLI starts without pydantic;
+# JobIn's bound (schemas.py), repeated here so that the CLI starts without pydantic;
 # tests/test_cli_nlu.py checks that they agree.
-MAX_BELOW, MAX_SENTENCES = 100_000, 50
+MAX_BELOW = 100_000
 
 
 def _common(func):

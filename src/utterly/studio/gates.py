@@ -32,6 +32,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from .. import waiting
 from ..errors import ErrorCode, UtterlyError
 from ..providers import PROVIDERS, ProviderConfig
 from ..providers.gate import (
@@ -125,6 +126,17 @@ HOLD_S = 10.0
 # A waiting call renews its marks at each try; a caller gone (a killed process) stops
 # holding others back this long after its last try (ms).
 WAIT_MARK_MS = 2000
+
+
+# How often a call waiting for a fleet slot reads its place in line (s): a round trip
+# that only a person watching needs, not each try's.
+PLACE_EVERY_S = 0.5
+
+
+def _arrival(name: str) -> int:
+    """When a waiting call came (ms), from its name; 0 for a name that does not say."""
+    head = name.split("-", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def endpoint_url(config: ProviderConfig) -> str | None:
@@ -273,11 +285,29 @@ class RedisGate:
             await asyncio.sleep(self.hold_ms / 3000)
             self._renew_script(keys=[self.holders], args=[token, self.hold_ms])
 
+    def place(self, name: str) -> int:
+        """Where the call `name` stands among the calls waiting for this endpoint across
+        the fleet, in the order they came (1: the next served if the fair shares let it); a
+        bulk call after every interactive one."""
+        mine = (_arrival(name), name)
+        waiting_here = self.client.zrange(self.waiting_bulk if self.bulk else self.waiting,
+                                          0, -1)
+        ahead = 0
+        for member in waiting_here:
+            other = member.decode().rsplit("|", 1)[-1]
+            ahead += (_arrival(other), other) < mine
+        if self.bulk:
+            ahead += self.client.zcard(self.waiting)
+        return ahead + 1
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        name = uuid.uuid4().hex
+        # its arrival first: the place of each waiting call is read from the names
+        name = f"{int(time.time() * 1000):013d}-{uuid.uuid4().hex}"
         tries = 0
         started = time.monotonic()
+        told = waiting.Wait(waiting.SLOTS)
+        looked = 0.0
         try:
             while True:
                 got = self.try_slot(name)
@@ -288,12 +318,16 @@ class RedisGate:
                     await asyncio.sleep(min(-got / 1000, 1.0))
                     continue
                 self.wait = SlotWait(started, _REASONS.get(got, ENDPOINT_FULL))
+                if time.monotonic() - looked >= PLACE_EVERY_S:  # one more round trip
+                    looked = time.monotonic()
+                    told.place(self.place(name))
                 tries += 1
                 await asyncio.sleep(poll_delay(tries, self.bulk))
         except BaseException:
             self._forget(name)
             raise
         self.wait = None
+        told.over()
         token = self.member(name)
         renewing = asyncio.create_task(self._renew(token))
         try:

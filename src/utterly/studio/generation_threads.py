@@ -10,8 +10,10 @@ Each generation comes with its share (studio/fair_share.py), which bounds how ma
 namespace or one user holds. When every thread is busy, a thread that frees goes to the
 waiting generation whose namespace runs the fewest, then whose user does, the earliest on
 a tie; not to the first in line, so that a namespace that queued many never makes another
-wait behind all of them. The share is released when the generation's thread is done (or
-when it is dropped before starting), before its caller hears the result.
+wait behind all of them. A waiting generation may be told its place in that order at each
+change (`on_wait`), and when its thread starts. The share is released when the
+generation's thread is done (or when it is dropped before starting), before its caller
+hears the result.
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ from typing import Any
 
 from .fair_share import Share
 
+# Why a generation waits, in the words of utterly.waiting's events: every generation thread
+# of this process is busy.
+THREADS = "threads"
+
+
+def wait_event(place: int | None) -> dict:
+    """A wait for a generation thread (`on_wait`'s place), as the pipeline tells its waits
+    for the model: `waiting` with the place, `waited` when a thread took it."""
+    if place is None:
+        return {"event": "waited", "reason": THREADS}
+    return {"event": "waiting", "reason": THREADS, "place": place}
+
 
 @dataclass(eq=False)
 class _Job:
@@ -36,7 +50,10 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
     order: int
+    # told its place while it waits (1: the next to start), None when it starts
+    on_wait: Callable[[int | None], None] | None = None
     state: str = "waiting"  # then running, done; or dropped before it ran
+    place: int | None = None  # the place last told
     keys: tuple = field(init=False)
 
     def __post_init__(self) -> None:
@@ -54,12 +71,15 @@ class GenerationThreads:
         self._order = itertools.count()
         self._closed = False
 
-    async def run(self, share: Share, fn, *args):
+    async def run(self, share: Share, fn, *args,
+                  on_wait: Callable[[int | None], None] | None = None):
         """`fn(*args)` in a generation thread, in `share`'s turn; its result, or what it
-        raised. The share is the threads' to release from here on."""
+        raised. The share is the threads' to release from here on. `on_wait(place)` hears,
+        under the threads' lock (it must be quick), its place at each change while it waits
+        for a thread, then None when it gets one (only if it waited)."""
         loop = asyncio.get_running_loop()
         job = _Job(share, functools.partial(fn, *args), loop, loop.create_future(),
-                   next(self._order))
+                   next(self._order), on_wait)
         if share.released:  # its request ended before it came here (a stream left at once)
             raise RuntimeError("this generation's share was given back before it started")
         share.submitted = True
@@ -85,17 +105,32 @@ class GenerationThreads:
         with self._lock:
             return self._busy
 
+    def _turn(self, job: _Job) -> tuple:
+        """What decides who starts first: the fewest running of its namespace, then of its
+        user, then the earliest."""
+        return self._running[job.keys[0]], self._running[job.keys[1]], job.order
+
     def _dispatch(self) -> None:
         """Start waiting jobs on free threads, the fairest first (under the lock)."""
         while self._waiting and self._busy < self.threads and not self._closed:
-            job = min(self._waiting, key=lambda j: (
-                self._running[j.keys[0]], self._running[j.keys[1]], j.order))
+            job = min(self._waiting, key=self._turn)
             self._waiting.remove(job)
             job.state = "running"
             job.share.running = True
             self._busy += 1
             self._running.update(job.keys)
+            if job.place is not None:
+                job.place = None
+                job.on_wait(None)
             self._pool.submit(self._work, job)
+        self._tell()
+
+    def _tell(self) -> None:
+        """Each waiting job that listens hears its place, if it changed (under the lock)."""
+        for place, job in enumerate(sorted(self._waiting, key=self._turn), start=1):
+            if job.on_wait is not None and job.place != place:
+                job.place = place
+                job.on_wait(place)
 
     def _work(self, job: _Job) -> None:
         result = error = None
@@ -122,6 +157,7 @@ class GenerationThreads:
             if dropped:
                 self._waiting.remove(job)
                 job.state = "dropped"
+                self._tell()
         if dropped:
             job.share.release()
 

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ..sentence_count import DEFAULT_SENTENCES
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -176,7 +178,7 @@ class SentenceGenerationSettings(Base):
     azure_deployment: Mapped[str | None] = mapped_column(String(200))
     api_version: Mapped[str | None] = mapped_column(String(50))
     temperature: Mapped[float] = mapped_column(Float, default=0.7)
-    nb_sentences: Mapped[int] = mapped_column(Integer, default=10)
+    nb_sentences: Mapped[int] = mapped_column(Integer, default=DEFAULT_SENTENCES)
     # seconds a whole generation may take; None: the provider's default (settings service)
     timeout_s: Mapped[float | None] = mapped_column(Float)
     # calls at once to the provider endpoint, across every worker (None: the provider's)

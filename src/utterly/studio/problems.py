@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from ..errors import UtterlyError, validation_reason
 from ..providers import PROVIDERS
+from ..sentence_count import MAX_SENTENCES
 from .db import is_busy
 from .errors import StudioError, from_core
 from .schemas import MAX_CONCURRENCY, MIN_CONCURRENCY
@@ -23,8 +24,8 @@ MEDIA_TYPE = "application/problem+json"
 # Per field, then per kind of mistake.
 _FIELD_HINTS = {
     "temperature": "use a temperature between 0 and 1",
-    "nb_sentences": "ask for 1 to 50 sentences",
-    "n": "ask for 1 to 50 sentences",
+    "nb_sentences": f"ask for 1 to {MAX_SENTENCES} sentences",
+    "n": f"ask for 1 to {MAX_SENTENCES} sentences",
     "max_concurrency": f"allow {MIN_CONCURRENCY} to {MAX_CONCURRENCY} calls at once, or null "
                        "for the provider's default",
     "locale": "use a BCP 47 tag such as 'fr' or 'en-GB'",

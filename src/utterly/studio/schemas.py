@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from ..providers import PROVIDERS
-from ..request import MAX_SENTENCES, VariationOptions, normalize_locale
+from ..request import VariationOptions, normalize_locale
+from ..sentence_count import DEFAULT_SENTENCES, MAX_SENTENCES
 
 Role = Literal["admin", "bot_user", "viewer"]
 ProviderName = Literal[tuple(PROVIDERS)]
@@ -267,7 +268,7 @@ class SentenceGenerationSettingsIn(Strict):
     azure_deployment: str | None = Field(default=None, max_length=200)
     api_version: str | None = Field(default=None, max_length=50)
     temperature: float = Field(default=0.7, ge=0.0, le=1.0)
-    nb_sentences: int = Field(default=10, ge=1, le=MAX_SENTENCES)
+    nb_sentences: int = Field(default=DEFAULT_SENTENCES, ge=1, le=MAX_SENTENCES)
     # seconds a whole generation may take; None: the provider's default
     timeout_s: float | None = Field(default=None, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S)
     # calls at once to the provider endpoint, across every worker; None: the provider's default
@@ -278,8 +279,13 @@ class SentenceGenerationSettingsIn(Strict):
 
 class WaitEstimate(BaseModel):
     seconds_per_sentence: float = Field(
-        description="median latency per requested sentence of the bot's recent runs")
-    runs: int = Field(description="how many recent runs the median is over")
+        description="median latency per requested sentence of the bot's recent runs; "
+                    "before any, the model's known speed or a stated default")
+    runs: int = Field(description="how many recent runs the median is over (0: none yet)")
+    source: Literal["runs", "model", "default"] = Field(
+        default="runs", description="runs: the bot's recent runs; model: the embedded "
+        "model's speed measured on 2 cores (docs/quality.md); default: a stated default, "
+        "the model's speed not being known")
 
 
 class SentenceGenerationSettingsOut(BaseModel):
@@ -300,9 +306,9 @@ class SentenceGenerationSettingsOut(BaseModel):
     effective_max_concurrency: int = Field(
         description="the calls at once to the provider a bulk job makes now")
     default_max_concurrency: dict[str, int] = Field(description="each provider's default")
-    estimate: WaitEstimate | None = Field(
+    estimate: WaitEstimate = Field(
         description="how long a generation takes, from this bot's recent runs with the "
-                    "same provider and model; None without such runs")
+                    "same provider; without such runs, an estimate (`source`)")
     prompt_template: str
     prompt_is_default: bool
     default_prompt_template: str
@@ -416,7 +422,8 @@ class GenerateOut(BaseModel):
     trace_id: str | None
     trace_url: str | None
     status: str = Field(description="succeeded, or partial: stopped early (`stopped`)")
-    stopped: str | None = Field(default=None, description="cancelled or timeout")
+    stopped: str | None = Field(default=None, description="timeout, cancelled, or closed "
+                                "(its client left)")
     timeout_s: float | None = Field(default=None, description="the limit it ran with")
 
 
@@ -481,6 +488,12 @@ class RunOut(BaseModel):
     cost: float | None
     trace_id: str | None
     trace_url: str | None
+    trace_export: Literal["sent", "failed", "pending"] | None = Field(
+        default=None, description="whether the trace reached its Langfuse/OTLP "
+        "destinations: sent, failed, pending (not known yet); null when it was not exported")
+    stopped: Literal["timeout", "cancelled", "closed"] | None = Field(
+        default=None, description="why a partial run stopped early: at the bot's time "
+        "limit, by Cancel, or because its client left (the dialog or the page closed)")
     error: dict[str, Any] | None
 
 

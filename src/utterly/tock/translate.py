@@ -16,7 +16,8 @@ from ..errors import ErrorCode, InvalidRequest, ProviderError
 from ..observability import TracingConfig
 from ..outbound import OutboundPolicy, check_url
 from ..providers import ProviderConfig
-from ..request import MAX_EXAMPLES, MAX_SENTENCES, GenerationRequest
+from ..request import MAX_EXAMPLES, GenerationRequest
+from ..sentence_count import DEFAULT_SENTENCES, MAX_SENTENCES
 from . import prompt as tock_prompt
 from .contract import (
     AzureOpenAISetting,
@@ -153,7 +154,7 @@ def read_inputs(inputs: dict) -> Inputs:
     locale = inputs.get("locale")
     if not isinstance(locale, str) or not locale.strip():
         raise bad("locale", "missing", "Tock sends the bot's locale, e.g. 'fr' or 'fr_FR'")
-    count = inputs.get("nb_sentences", 10)
+    count = inputs.get("nb_sentences", DEFAULT_SENTENCES)
     if isinstance(count, str) and count.strip().isdigit():
         count = int(count)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SENTENCES:

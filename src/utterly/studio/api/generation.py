@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..db import transaction_retrying
 from ..errors import NotFound, StudioError
+from ..generation_threads import wait_event
 from ..schemas import (
     GenerateIn,
     GenerateOut,
@@ -89,9 +90,10 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
                           body: GenerateIn | None = None):
     """The same as generate, as server-sent events: `started` (the `stream_id` that Cancel
     names), `progress` as the model writes (each kept sentence, each rejected one with its
-    reason), then `result` (the generate response; a cancelled run is `partial` and keeps
-    what was kept) or `error` (a problem+json object). A client that leaves stops the model
-    too."""
+    reason; `waiting` with its `reason` and `place` while it waits its turn for the model,
+    `waited` when its turn comes), then `result` (the generate response; a cancelled run is
+    `partial` and keeps what was kept) or `error` (a problem+json object). A client that
+    leaves stops the model too (the run's `stopped` is then `closed`)."""
     st = state(request)
     # Refusals (access, disabled generation, bad input, a full share) are plain problem
     # responses.
@@ -106,15 +108,22 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
     left = threading.Event()
 
     def progress(event: dict) -> None:
-        loop.call_soon_threadsafe(events.put_nowait, ("progress", event))
+        try:
+            loop.call_soon_threadsafe(events.put_nowait, ("progress", event))
+        except RuntimeError:  # the server's loop has closed: nobody reads it any more
+            pass
 
-    def should_stop() -> bool:
-        return left.is_set() or cancelled.is_set()
+    def should_stop() -> str | None:
+        # the run's record tells a Cancel from a client that left (`trace.stopped`)
+        if cancelled.is_set():
+            return "cancelled"
+        return "closed" if left.is_set() else None
 
     async def work() -> None:
         try:
-            result = await st.generations.run(share, generation.execute, st.sessions, plan,
-                                              progress, should_stop)
+            result = await st.generations.run(
+                share, generation.execute, st.sessions, plan, progress, should_stop,
+                on_wait=lambda place: progress(wait_event(place)))
             events.put_nowait(("result", result.model_dump(mode="json")))
         except StudioError as exc:
             events.put_nowait(("error", exc.to_problem()))

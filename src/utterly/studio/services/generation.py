@@ -20,14 +20,14 @@ from ...prompt import default_template, template_version
 from ...providers import ProviderConfig
 from ...providers.gate import OWN_LIMIT, PAUSED
 from ...request import MAX_ANSWER_CHARS, GenerationRequest
-from ...result import GenerationResult, Rejection
+from ...result import GenerationResult, Rejection, Usage
 from ..access import Actor, bot_for, faq_for
 from ..errors import Conflict, Invalid, NotFound, StudioError, from_core
 from ..gates import GATES
 from ..models import Faq, GenerationJobItem, GenerationRun, TrainingSentence, User
 from ..schemas import Candidate, GenerateIn, GenerateOut, ImportIn, ImportOut, ImportReport
 from ..secrets import SecretBox
-from . import bot_limits
+from . import bot_limits, trace_delivery
 from .bots import existing_sentences
 from .bots import prepare as prepare_text
 from .nlu import candidate_risks
@@ -219,6 +219,8 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
     except UtterlyError as exc:  # the request itself was refused: nothing ran
         raise from_core(exc) from None
     latency = result.latency_s if result else time.perf_counter() - started
+    # a failed run's calls used tokens too (one that timed out above all)
+    usage = result.usage if result else (error.usage or Usage())
     trace = {"calls": (result.trace if result else error.trace) or [],
              "timeout_s": plan.timeout_s, "stopped": result.stopped if result else None,
              "export": _export_status(plan.tracing, dropped_before),
@@ -235,8 +237,7 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
             options=request["options"], latency_s=round(latency, 3),
             candidates=_candidates(session, plan, result) if result else [],
             rejected=stored_rejections(result.rejected) if result else [],
-            input_tokens=result.usage.input_tokens if result else 0,
-            output_tokens=result.usage.output_tokens if result else 0,
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
             cost=result.cost_usd if result else None,
             trace_id=result.trace_id if result else None,
             trace_url=result.trace_url if result else None,
@@ -252,6 +253,7 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
                 failure.extra.update(setting="timeout_s", timeout_s=plan.timeout_s)
         else:
             candidates = candidates_of(session, run)
+    trace_delivery.follow(session_factory, run.id, plan.tracing, run.trace_id)
     if error is not None:
         raise failure
     return GenerateOut(
@@ -275,7 +277,7 @@ def _named_timeout(error: ProviderError, plan: Plan) -> ProviderError:
     if waited is not None:
         message, hint = f"{message}: {waited[0]}", waited[1]
     named = ProviderError(ErrorCode.TIMEOUT, message, hint=hint, provider=error.provider)
-    named.trace = error.trace
+    named.trace, named.usage = error.trace, error.usage
     return named
 
 
@@ -351,8 +353,9 @@ def stored_rejections(rejected: list[Rejection]) -> list[dict]:
 
 
 def _status(result: GenerationResult | None) -> str:
-    """failed (nothing came back), partial (stopped early, by a client who left or by the
-    model's time limit: what was kept is there to review), or succeeded."""
+    """failed (nothing came back), partial (stopped early: at the time limit, by a Cancel,
+    or by a client who left, which the run's `trace.stopped` tells apart; what was kept is
+    there to review), or succeeded."""
     if result is None:
         return "failed"
     return "partial" if result.stopped else "succeeded"
@@ -549,7 +552,8 @@ def summary(session: Session, run: GenerationRun, imported: int) -> dict:
         "kept": len(run.candidates), "rejected_count": len(run.rejected),
         "imported": imported, "latency_s": run.latency_s, "input_tokens": run.input_tokens,
         "output_tokens": run.output_tokens, "cost": run.cost, "trace_id": run.trace_id,
-        "trace_url": run.trace_url, "error": run.error,
+        "trace_url": run.trace_url, "trace_export": trace_delivery.status(run.trace),
+        "stopped": (run.trace or {}).get("stopped"), "error": run.error,
     }
 
 

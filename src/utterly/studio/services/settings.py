@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...catalogue import CATALOGUE
+from ...catalogue import CATALOGUE, DEFAULT_LOCAL_MODEL
 from ...errors import ErrorCode, ProviderError, UtterlyError
 from ...generation import acheck_provider
 from ...observability import TracingConfig
@@ -25,6 +25,7 @@ from ...prompt import (
 )
 from ...providers import PROVIDERS, ProviderConfig
 from ...providers.base import DEFAULT_TIMEOUT_S
+from ...sentence_count import DEFAULT_SENTENCES
 from ..access import Actor, bot_for
 from ..errors import Invalid, from_core
 from ..models import GenerationRun, ObservabilitySettings, SentenceGenerationSettings
@@ -68,7 +69,7 @@ def generation_row(session: Session, bot_id: int) -> SentenceGenerationSettings:
     row = session.get(SentenceGenerationSettings, bot_id)
     if row is None:  # a bot from before settings existed, or inserted by hand
         row = SentenceGenerationSettings(bot_id=bot_id, enabled=False, provider="local",
-                                         temperature=0.7, nb_sentences=10,
+                                         temperature=0.7, nb_sentences=DEFAULT_SENTENCES,
                                          prompt_version=template_version(default_template()))
         session.add(row)
         session.flush()
@@ -109,9 +110,16 @@ def concurrency_of(row: SentenceGenerationSettings) -> int:
 ESTIMATE_RUNS = 20
 
 
-def wait_estimate(session: Session, row: SentenceGenerationSettings) -> WaitEstimate | None:
+# Seconds per requested sentence assumed before a bot's first finished run, for a model
+# whose speed is not known (a hosted model writes faster, a busy server's slower): an
+# estimate said as such, so that the first run is not announced with no idea at all.
+DEFAULT_SECONDS_PER_SENTENCE = 1.0
+
+
+def wait_estimate(session: Session, row: SentenceGenerationSettings) -> WaitEstimate:
     """The median seconds per requested sentence of the bot's recent finished runs with its
-    current provider; stopped and failed runs say nothing of a normal wait."""
+    current provider; stopped and failed runs say nothing of a normal wait. Without such
+    runs, the embedded model's known speed, or DEFAULT_SECONDS_PER_SENTENCE."""
     rows = session.execute(
         select(GenerationRun.latency_s, GenerationRun.request)
         .where(GenerationRun.bot_id == row.bot_id, GenerationRun.provider == row.provider,
@@ -119,10 +127,15 @@ def wait_estimate(session: Session, row: SentenceGenerationSettings) -> WaitEsti
         .order_by(GenerationRun.id.desc()).limit(ESTIMATE_RUNS)).all()
     per_sentence = [latency / request["n"] for latency, request in rows
                     if isinstance(request, dict) and (request.get("n") or 0) > 0]
-    if not per_sentence:
-        return None
-    return WaitEstimate(seconds_per_sentence=round(statistics.median(per_sentence), 3),
-                        runs=len(per_sentence))
+    if per_sentence:
+        return WaitEstimate(seconds_per_sentence=round(statistics.median(per_sentence), 3),
+                            runs=len(per_sentence))
+    known = CATALOGUE.get(row.model or DEFAULT_LOCAL_MODEL) if row.provider == "local" else None
+    if known is not None and known.seconds_per_sentence is not None:
+        return WaitEstimate(seconds_per_sentence=known.seconds_per_sentence, runs=0,
+                            source="model")
+    return WaitEstimate(seconds_per_sentence=DEFAULT_SECONDS_PER_SENTENCE, runs=0,
+                        source="default")
 
 
 def generation_out(row: SentenceGenerationSettings, box: SecretBox,

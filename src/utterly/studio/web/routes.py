@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from ...providers import PROVIDERS
+from ...sentence_count import MAX_SENTENCES
 from ..access import Actor, bot_for, faq_for
 from ..api.deps import cookie_actor, state
 from ..errors import Forbidden, NotFound
@@ -21,6 +22,7 @@ from .i18n import LANGUAGES, MESSAGES, pick_language, translator
 HERE = Path(__file__).parent
 LANG_COOKIE = "utterly_lang"
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["MAX_SENTENCES"] = MAX_SENTENCES
 router = APIRouter(include_in_schema=False)
 
 

@@ -507,17 +507,17 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   }
 
   // How long to wait, before the click: this bot's recent runs per sentence asked, times
-  // the number asked; with no history, only the limit.
+  // the number asked; before its first run, an estimate said as one (the model's measured
+  // speed, or a default: `estimate.source`).
   function showEstimate() {
     if (!settings) return;
     const limit = settings.effective_timeout_s;
     const n = Number($("#gen-n").value) || settings.nb_sentences;
-    if (!settings.estimate) {
-      $("#gen-estimate").textContent = t("gen.limit", { limit });
-      return;
-    }
-    const seconds = Math.max(1, Math.round(settings.estimate.seconds_per_sentence * n));
-    $("#gen-estimate").textContent = t(seconds > limit ? "gen.estimate_over" : "gen.estimate", { seconds, limit });
+    const estimate = settings.estimate;
+    const seconds = Math.max(1, Math.round(estimate.seconds_per_sentence * n));
+    const key = { runs: "gen.estimate", model: "gen.estimate_model", default: "gen.estimate_default" }[estimate.source] || "gen.estimate";
+    $("#gen-estimate").textContent = t(seconds > limit ? key + "_over" : key,
+      { seconds, limit, per_sentence: num(estimate.seconds_per_sentence) });
   }
 
   // The embedded model reads the prompt while the user looks at the options: the click
@@ -560,28 +560,37 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     const tick = () => {
       $("#gen-elapsed").textContent = t("gen.elapsed", { seconds: Math.round((Date.now() - started) / 1000) });
     };
-    live = { cancelUrl: null, cancelled: false, rejected: 0, clock: setInterval(tick, 1000) };
+    live = { cancelUrl: null, cancelled: false, rejected: 0, clock: setInterval(tick, 1000),
+      attempt: 1, kept: 0, requested: data.n };
     tick();
     $("#gen-live").replaceChildren();
     $("#gen-live-rejected").textContent = "";
     $("#gen-cancel").disabled = false;
     $("#gen-cancel").textContent = t("gen.cancel");
     $("#gen-progress-bar").value = 0;
-    $("#gen-progress-text").textContent = t("gen.working", { attempt: 1, kept: 0, requested: data.n, count: 0 });
+    const working = () => t("gen.working",
+      { attempt: live.attempt, kept: live.kept, requested: live.requested, count: live.kept });
+    $("#gen-progress-text").textContent = working();
     try {
       const result = await streamGeneration(data, (event) => {
+        // Its turn for the model (or a server thread) not come yet: say so, with its place
+        // in the queue; when it comes, back to the attempt's progress.
+        if (event.event === "waiting") {
+          $("#gen-progress-text").textContent = t("gen.waiting." + event.reason, { place: event.place });
+          return;
+        }
         if (event.event === "rejected") {
           live.rejected += 1;
           $("#gen-live-rejected").textContent = "· " + t("gen.working_rejected", { count: live.rejected });
         }
         // never more than asked: a surplus sentence is rejected, not shown
-        const requested = event.requested || data.n;
-        const kept = Math.min(event.kept || 0, requested);
-        $("#gen-progress-text").textContent = t("gen.working",
-          { attempt: event.attempt || 1, kept, requested, count: kept });
-        $("#gen-progress-bar").value = kept / requested;
+        live.requested = event.requested || live.requested;
+        live.attempt = event.attempt || live.attempt;
+        if (event.kept !== undefined) live.kept = Math.min(event.kept, live.requested);
+        $("#gen-progress-text").textContent = working();
+        $("#gen-progress-bar").value = live.kept / live.requested;
         if (event.sentences) {
-          $("#gen-live").replaceChildren(...event.sentences.slice(0, requested).map((s) => h("li", { text: s })));
+          $("#gen-live").replaceChildren(...event.sentences.slice(0, live.requested).map((s) => h("li", { text: s })));
         }
       });
       showResults(result, live.cancelled);
@@ -1390,19 +1399,18 @@ function pageHistory() {
     return h("td", { class: "actions" }, reviewButton, undoButton);
   }
 
-  // The status on one line; why a run failed below it, in smaller type.
+  // The status on one line (a partial run says why it stopped); why a run failed below
+  // it, in smaller type.
   function statusCell(run) {
-    const cell = h("td", { class: "status" }, h("span", { class: "status-text" + (run.status === "failed" ? " error-text" : ""),
-      text: t("run.status." + run.status) }));
-    if (run.status === "failed" && run.error) {
-      cell.append(h("span", { class: "run-error", title: run.error.hint || "",
-        text: problemText({ problem: { ...run.error, detail: run.error.message } }) }));
-    }
-    return cell;
+    const status = run.status === "partial" && run.stopped ? "run.stopped." + run.stopped : "run.status." + run.status;
+    const why = run.status === "failed" && run.error ? h("span", { class: "run-error", title: run.error.hint || "",
+      text: problemText({ problem: { ...run.error, detail: run.error.message } }) }) : null;
+    return cellOf("status", { class: "status" }, h("span", { class: "status-text" + (run.status === "failed" ? " error-text" : ""),
+      "data-status": run.status, "data-stopped": run.stopped || "", text: t(status) }), why);
   }
 
-  // No per-run record says whether the trace reached the host: show where the link goes,
-  // and the note under the table says it is not known whether the trace is there.
+  // The link to the trace on its host (Langfuse) only once the trace is known to be
+  // there (`trace_export`); else whether it failed or is not confirmed yet.
   function traceCell(run) {
     // the run's own trace, kept by the Studio: there whether or not it was exported
     const details = h("button", {
@@ -1410,27 +1418,39 @@ function pageHistory() {
       "aria-label": `${t("history.details")} #${run.id}`, "aria-haspopup": "dialog",
       onclick: () => traceDialog.open(run),
     });
-    if (!run.trace_url) return h("td", { class: "trace" }, details);
-    let host = "";
-    try { host = new URL(run.trace_url).host; } catch (err) { host = ""; }
-    return h("td", { class: "trace" }, details, " · ", h("a", {
-      href: run.trace_url, target: "_blank", rel: "noopener",
-      text: host ? t("history.open_trace_on", { host }) : t("history.open_trace"),
-    }));
+    let state = [];
+    if (run.trace_export === "failed" || run.trace_export === "pending") {
+      state = [" · ", h("span", { class: run.trace_export === "failed" ? "trace-state error-text" : "trace-state muted",
+        text: t("history.trace_" + run.trace_export) })];
+    } else if (run.trace_url && run.trace_export === "sent") {
+      let host = "";
+      try { host = new URL(run.trace_url).host; } catch (err) { host = ""; }
+      state = [" · ", h("a", {
+        href: run.trace_url, target: "_blank", rel: "noopener",
+        text: host ? t("history.open_trace_on", { host }) : t("history.open_trace"),
+      })];
+    }
+    return cellOf("trace", { class: "trace", "data-export": run.trace_export || "" }, details, ...state);
+  }
+
+  // A cell named by its column: under the cards' breakpoint (app.css) the name is shown
+  // beside the value (one box), the table's header being hidden.
+  function cellOf(column, attrs, ...children) {
+    return h("td", { ...attrs, "data-label": t("history." + column) }, h("div", { class: "cell" }, ...children));
   }
 
   function row(run) {
     return h("tr", { "data-run-id": run.id },
-      h("td", { text: when.format(new Date(run.created_at)) }),
-      h("td", { text: run.username || "" }),
-      h("td", {}, run.faq_id ? h("a", { href: `/bots/${BOT}/faqs/${run.faq_id}`, text: run.faq_title }) : ""),
-      h("td", { class: "model", text: `${run.provider} · ${run.model || ""}` }),
+      cellOf("when", { class: "when" }, when.format(new Date(run.created_at))),
+      cellOf("who", {}, run.username || ""),
+      cellOf("faq", { class: "faq" }, run.faq_id ? h("a", { href: `/bots/${BOT}/faqs/${run.faq_id}`, text: run.faq_title }) : ""),
+      cellOf("model", { class: "model" }, `${run.provider} · ${run.model || ""}`),
       statusCell(run),
-      h("td", { class: "num", text: `${run.kept} / ${run.rejected_count}` }),
-      h("td", { class: "num", text: run.imported }),
-      h("td", { class: "num", text: run.latency_s === null ? "" : `${num(run.latency_s, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} s` }),
-      h("td", { class: "num", text: `${run.input_tokens} + ${run.output_tokens}` }),
-      h("td", { class: "num", text: costText(run, "—", 4) }),
+      cellOf("kept", { class: "num" }, `${run.kept} / ${run.rejected_count}`),
+      cellOf("imported", { class: "num" }, String(run.imported)),
+      cellOf("latency", { class: "num" }, run.latency_s === null ? "" : `${num(run.latency_s, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} s`),
+      cellOf("tokens", { class: "num tokens" }, `${run.input_tokens} + ${run.output_tokens}`),
+      cellOf("cost", { class: "num" }, costText(run, "—", 4)),
       traceCell(run),
       actions(run));
   }
@@ -1449,7 +1469,7 @@ function pageHistory() {
       const filtered = [...params.keys()].some((key) => key !== "limit");
       tbody.append(h("tr", {}, h("td", { colspan: 12, text: t(filtered ? "history.none_match" : "history.none") })));
     }
-    $("#trace-note").hidden = !page.items.some((run) => run.trace_url);
+    $("#trace-note").hidden = !page.items.some((run) => run.trace_export === "failed");
     if (focusRun !== undefined) {
       const target = tbody.querySelector(`tr[data-run-id="${focusRun}"] button`);
       if (target) target.focus(); else $("#main").focus();
