@@ -163,6 +163,17 @@ def test_content_capture_decides_whether_prompts_and_outputs_leave(phoenix_trace
     assert json.loads(chat["gen_ai.output.messages"])[0]["role"] == "assistant"
 
 
+@pytest.mark.parametrize(("value", "by_default", "captured"), [
+    (None, True, True), (None, False, False), ("", False, False), ("1", False, True),
+    ("true", False, True), ("0", True, False), ("no", True, False), ("False", True, False)])
+def test_the_environment_says_whether_content_is_captured(value, by_default, captured):
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    if value is not None:
+        env["UTTERLY_TRACE_CONTENT"] = value
+    config = TracingConfig.from_env(env, capture_by_default=by_default)
+    assert config.capture_content is captured
+
+
 def test_a_provider_check_is_a_check_llm_settings_trace(phoenix, local_config):
     tracer = Tracer(TracingConfig(otlp_endpoint=phoenix.otlp_endpoint))
     user = f"checker-{os.getpid()}-{time.monotonic_ns()}"

@@ -154,6 +154,37 @@ async def test_ignored_options_are_still_honoured_by_transformation(option, loca
     assert transformed and all(s.source_text and option in s.variations for s in transformed)
     assert all(s.text != s.source_text for s in transformed)
     assert len({normalize(s.text) for s in result.sentences}) == 4
+    assert not [n for n in result.notices if n["code"].startswith("variation_")]
+
+
+async def test_a_variation_that_finds_nothing_to_change_says_so(local_embeddings):
+    # French abbreviations shorten table phrases ("mot de passe" -> "mdp"); none of these
+    # sentences holds one, so none can show the option asked for.
+    provider = ScriptedProvider(answer(
+        "Quand arrive mon colis ?", "Mon colis est en retard",
+        "Je ne reçois toujours pas mon colis", "Comment suivre mon colis ?"))
+    parcel = GenerationRequest.build(sentences=["Où est mon colis ?"], locale="fr", n=3, seed=1,
+                                     options={"abbreviated_language": True,
+                                              "sms_language": True})
+    result = await run_generation(parcel, provider, local_embeddings)
+    assert len(result.sentences) == 3
+    assert all("abbreviated_language" not in s.variations for s in result.sentences)
+    # SMS always has a way (a closing "stp"): applied as asked, and not reported
+    assert sum("sms_language" in s.variations for s in result.sentences) >= 2
+    assert result.notices == [{"code": "variation_short", "values": {
+        "variation": "abbreviated_language", "shown": 0, "kept": 3, "target": 2}}]
+    assert "abbreviated language was applied to 0 of 3 sentences (2 aimed for)" in \
+        result.warnings[0]
+
+
+async def test_a_variation_without_a_table_for_the_language_says_so(local_embeddings):
+    provider = ScriptedProvider(answer("Dov'è il mio pacco?", "Quando arriva il mio pacco?"))
+    parcel = GenerationRequest.build(sentences=["Dove si trova il mio pacco?"], locale="it",
+                                     n=2, seed=1, options={"sms_language": True})
+    result = await run_generation(parcel, provider, local_embeddings)
+    assert len(result.sentences) == 2
+    assert result.notices == [{"code": "variation_no_table",
+                               "values": {"variation": "sms_language", "language": "it"}}]
 
 
 async def test_a_broken_embedder_degrades_with_a_warning():

@@ -192,5 +192,6 @@ def test_every_export_failure_is_worded_in_french(reason, code):
 def test_every_generation_notice_code_is_translated():
     source = (STUDIO.parent / "pipeline.py").read_text() + (STUDIO.parent / "clean.py").read_text()
     codes = set(re.findall(r'Notice\(\s*"([a-z_]+)"', source))
-    assert codes == {"timed_out", "cancelled", "too_few_passed", "embeddings_skipped"}
+    assert codes == {"timed_out", "cancelled", "too_few_passed", "embeddings_skipped",
+                     "variation_short", "variation_no_table"}
     assert {c for c in codes if f"notice.{c}" not in MESSAGES["fr"]} == set()

@@ -29,7 +29,7 @@ from .observability import spans
 from .parse import ItemReader
 from .prompt import render_request
 from .providers.base import ChatProvider, Completion, open_stream
-from .request import GenerationRequest
+from .request import GenerationRequest, language_of
 from .result import GenerationResult, Notice, Origin, Rejection, RejectReason, Sentence, Usage
 from .topic import infer_topic
 
@@ -136,7 +136,8 @@ async def run_generation(request: GenerationRequest, provider: ChatProvider,
         error.trace, error.usage = run.trace, run.usage
         raise error
 
-    notices = cleaner.notices + _end_notices(run, len(cleaner.kept), request.n)
+    notices = (cleaner.notices + _variation_notices(run)
+               + _end_notices(run, len(cleaner.kept), request.n))
     return GenerationResult(
         sentences=cleaner.kept, rejected=run.rejected, usage=run.usage,
         attempts=run.attempts, provider=provider.name, model=run.model,
@@ -223,6 +224,38 @@ def _end_notices(run, kept: int, requested: int) -> list[Notice]:
                        f"only {kept} of {requested} sentences passed the filters after "
                        f"{run.attempts} attempt(s); see the rejected ones")]
     return []
+
+
+def _variation_notices(run: _Run) -> list[Notice]:
+    """Each variation asked for that shows in fewer kept sentences than `variation_share`
+    aims at: its transform found nothing to change in the others (no table phrase to
+    shorten), or has no table for the language. Said, never silently short."""
+    request, kept = run.request, run.cleaner.kept
+    if not kept:
+        return []
+    notices = []
+    for kind in variations.KINDS:
+        if not getattr(request.options, kind):
+            continue
+        target = math.ceil(len(kept) * run.settings.variation_share)
+        shown = sum(1 for s in kept if kind in s.variations
+                    or variations.shows_variation(s.text, request.locale, kind))
+        if shown >= target:
+            continue
+        name = kind.replace("_", " ")
+        language = language_of(request.locale)
+        if kind != "spelling_mistakes" and language not in variations.supported_languages():
+            notices.append(Notice(
+                "variation_no_table", {"variation": kind, "language": language},
+                f"{name} was not applied: it has no table for this language ({language})"))
+            continue
+        notices.append(Notice(
+            "variation_short", {"variation": kind, "shown": shown, "kept": len(kept),
+                                "target": target},
+            f"{name} was applied to {shown} of {len(kept)} "
+            f"{'sentence' if len(kept) == 1 else 'sentences'} ({target} aimed for): the "
+            "others had nothing it could change"))
+    return notices
 
 
 @dataclass

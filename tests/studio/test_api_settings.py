@@ -407,9 +407,38 @@ LANGFUSE = {"langfuse_public_key": PUBLIC_KEY, "langfuse_secret_key": SECRET_KEY
 
 def test_observability_defaults(world):
     settings = world.studio.api("ada").get(observability_url(world)).json()
+    # content capture is off for a new bot: prompts and sentences leave only when asked
     assert {k: v for k, v in settings.items() if k != "updated_at"} == {
         "enabled": False, "langfuse_public_key": None, "langfuse_secret_key": None,
-        "langfuse_host": None, "otlp_endpoint": None, "capture_content": True}
+        "langfuse_host": None, "otlp_endpoint": None, "capture_content": False}
+
+
+def test_members_are_told_where_content_goes_only_when_it_is_captured(world, monkeypatch):
+    def told() -> list[dict]:  # what the generate dialog reads, as a bot_user
+        return world.studio.api("bob").get(generation_url(world)).json()["content_traced_to"]
+
+    assert told() == []
+    # the server's environment: traced, but content only when the operator says so
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/v1")
+    monkeypatch.delenv("UTTERLY_TRACE_CONTENT", raising=False)
+    assert told() == []
+    monkeypatch.setenv("UTTERLY_TRACE_CONTENT", "1")
+    assert told() == [{"kind": "otlp", "host": "http://127.0.0.1:4318"}]
+
+    # the bot's own settings win over the environment; capture is off unless ticked
+    host = dead_url()
+    ada = world.studio.api("ada")
+    saved = ada.put(observability_url(world), json={**LANGFUSE, "langfuse_host": host + "/lf",
+                                                    "enabled": True})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["capture_content"] is False
+    assert told() == []
+    saved = ada.put(observability_url(world), json={
+        **LANGFUSE, "langfuse_host": host + "/lf", "otlp_endpoint": host + "/otel",
+        "enabled": True, "capture_content": True})
+    assert saved.status_code == 200, saved.text
+    # the origin only: never a path, never a key
+    assert told() == [{"kind": "langfuse", "host": host}, {"kind": "otlp", "host": host}]
 
 
 def test_observability_secret_is_masked_and_kept_when_omitted(world):

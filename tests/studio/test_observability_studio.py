@@ -87,7 +87,7 @@ def test_a_traced_generation_links_its_run_to_the_trace_and_imports_score_it(
 def test_turning_content_capture_off_keeps_prompts_and_outputs_out_of_traces(
         generation_enabled, langfuse_recorder):
     world, recorder = generation_enabled, langfuse_recorder
-    send_traces_to(world, recorder)
+    send_traces_to(world, recorder, capture_content=True)  # off unless asked
     first = generate(world, "bob", seed=1, n=1, temperature=0.5)
     spans = recorder.wait_for_trace(first["trace_id"])
     chat = next(s for s in spans if s.name.startswith("chat "))

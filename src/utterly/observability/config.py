@@ -16,7 +16,8 @@ class TracingConfig:
     # OTLP/HTTP base URL (…/v1/traces is added) of any backend: Phoenix, a collector, …
     otlp_endpoint: str | None = None
     otlp_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    # prompts and outputs in spans; on by default, as Langfuse users expect
+    # prompts and outputs in spans; on by default for a config built by hand, as Langfuse
+    # users expect (`from_env` lets a server choose otherwise)
     capture_content: bool = True
     # Telemetry must never slow a generation: exports run in the background with these bounds.
     # 10 s, OpenTelemetry's own default: on a busy 2-core server a local backend took more
@@ -37,11 +38,14 @@ class TracingConfig:
         return self.langfuse or bool(self.otlp_endpoint)
 
     @classmethod
-    def from_env(cls, environ=None) -> "TracingConfig | None":
+    def from_env(cls, environ=None, *, capture_by_default: bool = True
+                 ) -> "TracingConfig | None":
         """LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY / LANGFUSE_HOST and
         OTEL_EXPORTER_OTLP_ENDPOINT (+ OTEL_EXPORTER_OTLP_HEADERS); None when neither is set.
-        UTTERLY_TRACE_CONTENT=0 turns content capture off."""
+        UTTERLY_TRACE_CONTENT=0 turns content capture off, =1 on; unset, it is
+        `capture_by_default` (the Studio's is off: other people's sentences go through it)."""
         env = os.environ if environ is None else environ
+        content = (env.get("UTTERLY_TRACE_CONTENT") or "").strip().lower()
         headers = []
         for item in env.get("OTEL_EXPORTER_OTLP_HEADERS", "").split(","):
             key, sep, value = item.partition("=")
@@ -55,7 +59,8 @@ class TracingConfig:
                                if env.get("LANGFUSE_PUBLIC_KEY") else None)),
             otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
             otlp_headers=tuple(headers),
-            capture_content=env.get("UTTERLY_TRACE_CONTENT", "1") not in ("0", "false", "no"),
+            capture_content=(content not in ("0", "false", "no") if content
+                             else capture_by_default),
         )
         return config if config.enabled else None
 

@@ -199,7 +199,9 @@ class ObservabilitySettings(Base):
     langfuse_secret_key_encrypted: Mapped[str | None] = mapped_column(Text)
     langfuse_host: Mapped[str | None] = mapped_column(String(500))
     otlp_endpoint: Mapped[str | None] = mapped_column(String(500))
-    capture_content: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Off for new bots: prompts and sentences leave for the backend only when an admin says
+    # so. No server default, so rows stored before keep the value they hold.
+    capture_content: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -315,6 +315,11 @@ class SentenceGenerationSettingsOut(BaseModel):
     prompt_version: str
     prompt_variables: list[str]
     updated_at: datetime | None
+    content_traced_to: list[dict[str, str]] = Field(
+        default_factory=list, description="where a generation's prompts and sentences also "
+        "go, for tracing, when content capture is on (the bot's observability settings, or "
+        "the server's environment): [{kind: langfuse | otlp, host: scheme://host[:port]}]; "
+        "empty when they go nowhere but the provider")
 
 
 class PromptPreviewIn(Strict):
@@ -341,7 +346,8 @@ class ObservabilitySettingsIn(Strict):
     langfuse_secret_key: str | None = Field(default=None, max_length=200)
     langfuse_host: str | None = Field(default=None, max_length=500)
     otlp_endpoint: str | None = Field(default=None, max_length=500)
-    capture_content: bool = True
+    # off unless asked: prompts and sentences leave the server only when an admin says so
+    capture_content: bool = False
 
 
 class ObservabilitySettingsOut(BaseModel):
@@ -407,7 +413,9 @@ class GenerateOut(BaseModel):
     notices: list[dict[str, Any]] = Field(
         default_factory=list,
         description="the warnings, each as {code, values}: timed_out {kept}, cancelled "
-        "{kept}, too_few_passed {kept, requested, attempts}, embeddings_skipped {reason}")
+        "{kept}, too_few_passed {kept, requested, attempts}, embeddings_skipped {reason}, "
+        "variation_short {variation, shown, kept, target} (an option asked for shows in "
+        "fewer kept sentences than aimed for), variation_no_table {variation, language}")
     provider: str
     model: str | None
     prompt_version: str | None
@@ -493,10 +501,14 @@ class RunDetail(RunOut):
     request: dict[str, Any]
     candidates: list[Candidate]
     rejected: list[dict[str, Any]]
+    notices: list[dict[str, Any]] = Field(
+        default_factory=list, description="the run's warnings as its generate answer gave "
+        "them (GenerateOut.notices); empty for runs stored before they were kept")
     trace: dict[str, Any] | None = Field(
         description="calls (each attempt's prompts, raw answers, parse problems, tokens, "
-                    "latency, error), timeout_s, and export (Langfuse/OTLP configured, "
-                    "drops counted); None for runs stored before traces were kept")
+                    "latency, error), timeout_s, export (Langfuse/OTLP configured, "
+                    "drops counted) and notices; None for runs stored before traces were "
+                    "kept")
 
 
 # ---- NLU and bulk generation ----------------------------------------------------------

@@ -223,7 +223,9 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
     usage = result.usage if result else (error.usage or Usage())
     trace = {"calls": (result.trace if result else error.trace) or [],
              "timeout_s": plan.timeout_s, "stopped": result.stopped if result else None,
-             "export": _export_status(plan.tracing, dropped_before)}
+             "export": _export_status(plan.tracing, dropped_before),
+             # what the run said about itself (GenerateOut.notices), for its later review
+             "notices": result.notices if result else []}
 
     with session_factory() as session, session.begin():
         run = GenerationRun(
@@ -560,5 +562,6 @@ def get_run(session: Session, actor: Actor, bot_id: int, run_id: int) -> dict:
     run = _run_of(session, bot.id, run_id)
     data = summary(session, run, imported_counts(session, [run.id]).get(run.id, 0))
     data.update(request=run.request, rejected=run.rejected, trace=run.trace,
+                notices=(run.trace or {}).get("notices", []),
                 candidates=candidates_of(session, run) if run.faq_id else [])
     return data

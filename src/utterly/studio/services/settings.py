@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -154,7 +155,8 @@ def generation_out(row: SentenceGenerationSettings, box: SecretBox,
         prompt_template=template,
         prompt_is_default=row.prompt_template is None, default_prompt_template=default_template(),
         prompt_version=template_version(template),
-        prompt_variables=list(TEMPLATE_VARIABLES), updated_at=row.updated_at)
+        prompt_variables=list(TEMPLATE_VARIABLES), updated_at=row.updated_at,
+        content_traced_to=content_destinations(tracing_for(session, row.bot_id, box)))
 
 
 def get_generation(session: Session, actor: Actor, bot_id: int, box: SecretBox
@@ -330,10 +332,11 @@ def export_generation(session: Session, actor: Actor, bot_id: int, box: SecretBo
 
 def tracing_for(session: Session, bot_id: int, box: SecretBox) -> TracingConfig | None:
     """Where this bot's traces go: its observability settings when enabled, else the
-    server's environment (LANGFUSE_*, OTEL_EXPORTER_OTLP_ENDPOINT), else nowhere."""
+    server's environment (LANGFUSE_*, OTEL_EXPORTER_OTLP_ENDPOINT; content only with
+    UTTERLY_TRACE_CONTENT=1), else nowhere."""
     row = session.get(ObservabilitySettings, bot_id)
     if row is None or not row.enabled:
-        return TracingConfig.from_env()
+        return TracingConfig.from_env(capture_by_default=False)
     secret = (box.decrypt(row.langfuse_secret_key_encrypted)
               if row.langfuse_secret_key_encrypted else None)
     config = TracingConfig(langfuse_public_key=row.langfuse_public_key,
@@ -343,10 +346,35 @@ def tracing_for(session: Session, bot_id: int, box: SecretBox) -> TracingConfig 
     return config if config.enabled else None
 
 
+def content_destinations(tracing: TracingConfig | None) -> list[dict]:
+    """Where a generation's prompts and sentences also go, for tracing, when content
+    capture is on: each destination's kind and origin (scheme, host and port: never a
+    path or credentials), for the people about to send them to know."""
+    if tracing is None or not tracing.capture_content:
+        return []
+    found = []
+    if tracing.langfuse:
+        found.append({"kind": "langfuse", "host": _origin(tracing.langfuse_host)})
+    if tracing.otlp_endpoint:
+        found.append({"kind": "otlp", "host": _origin(tracing.otlp_endpoint)})
+    return found
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:  # the environment's URL is not checked as stored settings are
+        port = None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
 def observability_row(session: Session, bot_id: int) -> ObservabilitySettings:
     row = session.get(ObservabilitySettings, bot_id)
     if row is None:
-        row = ObservabilitySettings(bot_id=bot_id, enabled=False, capture_content=True)
+        row = ObservabilitySettings(bot_id=bot_id, enabled=False, capture_content=False)
         session.add(row)
         session.flush()
     return row

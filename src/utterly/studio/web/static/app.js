@@ -112,6 +112,7 @@ function paramsText(params) {
     else if ((name === "language" || name === "expected") && typeof value === "string") {
       try { values[name] = LANGUAGE_NAMES.of(value); } catch (err) { values[name] = value; }
     } else if (name === "provider") values[name] = MESSAGES["settings.provider." + value] || value;
+    else if (name === "variation") values[name] = MESSAGES["gen." + value] || value;
     else values[name] = value;
   }
   return values;
@@ -463,8 +464,8 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     const warning = $("#gen-warning");
     if (settings.enabled) {
       const provider = t("settings.provider." + settings.provider);
-      warning.textContent = settings.model ? t("gen.warning", { provider, model: settings.model })
-        : t("gen.warning_default", { provider });
+      warning.textContent = (settings.model ? t("gen.warning", { provider, model: settings.model })
+        : t("gen.warning_default", { provider })) + tracingNotice(settings.content_traced_to);
     } else if (ROLE === "admin") {
       // who may turn it on gets the way there
       warning.replaceChildren(t("gen.disabled_admin") + " ", h("a", {
@@ -494,6 +495,15 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     });
     $("#gen-sources").replaceChildren(...shown);
     $("#gen-sources-hint").hidden = !currentSentences().some((s) => s.origin !== "human");
+  }
+
+  // Where the prompt and the sentences also go when traces carry content: named, since
+  // they leave for one more place than the provider.
+  function tracingNotice(destinations) {
+    if (!destinations || !destinations.length) return "";
+    const names = destinations.map((d) => t("gen.traced_" + d.kind, { host: d.host }));
+    return " " + t("gen.warning_tracing",
+      { destinations: new Intl.ListFormat(LANG, { type: "conjunction" }).format(names) });
   }
 
   // How long to wait, before the click: this bot's recent runs per sentence asked, times
@@ -651,9 +661,8 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     const summary = result.stopped === "timeout"
       ? t("gen.timed_out", { count: result.candidates.length, seconds: result.timeout_s })
       : cancelled ? t("gen.cancelled", { count: result.candidates.length })
-      : t("gen.results", { count: result.candidates.length })
-        + (result.notices && result.notices.length ? " · " + result.notices.map(noticeText).join(" · ") : "");
-    $("#gen-summary").textContent = summary;
+      : t("gen.results", { count: result.candidates.length });
+    $("#gen-summary").textContent = summary + noticesText(result.notices);
     renderCandidates($("#gen-candidates"), result.candidates, "gen-candidate");
     tools.apply();
     renderRejected("gen", result.rejected);
@@ -720,10 +729,18 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
   $("#gen-n").addEventListener("input", showEstimate);
 }
 
-// A run's warning in the page's language, from its code and values (GenerateOut.notices).
+// A run's warning in the page's language, from its code and values (GenerateOut.notices):
+// an option by its name in the dialog, a count by the sentences it is about.
 function noticeText(notice) {
-  const values = { ...notice.values, count: notice.values.kept };
+  const v = notice.values || {};
+  const values = { ...paramsText(v), count: v.shown !== undefined ? v.shown : v.kept };
   return MESSAGES["notice." + notice.code] ? t("notice." + notice.code, values) : notice.code;
+}
+
+// The notices a summary does not already say (its own words tell a timeout, a cancel).
+function noticesText(notices) {
+  const rest = (notices || []).filter((n) => n.code !== "timed_out" && n.code !== "cancelled");
+  return rest.length ? " · " + rest.map(noticeText).join(" · ") : "";
 }
 
 // ---- candidates of a run: the generate dialog's results and the history's review --------
@@ -1543,7 +1560,8 @@ function setupReviewDialog(when, reload) {
     current = run;
     $("#review-summary").textContent = t("gen.results", { count: run.candidates.length })
       + (run.rejected.length ? " · " + t("gen.rejected", { count: distinctRejected(run.rejected).length }) : "")
-      + " · " + t("review.imported", { count: run.imported });
+      + " · " + t("review.imported", { count: run.imported })
+      + (run.notices || []).map((n) => " · " + noticeText(n)).join("");
     renderTrace($("#review-trace"), run);
     const selectable = renderCandidates(list, run.candidates, "review-candidate");
     tools.apply();

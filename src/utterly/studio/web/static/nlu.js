@@ -52,16 +52,40 @@ function barChart(result) {
 const MIN_TESTED = 30;
 
 // The "unknown" threshold is sent with each parse (the API stores none, see docs/nlu.md);
-// the page remembers the last one per bot in this browser.
-function setupThreshold() {
+// the page remembers the last one per bot in this browser. `onChange` is told each move.
+function setupThreshold(onChange) {
   const input = $("#nlu-threshold");
   const storeKey = `utterly.nlu.threshold.${BOT}`;
   const saved = Number(localStorage.getItem(storeKey));
   if (localStorage.getItem(storeKey) !== null && saved >= 0 && saved <= 1) input.value = saved;
   const show = () => { $("#nlu-threshold-value").textContent = percent(Number(input.value)); };
-  input.addEventListener("input", () => { show(); localStorage.setItem(storeKey, input.value); });
+  input.addEventListener("input", () => {
+    show();
+    localStorage.setItem(storeKey, input.value);
+    onChange();
+  });
   show();
   return () => Number(input.value);
+}
+
+// "Did it help?" in one sentence, with the chart's own figures (one decimal) and their
+// difference in points, so that the words never contradict the bars.
+const CHART_FIGURE = new Intl.NumberFormat("en-US",
+  { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+function verdictText(r) {
+  if (!r.generated_used) return t("nlu.verdict_none");
+  const tenths = (value) => Math.round(Number(CHART_FIGURE.format(value).replace("%", "")) * 10);
+  const points = (metric) => (tenths(r.human_plus_generated[metric]) - tenths(r.human_only[metric])) / 10;
+  const pointsText = (d) => t("nlu.points", { count: Math.abs(d),
+    points: num(d, { signDisplay: "exceptZero", minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
+  const accuracy = points("accuracy"), f1 = points("macro_f1");
+  const way = accuracy === 0 && f1 === 0 ? "same" : accuracy >= 0 && f1 >= 0 ? "helped"
+    : accuracy <= 0 && f1 <= 0 ? "hurt" : "mixed";
+  return t("nlu.verdict_" + way, {
+    before: percent(r.human_only.accuracy, 1), after: percent(r.human_plus_generated.accuracy, 1),
+    points: pointsText(accuracy), f1_before: percent(r.human_only.macro_f1, 1),
+    f1_after: percent(r.human_plus_generated.macro_f1, 1), f1_points: pointsText(f1),
+  });
 }
 
 // The answer to "Which FAQ?": the FAQ and its confidence, or "unknown" below the threshold
@@ -103,24 +127,54 @@ function pageNlu() {
     });
   }
 
-  const threshold = setupThreshold();
+  // The answer shown is for one threshold: when the slider moves, it is marked stale at
+  // once and asked again for the same sentence; if that fails, it stays marked.
+  const out = $("#nlu-result");
+  let shown = null;  // the sentence and locale of the answer on the page
+  let asked = 0;     // the latest parse sent: an older answer arriving late is dropped
+  let again = null;
 
-  $("#nlu-try").addEventListener("submit", async (event) => {
-    event.preventDefault();
+  async function parse(text, loc) {
+    const mine = ++asked;
     clearError($("#nlu-error"));
-    const out = $("#nlu-result");
-    out.replaceChildren();
     try {
-      const r = await api("POST", botPath("/nlu/parse"),
-        { text: $("#nlu-text").value, locale: locale(), threshold: threshold() });
-      out.append(parseAnswer(r));
+      const r = await api("POST", botPath("/nlu/parse"), { text, locale: loc, threshold: threshold() });
+      if (mine !== asked) return;
+      shown = { text, locale: loc };
+      out.removeAttribute("data-stale");
+      out.replaceChildren(parseAnswer(r));
       if (r.ranking.length) {
         out.append(h("p", { text: t("nlu.runners_up") }),
           h("ul", {}, ...r.ranking.map((x) => h("li", { text: `${x.title} — ${percent(x.confidence)}` }))));
       }
     } catch (err) {
+      if (mine !== asked) return;
+      if (out.dataset.stale) $("#nlu-stale").textContent = t("nlu.stale_failed");
       showError($("#nlu-error"), err);
     }
+  }
+
+  function markStale() {
+    if (!shown) return;
+    if (!out.dataset.stale) {
+      out.dataset.stale = "true";
+      out.prepend(h("p", { id: "nlu-stale", class: "warning" }));
+    }
+    $("#nlu-stale").textContent = t("nlu.stale");
+    clearTimeout(again);
+    const { text, locale: loc } = shown;
+    again = setTimeout(() => parse(text, loc), 250);  // once the slider rests
+  }
+
+  const threshold = setupThreshold(markStale);
+
+  $("#nlu-try").addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(again);
+    shown = null;
+    out.removeAttribute("data-stale");
+    out.replaceChildren();
+    parse($("#nlu-text").value, locale());
   });
 
   $("#nlu-evaluate").addEventListener("click", async (event) => {
@@ -129,6 +183,7 @@ function pageNlu() {
     button.disabled = true;
     $("#eval-status").textContent = t("nlu.evaluating");
     $("#eval-too-small").hidden = true;
+    $("#eval-verdict").textContent = "";
     $("#eval-chart").replaceChildren();
     $("#eval-details").replaceChildren();
     try {
@@ -138,6 +193,7 @@ function pageNlu() {
       const small = $("#eval-too-small");
       small.hidden = r.tested_on >= MIN_TESTED;
       small.textContent = t("nlu.too_small", { count: r.tested_on, least: MIN_TESTED });
+      $("#eval-verdict").textContent = verdictText(r);
       $("#eval-chart").append(barChart(r));
       const b = r.human_plus_generated;
       const details = $("#eval-details");
