@@ -232,8 +232,10 @@ def test_a_failed_bulk_job_says_so_and_why_in_french(page, studio_server, bot, s
     expect(job).to_have_attribute("data-status", "failed", timeout=60_000)
     expect(job.locator(".text")).to_contain_text(
         f"{FR['bulk.status.failed']} : 0 sur 2 faites, 2 en échec, 0 importées")
+    # in French, from the problem's code: how many failed, and why the first did
     why = job.get_by_role("alert")
-    expect(why).to_contain_text("all 2 FAQ(s) failed")
-    expect(why).to_contain_text("[unreachable]")
+    expect(why).to_contain_text(FR["problem.all_items_failed"].split("\u202f;")[0].format(count=2))
+    expect(why).to_contain_text(FR["problem.unreachable"])
+    expect(why).not_to_contain_text("FAQ(s) failed")
     expect(job.get_by_role("button", name=FR["bulk.cancel"])).to_have_count(0)
     shot(page, "failed-job-fr")
