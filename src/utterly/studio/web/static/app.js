@@ -422,18 +422,20 @@ function pageFaq() {
       showError(faqError, err, form);
     }
   });
+  // the dialog lists the sentences as sources: it waits for them when opened early
+  const sentencesLoaded = loadSentences();
   if (CAN_EDIT) {
     $("#add-sentence").addEventListener("click", addSentence);
     $("#new-sentence").addEventListener("keydown", (event) => {
       if (event.key === "Enter") { event.preventDefault(); addSentence(); }
     });
-    setupGenerateDialog(shownSentences, loadSentences);
+    setupGenerateDialog(shownSentences, loadSentences, sentencesLoaded);
     window.addEventListener("pagehide", () => commitDelete(true));
   }
-  Promise.all([loadFaq(), loadSentences()]).catch((err) => showError(faqError, err));
+  Promise.all([loadFaq(), sentencesLoaded]).catch((err) => showError(faqError, err));
 }
 
-function setupGenerateDialog(currentSentences, reloadSentences) {
+function setupGenerateDialog(currentSentences, reloadSentences, sentencesLoaded) {
   const dialog = $("#generate-dialog");
   const stopDialog = $("#gen-stop-dialog");
   const views = { options: $("#gen-options"), progress: $("#gen-progress"), results: $("#gen-results") };
@@ -481,6 +483,7 @@ function setupGenerateDialog(currentSentences, reloadSentences) {
     $("#gen-n").value = settings.nb_sentences;
     showEstimate();
     warmUp();
+    await sentencesLoaded.catch(() => {});  // its failure is shown on the page
     // Only human sentences are ticked: a generated one that drifted from the question
     // would breed more like it. The person may still tick a generated one.
     let ticked = 0;
