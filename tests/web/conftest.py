@@ -151,6 +151,29 @@ def english_bot(studio_server, vendor_url: str, faqs: dict[str, list[str]],
     return bot, ids
 
 
+def import_one_generated(studio_server, bot: int, faq: int) -> str:
+    """Generate on the FAQ as bob and import the run's first new candidate: its text."""
+    bob = studio_server.users.api("bob")
+    run = bob.post(f"/api/bots/{bot}/faqs/{faq}/generate", json={})
+    assert run.status_code == 200, run.text
+    fresh = [c["text"] for c in run.json()["candidates"] if c["status"] == "new"]
+    assert fresh, run.json()
+    imported = bob.post(f"/api/bots/{bot}/faqs/{faq}/import",
+                        json={"run_id": run.json()["run_id"], "texts": fresh[:1]})
+    assert imported.status_code == 200, imported.text
+    return fresh[0]
+
+
+def open_generate(page: Page, bot: int, faq: int, *, user: str = "ada", lang: str = "fr"):
+    """The FAQ's page, as `user` in `lang`, with its generate dialog open and ready."""
+    login(page, user, next_path=f"/bots/{bot}/faqs/{faq}")
+    switch(page, lang)
+    page.locator("#open-generate").click()
+    dialog = page.locator("#generate-dialog")
+    expect(dialog.locator("#gen-run")).to_be_enabled()
+    return dialog
+
+
 @pytest.fixture
 def generation_enabled(studio_server, bot) -> int:
     """The fresh bot generates with the real local SmolLM2 model, 3 sentences."""

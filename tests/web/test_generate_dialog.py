@@ -17,7 +17,14 @@ from playwright.sync_api import expect
 from utterly.studio.web.i18n import MESSAGES
 from utterly.studio.web.i18n import text as ui_text
 
-from .conftest import GENERATION_TIMEOUT_MS, english_bot, login, switch
+from .conftest import (
+    GENERATION_TIMEOUT_MS,
+    english_bot,
+    import_one_generated,
+    login,
+    open_generate,
+    switch,
+)
 
 FR = MESSAGES["fr"]
 REASONS_FR = {FR[key] for key in FR if key.startswith("reason.")}
@@ -106,15 +113,6 @@ def hanging_orders(studio_server, faulty_server, timeout_s: int) -> tuple[int, i
     return bot, faqs["Orders"]
 
 
-def open_generate(page, bot: int, faq: int):
-    login(page, "ada", next_path=f"/bots/{bot}/faqs/{faq}")
-    switch(page, "fr")
-    page.locator("#open-generate").click()
-    dialog = page.locator("#generate-dialog")
-    expect(dialog.locator("#gen-run")).to_be_enabled()
-    return dialog
-
-
 def runs_of(page, bot: int) -> list[dict]:
     """The bot's runs, newest first, in full, as the signed-in browser reads them."""
     listed = page.request.get(f"/api/bots/{bot}/generation-runs").json()["items"]
@@ -197,18 +195,12 @@ def orders_with_a_generated_sentence(studio_server, faulty_server) -> tuple[int,
     bot, faqs = english_bot(studio_server, f"{faulty_server.url}/ok/v1",
                             {"Orders": ["Where is my order?"]}, nb_sentences=2)
     faq = faqs["Orders"]
+    generated = import_one_generated(studio_server, bot, faq)
     bob = studio_server.users.api("bob")
-    run = bob.post(f"/api/bots/{bot}/faqs/{faq}/generate", json={})
-    assert run.status_code == 200, run.text
-    fresh = [c["text"] for c in run.json()["candidates"] if c["status"] == "new"]
-    assert fresh, run.json()
-    imported = bob.post(f"/api/bots/{bot}/faqs/{faq}/import",
-                        json={"run_id": run.json()["run_id"], "texts": fresh[:1]})
-    assert imported.status_code == 200, imported.text
     added = bob.post(f"/api/bots/{bot}/faqs/{faq}/sentences",
                      json={"text": "Has my package left the warehouse?"})
     assert added.status_code == 201, added.text
-    origins = {"Where is my order?": "human", fresh[0]: "generated",
+    origins = {"Where is my order?": "human", generated: "generated",
                "Has my package left the warehouse?": "human"}
     return bot, faq, origins
 

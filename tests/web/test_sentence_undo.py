@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from utterly.studio.web.i18n import MESSAGES
 from utterly.studio.web.i18n import text as ui_text
 
-from .conftest import english_bot, login, switch
+from .conftest import english_bot, import_one_generated, login, switch
 
 HUMAN = "Where is my order?"
 
@@ -27,15 +27,9 @@ def orders(studio_server, faulty_server) -> dict:
     bot, faqs = english_bot(studio_server, f"{faulty_server.url}/ok/v1",
                             {"Orders": [HUMAN]}, nb_sentences=2)
     faq = faqs["Orders"]
-    bob = studio_server.users.api("bob")
-    run = bob.post(f"/api/bots/{bot}/faqs/{faq}/generate", json={})
-    assert run.status_code == 200, run.text
-    fresh = [c["text"] for c in run.json()["candidates"] if c["status"] == "new"]
-    assert fresh, run.json()
-    imported = bob.post(f"/api/bots/{bot}/faqs/{faq}/import",
-                        json={"run_id": run.json()["run_id"], "texts": fresh[:1]})
-    assert imported.status_code == 200, imported.text
-    return {"bot": bot, "faq": faq, "generated": fresh[0], "api": bob}
+    generated = import_one_generated(studio_server, bot, faq)
+    return {"bot": bot, "faq": faq, "generated": generated,
+            "api": studio_server.users.api("bob")}
 
 
 def stored(orders) -> dict[str, dict]:

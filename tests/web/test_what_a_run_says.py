@@ -16,18 +16,9 @@ from tests.servers.run import free_port
 from utterly.studio.web.i18n import MESSAGES
 from utterly.studio.web.i18n import text as ui_text
 
-from .conftest import english_bot, login, switch
+from .conftest import english_bot, open_generate
 
 FR = MESSAGES["fr"]
-
-
-def open_generate(page, bot: int, faq: int):
-    login(page, "ada", next_path=f"/bots/{bot}/faqs/{faq}")
-    switch(page, "fr")
-    page.locator("#open-generate").click()
-    dialog = page.locator("#generate-dialog")
-    expect(dialog.locator("#gen-run")).to_be_enabled()
-    return dialog
 
 
 def test_an_option_that_could_not_be_applied_is_said_in_results_and_review(
