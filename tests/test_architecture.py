@@ -97,3 +97,70 @@ def test_the_checker_sees_forbidden_imports_however_written():
             ("utterly.providers.probe", "utterly.studio.models")]
     finally:
         del MODULES["utterly.providers.probe"]
+
+
+def _module_of(imported: str) -> str | None:
+    """Our module an imported name lands in: its longest prefix that is one."""
+    parts = imported.split(".")
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in MODULES:
+            return ".".join(parts[:end])
+    return None
+
+
+def import_cycles() -> list[list[str]]:
+    """Groups of modules that import each other, directly or round a loop, at any depth
+    (an import inside a function counts: it hides the loop, it does not remove it)."""
+    graph = {m: {t for i in imports if (t := _module_of(i)) and t != m}
+             for m, imports in MODULES.items()}
+    order, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        on_stack.add(module)
+        for target in sorted(graph[module]):
+            if target not in order:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], order[target])
+        if low[module] == order[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in order:
+            visit(module)
+    return cycles
+
+
+def test_no_module_imports_itself_round_a_loop():
+    assert import_cycles() == []
+
+
+def test_the_cycle_check_sees_a_loop():
+    """The check above can fail: two modules importing each other are one cycle."""
+    MODULES["utterly.loop_a"], MODULES["utterly.loop_b"] = {"utterly.loop_b"}, {"utterly.loop_a"}
+    try:
+        assert import_cycles() == [["utterly.loop_a", "utterly.loop_b"]]
+    finally:
+        del MODULES["utterly.loop_a"], MODULES["utterly.loop_b"]
+
+
+def test_the_studio_base_imports_no_web_code():
+    """The Studio's base floor (models, access, errors, problems' neighbours…) is read by
+    the services and the shells: it reaches neither the routes nor the pages."""
+    base = [m for m in MODULES if m.startswith("utterly.studio.") and m.count(".") == 2
+            and m.split(".")[2] not in {"app", "cli", "cli_common", "cli_nlu", "cli_transfer",
+                                        "api", "web", "services", "migrations"}]
+    assert "utterly.studio.body_limit" in base and "utterly.studio.models" in base
+    assert offences(base, set(), ("utterly.studio.api", "utterly.studio.web",
+                                  "utterly.studio.app")) == []

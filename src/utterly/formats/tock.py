@@ -52,7 +52,7 @@ import re
 from collections.abc import Iterator
 
 from ..request import normalize_locale
-from . import bounded_json
+from .bounded_json import loads as bounded_loads
 from .model import (
     BotData,
     BotSource,
@@ -233,7 +233,7 @@ def _parse(text: str, limits: Limits):
                 ("intents",): counter(limits.faqs, "FAQs", "intents"),
                 ("faqs",): counter(limits.faqs, "FAQs", "faqs")}
     try:
-        return bounded_json.loads(text, counters)
+        return bounded_loads(text, counters)
     except json.JSONDecodeError as exc:
         raise invalid(f"line {exc.lineno}", f"not valid JSON at column {exc.colno}: {exc.msg}",
                       "export the dump again from Tock Studio, or fix the JSON") from None

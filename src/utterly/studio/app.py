@@ -14,8 +14,8 @@ from .. import __version__
 from ..outbound import OutboundPolicy
 from . import problems
 from .api import auth, bots, generation, nlu, providers, settings, transfer, users
+from .api.body_limit import BodyLimit
 from .api.deps import StudioState, state
-from .body_limit import BodyLimit
 from .config import StudioConfig
 from .db import make_engine, migrate, session_factory
 from .fair_share import Shares

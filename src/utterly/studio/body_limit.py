@@ -1,4 +1,5 @@
-"""A size limit on every request body, enforced while it is read.
+"""The size limit of every request body, and the problem a body over it gets; the
+middleware that enforces it while the body is read is api/body_limit.py.
 
 A declared Content-Length over the limit is answered 413 before a byte of the body is read;
 a body without one (chunked) is cut off at the limit. JSON bodies are small; a route that
@@ -13,10 +14,11 @@ import re
 
 from starlette.exceptions import HTTPException
 
-from .api.transfer import MAX_IMPORT_BYTES
 from .errors import StudioError
 
 DEFAULT_LIMIT = 1024 * 1024  # 1 MiB: the largest JSON body (a 10,000-sentence batch) fits
+# a file to import (api/transfer.py streams it, counting its rows as it parses)
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
 # (method, path) → limit, for routes that take more than the default
 ROUTE_LIMITS = [
     ("POST", re.compile(r"^/api/bots/[^/]+/import$"), MAX_IMPORT_BYTES),
@@ -50,34 +52,3 @@ class BodyTooLarge(HTTPException):
     def __init__(self, limit: int):
         super().__init__(413, too_large(limit).detail)
         self.limit = limit
-
-
-class BodyLimit:
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        from starlette.requests import Request
-
-        from .problems import problem_response
-
-        limit = limit_for(scope["method"], scope["path"])
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
-            # with the request: its title follows Accept-Language, as every problem's does
-            return await problem_response(too_large(limit), Request(scope))(scope, receive,
-                                                                            send)
-        received = 0
-
-        async def limited_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
-
-        await self.app(scope, limited_receive, send)

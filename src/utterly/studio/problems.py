@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from ..errors import UtterlyError, validation_reason
 from ..providers import PROVIDERS
 from ..sentence_count import MAX_SENTENCES
+from .body_limit import too_large
 from .db import is_busy
 from .errors import StudioError, from_core
 from .schemas import MAX_CONCURRENCY, MIN_CONCURRENCY
@@ -132,8 +133,6 @@ def _core(request: Request, exc: UtterlyError) -> JSONResponse:
 def _http(request: Request, exc: HTTPException) -> JSONResponse:
     limit = getattr(exc, "limit", None)  # body_limit.BodyTooLarge
     if limit is not None:
-        from .body_limit import too_large
-
         return problem_response(too_large(limit), request)
     codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
     error = StudioError(str(exc.detail), status=exc.status_code,

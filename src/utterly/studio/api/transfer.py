@@ -13,6 +13,7 @@ from ...errors import InvalidRequest
 from ...formats import FORMATS, TooMany, detect
 from ...formats.model import check_locale, slug
 from ..access import Actor, bot_for
+from ..body_limit import MAX_IMPORT_BYTES
 from ..errors import Invalid
 from ..services import bot_limits, transfer
 from .deps import ActorDep, SessionDep, state, transaction
@@ -20,7 +21,6 @@ from .deps import ActorDep, SessionDep, state, transaction
 router = APIRouter(prefix="/api/bots", tags=["import and export"])
 
 FormatName = Literal["tock", "rasa", "csv", "jsonl"]
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 _FILE_BODY = {"schema": {"type": "string", "maxLength": MAX_IMPORT_BYTES}}
 
 
