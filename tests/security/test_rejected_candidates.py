@@ -15,7 +15,7 @@ import json
 import pytest
 
 from tests.servers.scripted_openai import SCRIPTED_API_KEY
-from tests.studio.conftest import problem
+from tests.studio.conftest import add_orders, problem
 from utterly.normalize import normalize
 from utterly.studio.models import SentenceGenerationSettings, TrainingSentence
 
@@ -37,12 +37,7 @@ def orders(world, scripted_openai):
         row.base_url = scripted_openai.base_url
         row.api_key_encrypted = world.studio.box.encrypt(SCRIPTED_API_KEY)
         row.nb_sentences = 3
-    bob = world.studio.api("bob")
-    faq = bob.post(f"/api/bots/{world.bot}/faqs", json={"title": "Orders", "locale": "en"})
-    assert faq.status_code == 201, faq.text
-    world.orders = faq.json()["id"]
-    bob.post(f"/api/bots/{world.bot}/faqs/{world.orders}/sentences",
-             json={"text": "Where is my order?"})
+    add_orders(world)
     # every answer (each of the three attempts: one sentence kept of three asked) writes
     # the giant line and the long one again
     scripted_openai.state.reply = json.dumps({"sentences": [GIANT, LONG, PARCEL]})

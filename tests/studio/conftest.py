@@ -299,16 +299,22 @@ def use_vendor(world, behaviour: str, **fields) -> None:
             setattr(row, name, value)
 
 
-@pytest.fixture
-def shop(world, faulty_server):
-    """acme's bot with an English FAQ, "Orders", which the vendor's answers suit."""
-    world.vendor = faulty_server
+def add_orders(world) -> None:
+    """bob adds the English FAQ "Orders" ("Where is my order?") to acme's bot:
+    `world.orders` is its id."""
     bob = world.studio.api("bob")
     faq = bob.post(f"/api/bots/{world.bot}/faqs", json={"title": "Orders", "locale": "en"})
     assert faq.status_code == 201, faq.text
     world.orders = faq.json()["id"]
     bob.post(f"/api/bots/{world.bot}/faqs/{world.orders}/sentences",
              json={"text": "Where is my order?"})
+
+
+@pytest.fixture
+def shop(world, faulty_server):
+    """acme's bot with an English FAQ, "Orders", which the vendor's answers suit."""
+    world.vendor = faulty_server
+    add_orders(world)
     return world
 
 
