@@ -122,6 +122,18 @@ OPENAI_CASES = [  # mode, the check's error code (None: it succeeds), words it m
 ]
 
 
+
+def _says(check: dict, code: str | None, words: str, *, with_hint: bool = False) -> None:
+    """The check passed (code None) or failed with `code`, in words that hold `words`
+    (in its message, or its hint too)."""
+    assert check["ok"] is (code is None), check
+    if code is not None:
+        assert check["error"]["code"] == code, check
+    text = check["message"]
+    if with_hint:
+        text += " " + (check["error"] or {}).get("hint", "")
+    assert words in text, check
+
 @sqlite_only
 @pytest.mark.parametrize("provider", ["openai-compatible", "openai"])
 @pytest.mark.parametrize("mode, code, words", OPENAI_CASES)
@@ -131,11 +143,7 @@ def test_openai_checks_never_quote_the_service(world, service, provider, mode, c
             "api_key": "sk-test-key-123456"}
     check = _assert_not_quoted(ada.post(f"{settings(world)}/sentence-generation/check",
                                         json=body))
-    assert check["ok"] is (code is None), check
-    if code is not None:
-        assert check["error"]["code"] == code, check
-    text = check["message"] + " " + (check["error"] or {}).get("hint", "")
-    assert words in text, check
+    _says(check, code, words, with_hint=True)
     # saving with `enabled: true` runs the same check first
     saved = ada.put(f"{settings(world)}/sentence-generation", json={**body, "enabled": True})
     _assert_not_quoted(saved)
@@ -157,10 +165,7 @@ def test_azure_checks_never_quote_the_service(world, service, mode, code, words)
         f"{settings(world)}/sentence-generation/check",
         json={"provider": "azure-openai", "azure_endpoint": f"{service}/{mode}",
               "azure_deployment": "d", "api_version": "2024-10-21", "api_key": "k-123456"}))
-    assert check["ok"] is (code is None), check
-    if code is not None:
-        assert check["error"]["code"] == code, check
-    assert words in check["message"], check
+    _says(check, code, words)
 
 
 OLLAMA_CASES = [
@@ -178,10 +183,7 @@ def test_ollama_checks_never_quote_the_service(world, service, mode, code, words
     check = _assert_not_quoted(world.studio.api("ada").post(
         f"{settings(world)}/sentence-generation/check",
         json={"provider": "ollama", "model": "tinyllama", "base_url": f"{service}/{mode}"}))
-    assert check["ok"] is (code is None), check
-    if code is not None:
-        assert check["error"]["code"] == code, check
-    assert words in check["message"], check
+    _says(check, code, words)
 
 
 @sqlite_only
@@ -195,10 +197,7 @@ def test_langfuse_checks_never_quote_the_service(world, service, mode, code, wor
         f"{settings(world)}/observability/check",
         json={"langfuse_host": f"{service}/{mode}", "langfuse_public_key": "pk-lf-1",
               "langfuse_secret_key": "sk-lf-1"}))
-    assert check["ok"] is (code is None), check
-    if code is not None:
-        assert check["error"]["code"] == code, check
-    assert words in check["message"], check
+    _says(check, code, words)
 
 
 async def test_the_library_and_the_cli_still_quote_a_vendor_s_words(service):
