@@ -325,9 +325,12 @@ def test_a_bot_set_to_1_gets_its_slot_while_another_namespace_floods_the_endpoin
     assert len(mine) == 3 and len(seen["flood"]) == 16
     # its own limit: one call at a time
     assert all(earlier[1] <= later[0] + 0.01 for earlier, later in zip(mine, mine[1:]))
-    # its first call went in the flood's second wave, and its last before the flood's last
+    # its first call went in the flood's second wave, and its last before the flood ended.
+    # (Not "before the flood's last start": between two of its calls this bot waits for
+    # nothing, so on a loaded machine a freed slot can go to a flood call waiting already;
+    # a first-come gate would start its last call a wave after the flood's end.)
     assert sum(start < mine[0][0] for start, _, _ in seen["flood"]) <= 7
-    assert mine[-1][0] < seen["flood"][-1][0]
+    assert mine[-1][0] < max(end for _, end, _ in seen["flood"]) - 0.1
 
 
 # ---- holders that died, 429s ---------------------------------------------------------------
