@@ -15,6 +15,7 @@ any filter), then labelled by hand (bench/data/LABELLING.md), one of:
                   answer does not answer, and no other FAQ of the bot
     other_intent  asks what another FAQ of the same bot asks (`other` names it)
     answer        the bot's side: an answer, a reply, the bot asking the user
+    ungrammatical faithful in meaning, with a grammar or spelling mistake no option asked for
     copy          an example again, at most with case, punctuation or one small word changed
 
 Each candidate is judged alone, as the pipeline judges it: with the FAQ's examples and
@@ -43,12 +44,12 @@ from utterly.providers import ProviderConfig, create_provider
 from utterly.request import GenerationRequest, OtherIntent
 
 ROOT = Path(__file__).resolve().parent
-LABELS = ("faithful", "drifted", "other_intent", "answer", "copy")
+LABELS = ("faithful", "drifted", "other_intent", "answer", "ungrammatical", "copy")
 # Words of the default template (and of the worked example it once had) that no user asks
 # with: seen in a candidate, the prompt leaked into the output.
 TEMPLATE_WORDS = ("parcel", "colis", "rewrite", "chatbot", "numbered", "quotes", "comments",
                   "subject")
-BAD = ("drifted", "other_intent", "answer", "copy")
+BAD = ("drifted", "other_intent", "answer", "ungrammatical", "copy")
 
 
 def log(message: str) -> None:
@@ -166,12 +167,18 @@ async def score(path: Path) -> None:
     await embeddings.aclose()
 
 
-async def collect(out: Path, model: str, per_faq: int, seed: int) -> None:
-    """Raw candidates of the default prompt, every stream, before any filter."""
+async def collect(out: Path, model: str, per_faq: int, seed: int, locale: str | None,
+                  labelled: Path) -> None:
+    """Raw candidates of the default prompt, every stream, before any filter; none that the
+    labelled set already holds for the same FAQ."""
     provider = create_provider(ProviderConfig(provider="local", model=model, timeout_s=900))
     rng = random.Random(seed)
+    rows = labelled.read_text("utf-8").splitlines() if labelled.is_file() else []
+    known = {(r["faq"], normalize(r["text"])) for r in map(json.loads, filter(str.strip, rows))}
     with out.open("w", encoding="utf-8") as f:
         for title, faq in faq_index().items():
+            if locale and faq["locale"] != locale:
+                continue
             for context in (True, False):
                 request = GenerationRequest.build(
                     sentences=faq["sentences"], locale=faq["locale"], n=10,
@@ -188,7 +195,7 @@ async def collect(out: Path, model: str, per_faq: int, seed: int) -> None:
                     reader = ItemReader("1.")
                     items = reader.feed(text + "\n")
                     for item in items:
-                        if normalize(item) not in seen:
+                        if normalize(item) not in seen and (title, normalize(item)) not in known:
                             seen.add(normalize(item))
                             candidates.append(item)
                 for text in rng.sample(candidates, min(per_faq // 2, len(candidates))):
@@ -206,9 +213,11 @@ def main(argv=None) -> None:
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--per-faq", type=int, default=14)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--locale", default=None, help="collect for this language's FAQs only")
     args = parser.parse_args(argv)
     if args.collect:
-        asyncio.run(collect(args.collect, args.model, args.per_faq, args.seed))
+        asyncio.run(collect(args.collect, args.model, args.per_faq, args.seed, args.locale,
+                            args.set))
     else:
         asyncio.run(score(args.set))
 
