@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -25,9 +25,12 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from utterly.studio.app import create_app
-from utterly.studio.config import StudioConfig
-from utterly.studio.services import accounts
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, for tests/
+
+from tests.postgres import throwaway_database  # noqa: E402
+from utterly.studio.app import create_app  # noqa: E402
+from utterly.studio.config import StudioConfig  # noqa: E402
+from utterly.studio.services import accounts  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("UTTERLY_BENCH_POSTGRES_ADMIN_URL",
                               "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -68,16 +71,8 @@ def database(backend: str, tmpdir: Path) -> Iterator[str]:
         return
     if backend != "postgresql":
         raise SystemExit(f"unknown backend {backend!r}; use sqlite or postgresql")
-    import psycopg
-
-    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    name = f"utterly_bench_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database(PG_ADMIN_URL, "utterly_bench") as url:
+        yield url
 
 
 @dataclass

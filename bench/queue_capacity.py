@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._studio import PG_ADMIN_URL, table  # noqa: E402
+from bench._studio import database, table  # noqa: E402
 from tests.servers import capacity_server  # noqa: E402
 from tests.servers.run import ASGIServer  # noqa: E402
 from tests.servers.vendor_bots import vendor_bot  # noqa: E402
@@ -41,20 +40,6 @@ REDIS_URL = os.environ.get("UTTERLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14
 UTTERLY = str(Path(sys.executable).with_name("utterly"))
 CAPACITY = 8
 LATENCY_S = 1.0
-
-
-def fresh_database() -> tuple[str, callable]:
-    import psycopg
-
-    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
-    name = f"utterly_bench_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name, drop
 
 
 def setup(database_url: str, data_dir: Path, vendor_url: str, faqs: int) -> list[int]:
@@ -111,9 +96,8 @@ def one_run(workers: int, threads: int, faqs: int, vendor_url: str) -> list:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     httpx.post(f"{vendor_url}/reset", json={"latency_s": LATENCY_S, "capacity": CAPACITY})
-    database_url, drop = fresh_database()
     procs = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, database("postgresql", Path(tmp)) as database_url:
         try:
             job_ids = setup(database_url, Path(tmp) / "data", vendor_url, faqs)
             env = {**os.environ, "UTTERLY_DATA_DIR": str(Path(tmp) / "data")}
@@ -146,7 +130,6 @@ def one_run(workers: int, threads: int, faqs: int, vendor_url: str) -> list:
                     proc.wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-            drop()
     stats = httpx.get(f"{vendor_url}/stats").json()
     spans = stats["spans"]
     first, last_start = min(s[0] for s in spans), max(s[0] for s in spans)

@@ -13,7 +13,6 @@ fake vendor (tests/servers/faulty_server.py).
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -342,8 +341,7 @@ def test_a_bot_id_out_of_range_is_refused_by_every_command(place, bot):
 
 def test_generate_all_ranges_match_the_api_schema():
     """The CLI repeats JobIn's bounds (so that it starts without pydantic): they agree."""
-    importlib.import_module("utterly.studio.cli")  # loads cli_nlu as `utterly` does
-    from utterly.studio.cli_nlu import generate_all
+    from utterly.studio.cli.nlu import generate_all
 
     options = {p.name: p.type for p in generate_all.params}
     for field, name in (("below", "below"), ("n", "n"), ("min_score", "min_score")):

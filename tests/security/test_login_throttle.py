@@ -22,7 +22,7 @@ import pytest
 from tests.servers.run import ASGIServer
 from tests.studio.conftest import PASSWORD
 from utterly.studio.app import create_app
-from utterly.studio.cli import proxy_options
+from utterly.studio.cli.server import proxy_options
 from utterly.studio.models import LoginAttempts
 from utterly.studio.services.throttle import LoginThrottle
 

@@ -7,15 +7,15 @@ Every test that takes `studio` or `world` runs once per database backend.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 from sqlalchemy import text
 
+from tests.postgres import throwaway_database
 from tests.servers.run import ASGIServer, port_answers
 from utterly.normalize import normalize
 from utterly.prompt import default_template, template_version
@@ -70,26 +70,29 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A PostgreSQL database created for this run and dropped after it."""
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own (tests/postgres.py), dropped on exit. The test is
+    skipped when the server does not answer, or fails where CI requires it."""
     import psycopg
 
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("UTTERLY_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (UTTERLY_REQUIRE_POSTGRES=1) but "
-                        f"{PG_ADMIN_URL} refused: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
-    name = f"utterly_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_database(PG_ADMIN_URL, prefix,
+                                                         connect_timeout=3))
+        except psycopg.OperationalError as exc:
+            if os.environ.get("UTTERLY_REQUIRE_POSTGRES") == "1":
+                pytest.fail(f"PostgreSQL is required (UTTERLY_REQUIRE_POSTGRES=1) but "
+                            f"{PG_ADMIN_URL} refused: {exc}")
+            pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database created for this run and dropped after it."""
+    with postgres_database("utterly_test") as url:
+        yield url
 
 
 def _truncate(app) -> None:

@@ -3,8 +3,6 @@ PostgreSQL (a database of its own, made for this test)."""
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select
@@ -18,7 +16,7 @@ from utterly.studio.models import (
 )
 from utterly.studio.services.settings import default_timeout, timeout_of
 
-from .conftest import PG_ADMIN_URL
+from .conftest import postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -26,18 +24,8 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
-    name = f"utterly_migration_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with postgres_database("utterly_migration") as url:
+        yield url
 
 
 def columns(engine, table: str) -> set[str]:

@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.servers.run import free_port, python_module_args, run_subprocess
+from utterly.studio.web.i18n import MESSAGES
 
 PASSWORD = "correct-horse-1"
 CHROMIUM = "/usr/bin/chromium"
@@ -149,6 +150,72 @@ def english_bot(studio_server, vendor_url: str, faqs: dict[str, list[str]],
                              json={"text": sentence})
             assert added.status_code == 201, added.text
     return bot, ids
+
+
+PARCEL, TRACK = "where is my parcel", "track my order"  # what the `ok` vendor answers
+
+
+@dataclass
+class Shop:
+    """An English bot of ada's with two FAQs, Orders ("Where is my order?", "Track my order
+    please") and Delivery ("When will it arrive?"), generating 2 sentences through the faulty
+    server's OpenAI-compatible `ok` vendor: a real HTTP vendor that always answers PARCEL and
+    TRACK, fast and exact. The runs its history lists and its review shows come from it."""
+
+    bot: int
+    orders: int
+    delivery: int
+    users: Users
+    vendor_url: str
+
+    @property
+    def history(self) -> str:
+        return f"/bots/{self.bot}/history"
+
+    def api(self, username: str) -> httpx.Client:
+        return self.users.api(username)
+
+    def add_sentence(self, faq_id: int, text: str) -> int:
+        added = self.api("bob").post(f"/api/bots/{self.bot}/faqs/{faq_id}/sentences",
+                                     json={"text": text})
+        assert added.status_code == 201, added.text
+        return added.json()["id"]
+
+    def generate(self, username: str, faq_id: int, **body) -> dict:
+        response = self.api(username).post(f"/api/bots/{self.bot}/faqs/{faq_id}/generate",
+                                           json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def run(self, run_id: int) -> dict:
+        response = self.api("vic").get(f"/api/bots/{self.bot}/generation-runs/{run_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def runs(self, **params) -> list[int]:
+        response = self.api("vic").get(f"/api/bots/{self.bot}/generation-runs",
+                                       params={"limit": 200, **params})
+        assert response.status_code == 200, response.text
+        return [r["id"] for r in response.json()["items"]]
+
+
+@pytest.fixture
+def shop(studio_server, faulty_server) -> Shop:
+    vendor_url = f"{faulty_server.url}/ok/v1"
+    bot, faqs = english_bot(studio_server, vendor_url,
+                            {"Orders": ["Where is my order?", "Track my order please"],
+                             "Delivery": ["When will it arrive?"]},
+                            temperature=0.5, nb_sentences=2)
+    return Shop(bot=bot, orders=faqs["Orders"], delivery=faqs["Delivery"],
+                users=studio_server.users, vendor_url=vendor_url)
+
+
+def open_review(page: Page, run_id: int, lang: str = "fr"):
+    """On the history page shown in `lang`, click Review on the run's row: its dialog."""
+    words = MESSAGES[lang]
+    row = page.locator(f'#runs tbody tr[data-run-id="{run_id}"]')
+    row.get_by_role("button", name=f"{words['history.review']} #{run_id}").click()
+    return page.get_by_role("dialog", name=words["review.title"].format(id=run_id))
 
 
 def import_one_generated(studio_server, bot: int, faq: int) -> str:

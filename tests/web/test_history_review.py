@@ -21,7 +21,6 @@ import itertools
 import json
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -32,55 +31,10 @@ from tests.studio.test_generation_stream import events_of
 from utterly.studio.web.i18n import MESSAGES
 from utterly.studio.web.i18n import text as ui_text
 
-from .conftest import enable_generation, english_bot, login, switch
+from .conftest import PARCEL, TRACK, Shop, enable_generation, login, open_review, switch
 
 FR = MESSAGES["fr"]
 SAFE_SIMILARITY = 0.6  # app.js SAFE_SIMILARITY: the bulk job's auto-import default
-PARCEL, TRACK = "where is my parcel", "track my order"
-
-
-@dataclass
-class Shop:
-    bot: int
-    orders: int
-    delivery: int
-    users: object
-    vendor_url: str
-
-    @property
-    def history(self) -> str:
-        return f"/bots/{self.bot}/history"
-
-    def api(self, username: str):
-        return self.users.api(username)
-
-    def generate(self, username: str, faq_id: int, **body) -> dict:
-        response = self.api(username).post(f"/api/bots/{self.bot}/faqs/{faq_id}/generate",
-                                           json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def run(self, run_id: int) -> dict:
-        response = self.api("vic").get(f"/api/bots/{self.bot}/generation-runs/{run_id}")
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def runs(self, **params) -> list[int]:
-        response = self.api("vic").get(f"/api/bots/{self.bot}/generation-runs",
-                                       params={"limit": 200, **params})
-        assert response.status_code == 200, response.text
-        return [r["id"] for r in response.json()["items"]]
-
-
-@pytest.fixture
-def shop(studio_server, faulty_server) -> Shop:
-    vendor_url = f"{faulty_server.url}/ok/v1"
-    bot, faqs = english_bot(studio_server, vendor_url,
-                            {"Orders": ["Where is my order?", "Track my order please"],
-                             "Delivery": ["When will it arrive?"]},
-                            temperature=0.5, nb_sentences=2)
-    return Shop(bot=bot, orders=faqs["Orders"], delivery=faqs["Delivery"],
-                users=studio_server.users, vendor_url=vendor_url)
 
 
 def is_safe(c: dict) -> bool:
@@ -149,9 +103,7 @@ def test_the_review_shows_scores_and_transforms_and_imports_the_safe_ones(page, 
     candidates = shop.run(run_id)["candidates"]
     login(page, "bob", next_path=shop.history)
     switch(page, "fr")
-    row = page.locator(f'#runs tbody tr[data-run-id="{run_id}"]')
-    row.get_by_role("button", name=f"{FR['history.review']} #{run_id}").click()
-    dialog = page.get_by_role("dialog", name=FR["review.title"].format(id=run_id))
+    dialog = open_review(page, run_id)
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text(FR["cand.safe_help"])
 
@@ -474,9 +426,7 @@ def test_a_run_that_kept_nothing_is_reviewed_for_its_rejected_ones(page, shop, s
 
     login(page, "bob", next_path=shop.history)
     switch(page, "fr")
-    row = page.locator(f'#runs tbody tr[data-run-id="{run["run_id"]}"]')
-    row.get_by_role("button", name=f"{FR['history.review']} #{run['run_id']}").click()
-    dialog = page.locator("#review-dialog")
+    dialog = open_review(page, run["run_id"])
     expect(dialog).to_be_visible()
     box = dialog.locator("#review-rejected-box")
     expect(box.locator("summary")).to_have_text(

@@ -16,17 +16,13 @@ from tests.servers.run import free_port
 from utterly.studio.web.i18n import MESSAGES
 from utterly.studio.web.i18n import text as ui_text
 
-from .conftest import english_bot, open_generate
+from .conftest import english_bot, open_generate, open_review
 
 FR = MESSAGES["fr"]
 
 
-def test_an_option_that_could_not_be_applied_is_said_in_results_and_review(
-        page, studio_server, faulty_server, shot):
-    bot, faqs = english_bot(studio_server, f"{faulty_server.url}/ok/v1",
-                            {"Orders": ["Where is my order?", "Track my order please"]},
-                            nb_sentences=2)
-    dialog = open_generate(page, bot, faqs["Orders"])
+def test_an_option_that_could_not_be_applied_is_said_in_results_and_review(page, shop, shot):
+    dialog = open_generate(page, shop.bot, shop.orders)
     dialog.get_by_label(FR["gen.abbreviated_language"]).check()
     dialog.locator("#gen-run").click()
     expect(dialog.locator("#gen-results")).to_be_visible(timeout=60_000)
@@ -41,14 +37,11 @@ def test_an_option_that_could_not_be_applied_is_said_in_results_and_review(
     shot(page, "01-results")
 
     # the run keeps what it said: the API gives it, the history's review shows it
-    runs = page.request.get(f"/api/bots/{bot}/generation-runs").json()["items"]
-    run = page.request.get(f"/api/bots/{bot}/generation-runs/{runs[0]['id']}").json()
+    run = shop.run(shop.runs()[0])
     assert run["notices"] == [{"code": "variation_short", "values": {
         "variation": "abbreviated_language", "shown": 0, "kept": 2, "target": 1}}]
-    page.goto(f"/bots/{bot}/history")
-    row = page.locator(f'#runs tbody tr[data-run-id="{run["id"]}"]')
-    row.get_by_role("button", name=f"{FR['history.review']} #{run['id']}").click()
-    review = page.locator("#review-summary")
+    page.goto(shop.history)
+    review = open_review(page, run["id"]).locator("#review-summary")
     expect(review).to_contain_text(said)
     shot(page, "02-review")
 

@@ -12,16 +12,15 @@ from sqlalchemy import text
 
 from .. import __version__
 from ..outbound import OutboundPolicy
-from . import problems
-from .api import auth, bots, generation, nlu, providers, settings, transfer, users
+from .api import auth, bots, generation, nlu, problems, providers, settings, transfer, users
 from .api.body_limit import BodyLimit
 from .api.deps import StudioState, state
+from .api.headers import SecurityHeaders
 from .config import StudioConfig
 from .db import make_engine, migrate, session_factory
 from .fair_share import Shares
 from .gates import GATES
 from .generation_threads import GenerationThreads
-from .headers import SecurityHeaders
 from .secrets import SecretBox
 from .services import bot_limits
 from .services.jobs import JobWorker

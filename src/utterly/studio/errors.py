@@ -1,4 +1,4 @@
-"""Studio errors, each rendered as RFC 9457 problem+json by the API (studio/problems.py)."""
+"""Studio errors, each rendered as RFC 9457 problem+json by the API (api/problems.py)."""
 
 from __future__ import annotations
 

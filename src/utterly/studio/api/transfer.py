@@ -13,9 +13,9 @@ from ...errors import InvalidRequest
 from ...formats import FORMATS, TooMany, detect
 from ...formats.model import check_locale, slug
 from ..access import Actor, bot_for
-from ..body_limit import MAX_IMPORT_BYTES
 from ..errors import Invalid
 from ..services import bot_limits, transfer
+from .body_limit import MAX_IMPORT_BYTES
 from .deps import ActorDep, SessionDep, state, transaction
 
 router = APIRouter(prefix="/api/bots", tags=["import and export"])

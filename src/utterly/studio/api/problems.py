@@ -11,13 +11,12 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from ..errors import UtterlyError, validation_reason
-from ..providers import PROVIDERS
-from ..sentence_count import MAX_SENTENCES
-from .body_limit import too_large
-from .db import is_busy
-from .errors import StudioError, from_core
-from .schemas import MAX_CONCURRENCY, MIN_CONCURRENCY
+from ...errors import UtterlyError, validation_reason
+from ...providers import PROVIDERS
+from ...sentence_count import MAX_SENTENCES
+from ..db import is_busy
+from ..errors import StudioError, from_core
+from ..schemas import MAX_CONCURRENCY, MIN_CONCURRENCY
 
 log = logging.getLogger("utterly.studio")
 MEDIA_TYPE = "application/problem+json"
@@ -130,10 +129,18 @@ def _core(request: Request, exc: UtterlyError) -> JSONResponse:
     return problem_response(from_core(exc), request)
 
 
+class RaisedProblem(HTTPException):
+    """A problem raised where only an HTTPException gets through: FastAPI turns any other
+    exception raised while it reads a body into a 400 (api/body_limit.py raises one there)."""
+
+    def __init__(self, error: StudioError):
+        super().__init__(error.status, error.detail)
+        self.error = error
+
+
 def _http(request: Request, exc: HTTPException) -> JSONResponse:
-    limit = getattr(exc, "limit", None)  # body_limit.BodyTooLarge
-    if limit is not None:
-        return problem_response(too_large(limit), request)
+    if isinstance(exc, RaisedProblem):
+        return problem_response(exc.error, request)
     codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
     error = StudioError(str(exc.detail), status=exc.status_code,
                         code=codes.get(exc.status_code, "http_error"),

@@ -1,8 +1,5 @@
-"""`utterly serve`, `utterly demo`, `utterly users …`, `utterly secrets …`.
-
-Heavy imports (FastAPI, SQLAlchemy) happen inside the commands so that the rest of the CLI
-starts fast.
-"""
+"""`utterly serve`, `utterly demo`, `utterly worker`: run the Studio; `utterly users …`,
+`utterly secrets …`: administer it."""
 
 from __future__ import annotations
 
@@ -10,16 +7,14 @@ import sys
 
 import click
 
-from ..errors import UtterlyError
-from .cli_common import config_from, fail, open_sessions, storage_options
-from .cli_nlu import COMMANDS as NLU_COMMANDS
-from .cli_transfer import TRANSFER_COMMANDS
+from ...errors import UtterlyError
+from .common import config_from, fail, open_sessions, storage_options
 
 
 def _serve(config, host: str, port: int, banner: str = "") -> None:
     import uvicorn
 
-    from .app import create_app
+    from ..app import create_app
 
     options = proxy_options(config)
     try:
@@ -66,7 +61,7 @@ def serve(data_dir, database_url, host, port, no_jobs):
 
 def _prepare_default_model() -> None:
     """Join and verify the default local model now rather than on the first generation."""
-    from ..catalogue import resolve_model_path
+    from ...catalogue import resolve_model_path
 
     click.echo("Preparing the local model (the first time takes a minute)…")
     try:
@@ -81,7 +76,7 @@ def _prepare_default_model() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 def demo(data_dir, database_url, host, port):
     """Start the Studio with a demo admin and a French demo bot (local model)."""
-    from .demo import seed_demo
+    from ..demo import seed_demo
 
     config = config_from(data_dir, database_url)
     _, sessions = open_sessions(config)
@@ -111,7 +106,7 @@ def users():
 def users_create(username, data_dir, database_url, admin, role, namespace, password_stdin,
                  site_admin):
     """Create a user, e.g. the first admin: `utterly users create alice --admin --site-admin`."""
-    from .services import accounts
+    from ..services import accounts
 
     if admin and role not in (None, "admin"):
         fail("--admin and --role disagree", "give one of them")
@@ -129,7 +124,7 @@ def users_create(username, data_dir, database_url, admin, role, namespace, passw
     except UtterlyError as exc:
         fail(exc.message, exc.hint)
     except Exception as exc:  # StudioError: a clear sentence, never a traceback
-        from .errors import StudioError
+        from ..errors import StudioError
 
         if not isinstance(exc, StudioError):
             raise
@@ -144,7 +139,7 @@ def users_create(username, data_dir, database_url, admin, role, namespace, passw
 @click.option("--revoke", is_flag=True, help="Take the right away instead.")
 def users_site_admin(username, data_dir, database_url, revoke):
     """Let a user create namespaces and accounts (or, with --revoke, no longer)."""
-    from .access import user_by_name
+    from ..access import user_by_name
 
     _, sessions = open_sessions(config_from(data_dir, database_url))
     with sessions() as session, session.begin():
@@ -175,7 +170,7 @@ def secrets_new_key():
                    "comes from UTTERLY_SECRET_KEY.")
 def secrets_rotate(data_dir, database_url, new_key):
     """Re-encrypt every stored secret with a new key, in one transaction."""
-    from .rotation import rotate
+    from ..rotation import rotate
 
     config = config_from(data_dir, database_url)
     _, sessions = open_sessions(config)
@@ -202,10 +197,10 @@ def worker(data_dir, database_url, broker_url, threads):
     import threading
     from dataclasses import replace
 
-    from ..generation import load_filters
-    from .gates import GATES
-    from .secrets import SecretBox
-    from .services.queue import TaskQueue
+    from ...generation import load_filters
+    from ..gates import GATES
+    from ..secrets import SecretBox
+    from ..services.queue import TaskQueue
 
     config = replace(config_from(data_dir, database_url), broker_url=broker_url)
     _, sessions = open_sessions(config)
@@ -234,4 +229,4 @@ def worker(data_dir, database_url, broker_url, threads):
     queue.close()
 
 
-COMMANDS = [serve, demo, users, secrets, worker, *NLU_COMMANDS, *TRANSFER_COMMANDS]
+COMMANDS = [serve, demo, users, secrets, worker]

@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from ..sentence_count import MAX_SENTENCES
-from .cli_common import (
+from ...sentence_count import MAX_SENTENCES
+from .common import (
     ID,
     acting_user,
     config_from,
@@ -42,7 +42,7 @@ def nlu():
               show_default=True)
 def nlu_train(bot_id, username, data_dir, database_url, locale, features):
     """Train on the bot's sentences and store the model with the bot."""
-    from .services import nlu as service
+    from ..services import nlu as service
 
     _, sessions = open_sessions(config_from(data_dir, database_url))
     actor = acting_user(sessions, username)
@@ -66,7 +66,7 @@ def nlu_train(bot_id, username, data_dir, database_url, locale, features):
 def nlu_parse(bot_id, username, data_dir, database_url, text, locale, threshold, as_json):
     """Which FAQ TEXT asks: intent, confidence, the runners-up; `unknown` below the
     threshold."""
-    from .services import nlu as service
+    from ..services import nlu as service
 
     _, sessions = open_sessions(config_from(data_dir, database_url))
     actor = acting_user(sessions, username)
@@ -95,7 +95,7 @@ def nlu_parse(bot_id, username, data_dir, database_url, text, locale, threshold,
 @click.option("--json", "as_json", is_flag=True)
 def nlu_eval(bot_id, username, data_dir, database_url, locale, k, features, as_json):
     """Human sentences only vs human + generated, side by side (k-fold on human ones)."""
-    from .services import nlu as service
+    from ..services import nlu as service
 
     _, sessions = open_sessions(config_from(data_dir, database_url))
     actor = acting_user(sessions, username)
@@ -144,10 +144,10 @@ def generate_all(bot_id, username, data_dir, database_url, below, n, spelling_mi
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .gates import GATES
-    from .schemas import JobIn
-    from .secrets import SecretBox
-    from .services import jobs
+    from ..gates import GATES
+    from ..schemas import JobIn
+    from ..secrets import SecretBox
+    from ..services import jobs
 
     config = config_from(data_dir, database_url)
     # counted with the Studio's and the workers' calls (Redis), within the same slots

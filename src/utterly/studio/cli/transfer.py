@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .cli_common import (
+from .common import (
     ID,
     acting_user,
     config_from,
@@ -49,7 +49,7 @@ def _write(path: str, text: str) -> None:
 
 
 def _format_for_output(fmt: str | None, path: str) -> str:
-    from ..formats import format_for_filename
+    from ...formats import format_for_filename
 
     chosen = fmt or format_for_filename(None if path == "-" else path)
     if chosen is None:
@@ -60,7 +60,7 @@ def _format_for_output(fmt: str | None, path: str) -> str:
 
 
 def _load(data: bytes, path: str, fmt: str | None, locale: str | None, limits=None):
-    from ..formats import FORMATS, detect
+    from ...formats import FORMATS, detect
 
     name = fmt or detect(None if path == "-" else path, data)
     return name, FORMATS[name].load(data, locale=locale, limits=limits)
@@ -84,8 +84,8 @@ def export_command(bot_id, fmt, output, username, data_dir, database_url):
 
     Written as it is read, a batch of FAQs at a time, whatever the bot's size (the API's
     export refuses bots over UTTERLY_MAX_BOT_SENTENCES; this command does not)."""
-    from ..formats import FORMATS
-    from .services import transfer
+    from ...formats import FORMATS
+    from ..services import transfer
 
     name = _format_for_output(fmt, output)
     _, sessions = open_sessions(config_from(data_dir, database_url))
@@ -136,9 +136,9 @@ def _write_pieces(path: str, pieces) -> None:
 @storage_options
 def import_command(file, bot_id, fmt, locale, as_json, username, data_dir, database_url):
     """Merge a file's FAQs and sentences into a bot, all or nothing (FILE - for stdin)."""
-    from ..formats import TooMany
-    from .access import bot_for
-    from .services import bot_limits, transfer
+    from ...formats import TooMany
+    from ..access import bot_for
+    from ..services import bot_limits, transfer
 
     raw = _read(file)
     _, sessions = open_sessions(config_from(data_dir, database_url))
@@ -178,7 +178,7 @@ def import_command(file, bot_id, fmt, locale, as_json, username, data_dir, datab
               help="Locale of sentences SOURCE gives none (a plain Rasa or CSV file).")
 def convert_command(source, target, from_fmt, to_fmt, locale):
     """Convert FAQs and sentences between formats, without a database (- for stdin/out)."""
-    from ..formats import FORMATS
+    from ...formats import FORMATS
 
     out_name = _format_for_output(to_fmt, target)
     raw = _read(source)
@@ -189,4 +189,4 @@ def convert_command(source, target, from_fmt, to_fmt, locale):
                f"from {in_name} to {out_name}", err=True)
 
 
-TRANSFER_COMMANDS = [export_command, import_command, convert_command]
+COMMANDS = [export_command, import_command, convert_command]

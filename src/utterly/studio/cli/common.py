@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from ..errors import UtterlyError
+from ...errors import UtterlyError
 
 
 def config_from(data_dir, database_url):
-    from .config import StudioConfig
+    from ..config import StudioConfig
 
     return StudioConfig.from_env(data_dir=Path(data_dir) if data_dir else None,
                                  database_url=database_url)
@@ -33,8 +33,8 @@ def storage_options(func):
 
 
 def open_sessions(config):
-    from .db import make_engine, migrate, session_factory
-    from .services import bot_limits
+    from ..db import make_engine, migrate, session_factory
+    from ..services import bot_limits
 
     engine = make_engine(config.url, **config.pool)
     migrate(engine)
@@ -51,7 +51,7 @@ def fail(message: str, hint: str = "") -> None:
 
 def acting_user(sessions, username: str):
     """The Actor behind `--as USERNAME`, whose roles then apply; exit 1 if there is none."""
-    from .access import Actor, user_by_name
+    from ..access import Actor, user_by_name
 
     with sessions() as session:
         user = user_by_name(session, username)
@@ -64,7 +64,7 @@ def acting_user(sessions, username: str):
 def run_service(action):
     """Run a Studio service call. What people can fix becomes a message and exit code 2 for
     invalid input (400, 422), 1 for the rest (not found, forbidden, conflicts...)."""
-    from .errors import StudioError
+    from ..errors import StudioError
 
     try:
         return action()
