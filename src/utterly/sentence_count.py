@@ -1,6 +1,7 @@
-"""How many sentences one generation asks for: the default and the bound, defined here
-only. The library, the CLI's help, the Studio (API schemas, pages, error hints) and the Tock
-bridge read them; this module imports nothing, so a command starts without pydantic.
+"""How many sentences one generation asks for: the default, the bound and its hint, defined
+here only. The library, the CLI's help, the Studio (API schemas, pages, error hints) and
+the Tock bridge read them (tests/test_sentence_count.py changes them and sees each follow);
+this module imports nothing, so a command starts without pydantic.
 
 The count is called `n` from end to end: the CLI's `-n`, `generate(n=)`,
 `GenerationRequest.n`, the pipeline, the Studio's `n` of a generation and of a bulk job, and
@@ -22,3 +23,5 @@ migration. Three other names remain, each for a reason:
 
 DEFAULT_SENTENCES = 10
 MAX_SENTENCES = 50
+# What to do about a count out of bounds: the library's errors and the API's problems say it
+BOUNDS_HINT = f"ask for 1 to {MAX_SENTENCES} sentences"
