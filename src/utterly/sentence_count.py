@@ -3,11 +3,11 @@ here only. The library, the CLI's help, the Studio (API schemas, pages, error hi
 the Tock bridge read them (tests/test_sentence_count.py changes them and sees each follow);
 this module imports nothing, so a command starts without pydantic.
 
-The count is called `n` from end to end: the CLI's `-n`, `generate(n=)`,
-`GenerationRequest.n`, the pipeline, the Studio's `n` of a generation and of a bulk job, and
-the request a run stores (`GenerationRun.request["n"]`). `n` was the word of every public
-entry and of the stored runs already; any other would have broken callers and needed a data
-migration. Three other names remain, each for a reason:
+The count is called `n` from end to end: the CLI's `-n` (`--number` spelt out),
+`generate(n=)`, `GenerationRequest.n`, the pipeline, the Studio's `n` of a generation and of
+a bulk job, and the request a run stores (`GenerationRun.request["n"]`). `n` was the word of
+every public entry and of the stored runs already; any other would have broken callers and
+needed a data migration. Three other names remain, each for a reason:
 
 - `nb_sentences` is Tock's word: its orchestrator's `inputs` (utterly/tock/), and the bot's
   Sentence generation settings, which copy Tock's (the REST field, the page's form, the stored
