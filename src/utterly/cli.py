@@ -63,7 +63,7 @@ def main() -> None:
                    "docs/formats.md): a sentence closer to one of them is rejected.")
 @click.option("--seed", type=int, default=None, help="Seed, for reproducible runs.")
 @click.option("--attempts", type=click.IntRange(1, 10), default=3, show_default=True,
-              help="Model calls allowed to reach the number asked.")
+              help="Model calls allowed to reach -n.")
 @click.option("--show-rejected", is_flag=True, help="List rejected sentences and reasons.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @provider_options

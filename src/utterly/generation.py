@@ -57,11 +57,21 @@ async def agenerate(
     to `other_intents` (those keywords must be left out), and `provider` a ProviderConfig,
     which holds `model` to `timeout_s`.
     """
-    request = _request(sentences, {
-        "locale": locale, "n": n, "temperature": temperature,
-        "spelling_mistakes": spelling_mistakes, "sms_language": sms_language,
-        "abbreviated_language": abbreviated_language, "prompt_template": prompt_template,
-        "seed": seed, "title": title, "answer": answer, "other_intents": other_intents})
+    if isinstance(sentences, GenerationRequest):
+        _refuse_request_keywords(
+            locale=locale, n=n, temperature=temperature, spelling_mistakes=spelling_mistakes,
+            sms_language=sms_language, abbreviated_language=abbreviated_language,
+            prompt_template=prompt_template, seed=seed, title=title, answer=answer,
+            other_intents=other_intents)
+        request = sentences
+    else:
+        request = GenerationRequest.build(
+            sentences=[sentences] if isinstance(sentences, str) else list(sentences),
+            locale=locale, n=n, temperature=temperature,
+            options={"spelling_mistakes": spelling_mistakes, "sms_language": sms_language,
+                     "abbreviated_language": abbreviated_language},
+            prompt_template=prompt_template, seed=seed, title=title, answer=answer,
+            other_intents=list(other_intents or []))
     owned = []
     if isinstance(provider, str):
         provider = ProviderConfig(
@@ -106,25 +116,13 @@ async def agenerate(
 _PARAMETERS = inspect.signature(agenerate).parameters
 
 
-def _request(sentences: str | Sequence[str] | GenerationRequest,
-             keywords: dict) -> GenerationRequest:
-    """The request, validated (errors name the field), from agenerate's keywords; or the
-    ready one, as long as no keyword says otherwise: it would be silently ignored."""
-    if isinstance(sentences, GenerationRequest):
-        given = [name for name, value in keywords.items()
-                 if value != _PARAMETERS[name].default]
-        if given:
-            raise TypeError("agenerate() takes a GenerationRequest or the request keywords, "
-                            f"not both: {', '.join(given)} belong in the request")
-        return sentences
-    k = keywords
-    return GenerationRequest.build(
-        sentences=[sentences] if isinstance(sentences, str) else list(sentences),
-        locale=k["locale"], n=k["n"], temperature=k["temperature"],
-        options={name: k[name]
-                 for name in ("spelling_mistakes", "sms_language", "abbreviated_language")},
-        prompt_template=k["prompt_template"], seed=k["seed"], title=k["title"],
-        answer=k["answer"], other_intents=list(k["other_intents"] or []))
+def _refuse_request_keywords(**keywords) -> None:
+    """A ready request holds every request keyword: one given beside it would be silently
+    ignored, so it is refused."""
+    given = [name for name, value in keywords.items() if value != _PARAMETERS[name].default]
+    if given:
+        raise TypeError("agenerate() takes a GenerationRequest or the request keywords, "
+                        f"not both: {', '.join(given)} belong in the request")
 
 
 async def aprepare(request: GenerationRequest,

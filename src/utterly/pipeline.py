@@ -209,8 +209,8 @@ async def _with_topic(run: _Run, provider: ChatProvider) -> GenerationRequest:
     return run.request.model_copy(update={"title": topic}) if topic else run.request
 
 
-def _end_notices(run, kept: int, requested: int) -> list[Notice]:
-    """Why a run kept fewer sentences than asked, if it did."""
+def _end_notices(run, kept: int, n: int) -> list[Notice]:
+    """Why a run kept fewer than the `n` sentences asked, if it did."""
     if run.stopped == "timeout":
         return [Notice("timed_out", {"kept": kept},
                        f"the model did not finish in time; kept the {kept} sentence(s) "
@@ -218,10 +218,10 @@ def _end_notices(run, kept: int, requested: int) -> list[Notice]:
     if run.stopped:  # cancelled, or a word of the caller's (closed)
         return [Notice("cancelled", {"kept": kept},
                        f"stopped on request after {kept} sentence(s)")]
-    if kept < requested:
+    if kept < n:
         return [Notice("too_few_passed",
-                       {"kept": kept, "requested": requested, "attempts": run.attempts},
-                       f"only {kept} of {requested} sentences passed the filters after "
+                       {"kept": kept, "requested": n, "attempts": run.attempts},
+                       f"only {kept} of {n} sentences passed the filters after "
                        f"{run.attempts} attempt(s); see the rejected ones")]
     return []
 
@@ -261,7 +261,9 @@ def _variation_notices(run: _Run) -> list[Notice]:
 @dataclass
 class _Plan:
     prompts: list[list[dict]]
-    asked: int   # sentences each prompt asks for: its share of the missing, and some spare
+    # sentences each prompt asks for (the template's `nb_sentences`): its share of the
+    # missing, and some spare
+    per_prompt: int
 
 
 def _plan(request: GenerationRequest, provider: ChatProvider, settings: PipelineSettings,
@@ -269,11 +271,11 @@ def _plan(request: GenerationRequest, provider: ChatProvider, settings: Pipeline
     most = settings.streams or getattr(provider, "max_streams", 1)
     streams = max(1, min(most, missing))
     share = math.ceil(missing / streams)
-    asked = share + settings.spare
+    per_prompt = share + settings.spare
     with spans.span("render prompt"):
-        prompts = [render_request(request, existing=existing, nb_sentences=asked, stream=i,
-                                  streams=streams).messages for i in range(streams)]
-    return _Plan(prompts, asked)
+        prompts = [render_request(request, existing=existing, nb_sentences=per_prompt,
+                                  stream=i, streams=streams).messages for i in range(streams)]
+    return _Plan(prompts, per_prompt)
 
 
 async def prepare_generation(request: GenerationRequest, provider: ChatProvider, *,
@@ -313,12 +315,12 @@ async def _bounded_round(run: _Run, provider: ChatProvider, missing: int,
 async def _round(run: _Run, provider: ChatProvider, missing: int, plan: _Plan) -> None:
     """One call: answers side by side, each asked for its share of `missing`."""
     request = run.request
-    prompts, asked = plan.prompts, plan.asked
+    prompts = plan.prompts
     streams = len(prompts)
     run.notify({"event": "attempt", "attempt": run.attempts, "asked": missing,
                 "streams": streams, "kept": len(run.cleaner.kept), "requested": request.n})
     temperature = min(1.0, request.temperature + 0.15 * (run.attempts - 1))
-    max_tokens = asked * _TOKENS_PER_SENTENCE + _TOKENS_OVERHEAD
+    max_tokens = plan.per_prompt * _TOKENS_PER_SENTENCE + _TOKENS_OVERHEAD
     seed = run.seed + 1000 * (run.attempts - 1)
     stream = open_stream(provider, prompts, temperature=temperature, max_tokens=max_tokens,
                          seed=seed)
@@ -376,7 +378,7 @@ def _capped(text: str, limit: int = TRACE_TEXT_CHARS) -> str:
 async def _read_round(run: _Run, provider: ChatProvider, stream, plan: _Plan, *,
                       temperature: float, max_tokens: int, seed: int) -> None:
     """Judge each sentence as its line is written; stop when `n` are kept."""
-    prompts, asked = plan.prompts, plan.asked
+    prompts = plan.prompts
     written_by = [0] * len(prompts)
     readers = [ItemReader(_prefill(p) if stream.prefilled else "") for p in prompts]
     judged: Counter = Counter()
@@ -401,7 +403,7 @@ async def _read_round(run: _Run, provider: ChatProvider, stream, plan: _Plan, *,
                     # No stop at a stream's share: a step of 3 sequences costs about what
                     # one of 4 does, so the fastest answers fill in for the slowest until
                     # `n` are kept.
-                    if written_by[piece.stream] >= asked:
+                    if written_by[piece.stream] >= plan.per_prompt:
                         stream.stop(piece.stream)
                 if run.done:
                     break

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from .errors import InvalidRequest, validation_reason
-from .sentence_count import DEFAULT_SENTENCES, MAX_SENTENCES
+from .sentence_count import BOUNDS_HINT, DEFAULT_SENTENCES, MAX_SENTENCES
 
 MAX_EXAMPLES = 20
 MAX_EXAMPLE_CHARS = 500
@@ -125,7 +125,7 @@ def invalid_request_from(exc: ValidationError) -> InvalidRequest:
     message = first["msg"].removeprefix("Value error, ")
     hints = {
         "sentences": f"give 1 to {MAX_EXAMPLES} non-empty example sentences",
-        "n": f"ask for 1 to {MAX_SENTENCES} sentences",
+        "n": BOUNDS_HINT,
         "temperature": "use a temperature between 0 and 1",
         "locale": "use a BCP 47 tag such as 'fr' or 'en-GB'",
         "title": f"give a title of at most {MAX_TITLE_CHARS} characters",

@@ -176,6 +176,17 @@ def test_generate_body_overrides_the_settings(shop):
     assert run["options"]["spelling_mistakes"] is True
 
 
+def test_a_run_stores_the_request_the_model_read(shop):
+    """The run stores the core's request, not the body as sent: its sentences as the prompt
+    has them, and the settings' n when the body gives none."""
+    out = shop.generate(shop.orders, sentences=["Where  is my\torder?"])
+    request = shop.run(out["run_id"])["request"]
+    assert request["sentences"] == ["Where is my order?"]
+    prompt = "\n".join(m["content"] for m in shop.vendor.state.last_openai_body["messages"])
+    assert "Where is my order?" in prompt and "Where  is" not in prompt
+    assert (request["n"], out["requested"]) == (2, 2)
+
+
 def test_generate_refuses_a_locale_the_bot_does_not_have(generation_enabled):
     world = generation_enabled
     url = f"/api/bots/{world.bot}/faqs/{world.faq_password}/generate"

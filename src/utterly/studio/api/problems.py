@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 from ...errors import UtterlyError, validation_reason
 from ...providers import PROVIDERS
-from ...sentence_count import MAX_SENTENCES
+from ...sentence_count import BOUNDS_HINT
 from ..db import is_busy
 from ..errors import StudioError, from_core
 from ..schemas import MAX_CONCURRENCY, MIN_CONCURRENCY
@@ -24,8 +24,8 @@ MEDIA_TYPE = "application/problem+json"
 # Per field, then per kind of mistake.
 _FIELD_HINTS = {
     "temperature": "use a temperature between 0 and 1",
-    "nb_sentences": f"ask for 1 to {MAX_SENTENCES} sentences",
-    "n": f"ask for 1 to {MAX_SENTENCES} sentences",
+    "nb_sentences": BOUNDS_HINT,
+    "n": BOUNDS_HINT,
     "max_concurrency": f"allow {MIN_CONCURRENCY} to {MAX_CONCURRENCY} calls at once, or null "
                        "for the provider's default",
     "locale": "use a BCP 47 tag such as 'fr' or 'en-GB'",

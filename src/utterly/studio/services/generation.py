@@ -127,10 +127,8 @@ class Plan:
     provider_name: str
     config: ProviderConfig = field(repr=False)
     prompt_version: str
-    # What the run stores of the request: not the FAQ's title and answer nor the bot's
-    # other FAQs, which the core's request below also holds.
-    record: dict
-    # The core's request, validated once: what the model is asked
+    # The core's request, validated once: what the model is asked, and what the run stores
+    # of it (stored_request)
     request: GenerationRequest = field(repr=False)
     # the bot's limit for the whole generation (settings `timeout_s`, or its default)
     timeout_s: float = 120.0
@@ -159,17 +157,17 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
         template = settings.prompt_template
         config = GATES.gated(config_of(settings, box), concurrency_of(settings), bulk=bulk,
                              bot_id=bot.id, namespace_id=bot.namespace_id)
-        record = {"sentences": _sources(session, faq, data), "locale": locale,
-                  "n": data.n or settings.nb_sentences,
-                  "temperature": (settings.temperature if data.temperature is None
-                                  else data.temperature),
-                  "options": data.options.model_dump(), "seed": data.seed}
-        context = _context(session, faq, locale)
+        wanted = dict(sentences=_sources(session, faq, data), locale=locale,
+                      n=data.n or settings.nb_sentences,
+                      temperature=(settings.temperature if data.temperature is None
+                                   else data.temperature),
+                      options=data.options.model_dump(), seed=data.seed,
+                      **_context(session, faq, locale), prompt_template=template)
         fields = dict(
             actor=actor, bot_id=bot.id, faq_id=faq.id, namespace_id=bot.namespace_id,
             provider_name=settings.provider,
             config=config, prompt_version=template_version(template or default_template()),
-            record=record, timeout_s=timeout_of(settings),
+            timeout_s=timeout_of(settings),
             tracing=tracing_for(session, bot.id, box),
             trace_context={
                 "user_id": actor.username, "session_id": f"bot-{bot.id}-faq-{faq.id}",
@@ -178,10 +176,19 @@ def prepare(session_factory, actor: Actor, bot_id: int, faq_id: int, data: Gener
                              "namespace_id": bot.namespace_id}})
         session.commit()
     try:  # the core's own validation, so that a bad request fails before streaming starts
-        request = GenerationRequest.build(**record, **context, prompt_template=template)
+        request = GenerationRequest.build(**wanted)
     except UtterlyError as exc:
         raise from_core(exc) from None
     return Plan(**fields, request=request)
+
+
+def stored_request(request: GenerationRequest) -> dict:
+    """What a run stores of its request (GenerationRun.request): not the FAQ's title and
+    answer nor the bot's other FAQs, which the FAQ and the bot hold, nor the template,
+    which `prompt_version` names."""
+    return {"sentences": request.sentences, "locale": request.locale, "n": request.n,
+            "temperature": request.temperature, "options": request.options.model_dump(),
+            "seed": request.seed}
 
 
 def warm_up(plan: Plan) -> bool:
@@ -204,7 +211,7 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
     The model call happens outside any database transaction: it can take a minute, and a
     connection must not be held (or a SQLite write lock taken) for that long.
     """
-    request = plan.record
+    request = plan.request
     started = time.perf_counter()
     result: GenerationResult | None = None
     error: ProviderError | None = None
@@ -230,11 +237,11 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
     with session_factory() as session, session.begin():
         run = GenerationRun(
             bot_id=plan.bot_id, faq_id=plan.faq_id, user_id=plan.actor.user_id,
-            request=request, status=_status(result),
+            request=stored_request(request), status=_status(result),
             provider=plan.provider_name,
             model=(result.model if result else None) or plan.config.model,
-            prompt_version=plan.prompt_version, temperature=request["temperature"],
-            options=request["options"], latency_s=round(latency, 3),
+            prompt_version=plan.prompt_version, temperature=request.temperature,
+            options=request.options.model_dump(), latency_s=round(latency, 3),
             candidates=_candidates(session, plan, result) if result else [],
             rejected=stored_rejections(result.rejected) if result else [],
             input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
@@ -259,7 +266,7 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
     return GenerateOut(
         run_id=run.id, candidates=candidates, rejected=run.rejected,
         usage={"input_tokens": run.input_tokens, "output_tokens": run.output_tokens},
-        latency_s=run.latency_s, requested=request["n"], warnings=result.warnings,
+        latency_s=run.latency_s, requested=request.n, warnings=result.warnings,
         notices=result.notices,
         provider=run.provider, model=run.model, prompt_version=plan.prompt_version,
         trace_id=run.trace_id, trace_url=run.trace_url, status=run.status,
@@ -363,7 +370,7 @@ def _status(result: GenerationResult | None) -> str:
 
 def _candidates(session: Session, plan: Plan, result: GenerationResult) -> list[dict]:
     texts = [s.text for s in result.sentences]
-    risks = candidate_risks(session, plan.bot_id, plan.faq_id, plan.record["locale"], texts)
+    risks = candidate_risks(session, plan.bot_id, plan.faq_id, plan.request.locale, texts)
     return [{"text": s.text, "origin": str(s.origin), "scores": s.scores,
              "variations": s.variations, "source_text": s.source_text, "conflict_risk": risk}
             for s, risk in zip(result.sentences, risks)]
