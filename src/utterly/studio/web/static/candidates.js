@@ -1,5 +1,6 @@
 // A run's candidates, on the FAQ editor (the generate dialog's results) and the history
-// (the review): how each is shown and sorted, what the filters refused, the import.
+// (the review): the run's notices, how each candidate is shown and sorted, what the
+// filters refused, the import.
 "use strict";
 
 // A run's warning in the page's language, from its code and values (GenerateOut.notices):

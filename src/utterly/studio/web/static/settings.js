@@ -2,6 +2,7 @@
 // the prompt) and observability (where traces go). Each tests its connection the same way.
 "use strict";
 
+// The generation provider's check, in the result box: what was reached, or why not.
 function checkResult(node, result) {
   node.hidden = false;
   node.classList.toggle("ok", result.ok);
