@@ -3,7 +3,7 @@
 The review (from the history) and the generate dialog share one candidate list: per
 candidate its similarity to the examples, a mark on transformed sentences with their
 variation in plain words, the conflict notes; sorting by score or by order of generation;
-"Sélectionner les sûres". The history fits a 1366×768 screen and a 390 px phone (one card
+"Sélectionner les plus probables". The history fits a 1366×768 screen and a 390 px phone (one card
 per run), says how each run ended (time limit, Cancel, page closed), links a trace only
 where it arrived, filters by FAQ, status and person, and asks before Undo in words that
 cannot be mistaken.

@@ -22,7 +22,7 @@ class StudioError(Exception):
         self.field = field
         self.hint = hint
         # What exactly is wrong (an invalid input's `reason`) and the values that say it:
-        # the pages word the problem from these, in their language (web/i18n.py).
+        # the pages word the problem from these, in their language (studio/catalogue).
         self.reason = reason
         self.params = dict(params or {})
         self.headers = headers or {}

@@ -110,7 +110,7 @@ def _username(v: str) -> str:
     """A user's or a namespace's name, lower-cased."""
     v = v.lower()
     if not _NAME.match(v):
-        # a type of our own, that the pages word in their language (web/i18n.py)
+        # a type of our own, that the pages word in their language (catalogue/)
         raise PydanticCustomError("name_format",
                                   "use 2-64 lower-case letters, digits, '-', '_' or '.'")
     return v

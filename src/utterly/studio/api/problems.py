@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from ...errors import UtterlyError, validation_reason
 from ...providers import PROVIDERS
 from ...sentence_count import BOUNDS_HINT
+from ..catalogue import DEFAULT_LANGUAGE, accepted_language, problem_title
 from ..db import is_busy
 from ..errors import StudioError, from_core
 from ..schemas import MAX_CONCURRENCY, MIN_CONCURRENCY
@@ -41,47 +42,18 @@ _HINTS = {
 }
 
 
-# A problem's `title` is a short summary for people: it follows Accept-Language. `detail`,
-# `hint` and `code` stay English and stable, for logs, scripts and support; the Studio's
-# pages translate by `code`, and an invalid input by its `reason` and `params`
-# (web/static/app.js, web/i18n.py).
-_TITLES = {"fr": {
-    "Bad request": "Requête incorrecte", "Not authenticated": "Non authentifié",
-    "Forbidden": "Interdit", "Not found": "Introuvable", "Conflict": "Conflit",
-    "Invalid input": "Saisie invalide", "Too many attempts": "Trop de tentatives",
-    "Model provider failed": "Le fournisseur du modèle a échoué",
-    "Provider settings": "Paramètres du fournisseur",
-    "Content too large": "Contenu trop volumineux",
-    "Method not allowed": "Méthode non autorisée", "Error": "Erreur",
-    "Service unavailable": "Service indisponible",
-    "Internal server error": "Erreur interne du serveur",
-    "Unauthorized": "Non authentifié", "Bad Gateway": "Passerelle en échec",
-    "Gateway Timeout": "Délai de la passerelle dépassé",
-    "Unprocessable Content": "Saisie invalide", "Unprocessable Entity": "Saisie invalide",
-    "Too Many Requests": "Trop de requêtes", "Service Unavailable": "Service indisponible",
-}}
-
-
-def _language(request: Request | None) -> str | None:
-    """The first language of Accept-Language that has titles, or None (English)."""
-    header = request.headers.get("accept-language", "") if request is not None else ""
-    for part in header.split(","):
-        code = part.split(";")[0].strip().split("-")[0].lower()
-        if code == "en":
-            return None
-        if code in _TITLES:
-            return code
-    return None
-
-
+# A problem's `title` is a short summary for people: it follows Accept-Language, worded by
+# the Studio's catalogue (catalogue/, `problem_title.*`). `detail`, `hint` and `code` stay
+# English and stable, for logs, scripts and support; the Studio's pages translate by
+# `code`, and an invalid input by its `reason` and `params` (web/static/app.js).
 def problem_response(error: StudioError, request: Request | None = None) -> JSONResponse:
     problem = error.to_problem()
     headers = dict(error.headers or {})
     if request is not None:
         headers["Vary"] = "Accept-Language"
-        lang = _language(request)
-        title = _TITLES.get(lang, {}).get(problem["title"]) if lang else None
-        if title:
+        lang = accepted_language(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
+        title = problem_title(lang, problem["title"])
+        if lang != DEFAULT_LANGUAGE and title:
             problem["title"] = title
             headers["Content-Language"] = lang
     return JSONResponse(problem, status_code=error.status, media_type=MEDIA_TYPE,

@@ -328,7 +328,7 @@ def _export_status(tracing: TracingConfig | None, before: dict[str, int]) -> dic
                        "dropped_during_run": c.dropped - before.get(c.kind, 0),
                        "last_failure": c.last_failure}
         failure = failure_code(c.last_failure)
-        if failure:  # the pages word it from the code (web/i18n.py `export_failure.*`)
+        if failure:  # the pages word it from the code (catalogue `export_failure.*`)
             destination.update(last_failure_code=failure[0], last_failure_params=failure[1])
         destinations.append(destination)
     return {"configured": True, "destinations": destinations}

@@ -1,5 +1,5 @@
-"""Page routes. Each checks the session and the role, then renders a shell that app.js
-fills from the JSON API."""
+"""Page routes. Each checks the session and the role, then renders a shell that app.js and
+the page's own script (static/) fill from the JSON API."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 // The NLU page: train, "Try it", the side-by-side evaluation chart, bulk generation jobs.
-// Uses the helpers of app.js (api, t, h, $, botPath, num, percent, showError, clearError,
-// setupBulkJobs).
+// Uses the helpers of app.js (api, t, h, $, botPath, num, percent, showError, clearError)
+// and bulk.js (setupBulkJobs).
 "use strict";
 
 function barChart(result) {
