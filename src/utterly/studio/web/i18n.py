@@ -1,6 +1,11 @@
-"""UI strings in English and French. Keys are stable; templates and app.js use them."""
+"""UI strings in English and French. Keys are stable; templates and app.js use them.
+
+The providers' names and their settings' labels are the registry's (utterly.providers):
+`settings.provider.<name>`, and `settings.<field>` and `field.<field>` for each setting."""
 
 from __future__ import annotations
+
+from ...providers import PROVIDERS, setting_fields
 
 LANGUAGES = {"en": "English", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"
@@ -154,22 +159,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "settings.gen.title": "Sentence generation settings",
         "settings.enabled": "Enabled",
         "settings.provider": "Provider",
-        "settings.provider.local": "Local (embedded model)",
-        "settings.provider.ollama": "Ollama",
-        "settings.provider.openai": "OpenAI",
-        "settings.provider.azure-openai": "Azure OpenAI",
-        "settings.provider.openai-compatible": "OpenAI-compatible",
-        "settings.model": "Language model (LLM)",
         "settings.model_any": "the model's name on that server",
-        "settings.base_url": "Base URL",
         "settings.base_url_default": "Empty: {url}",
-        "settings.api_key": "API key",
         "settings.api_key_stored": "stored: {mask} — type a new key to replace it",
         "settings.api_key_remove": "Remove the stored key",
         "settings.api_key_other": "The stored key ({mask}) is {provider}'s: it is not sent to this provider and is removed when you save. Type this provider's key if it needs one.",
-        "settings.azure_endpoint": "Azure endpoint",
-        "settings.azure_deployment": "Deployment",
-        "settings.api_version": "API version",
         "settings.temperature": "Default temperature",
         "settings.temperature_help": "How much the wording varies: 0 gives the most predictable wording, close to your examples; 1 the most varied, more surprising and sometimes off the mark. 0.7 is a good start.",
         "settings.nb_sentences": "Number of sentences",
@@ -449,12 +443,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "field.run_id": "Run",
         "field.enabled": "Enabled",
         "field.provider": "Provider",
-        "field.model": "Model",
-        "field.base_url": "Base URL",
-        "field.api_key": "API key",
-        "field.azure_endpoint": "Azure endpoint",
-        "field.azure_deployment": "Deployment",
-        "field.api_version": "API version",
         "field.nb_sentences": "Number of sentences",
         "field.timeout_s": "Time limit",
         "field.max_concurrency": "Calls at once to the provider",
@@ -715,22 +703,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "settings.gen.title": "Paramètres de génération de phrases",
         "settings.enabled": "Activé",
         "settings.provider": "Fournisseur",
-        "settings.provider.local": "Local (modèle embarqué)",
-        "settings.provider.ollama": "Ollama",
-        "settings.provider.openai": "OpenAI",
-        "settings.provider.azure-openai": "Azure OpenAI",
-        "settings.provider.openai-compatible": "Compatible OpenAI",
-        "settings.model": "Modèle de langage (LLM)",
         "settings.model_any": "le nom du modèle sur ce serveur",
-        "settings.base_url": "URL de base",
         "settings.base_url_default": "Vide\u00a0: {url}",
-        "settings.api_key": "Clé d'API",
         "settings.api_key_stored": "enregistrée\u00a0: {mask} — saisissez une nouvelle clé pour la remplacer",
         "settings.api_key_remove": "Supprimer la clé enregistrée",
         "settings.api_key_other": "La clé enregistrée ({mask}) est celle de {provider}\u00a0: elle n'est pas envoyée à ce fournisseur et sera supprimée à l'enregistrement. Saisissez la clé de ce fournisseur s'il en demande une.",
-        "settings.azure_endpoint": "Point de terminaison Azure",
-        "settings.azure_deployment": "Déploiement",
-        "settings.api_version": "Version d'API",
         "settings.temperature": "Température par défaut",
         "settings.temperature_help": "À quel point la formulation varie\u00a0: 0 donne la formulation la plus prévisible, proche de vos exemples\u202f; 1 la plus variée, plus surprenante et parfois à côté. 0,7 est un bon début.",
         "settings.nb_sentences": "Nombre de phrases",
@@ -1010,12 +987,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "field.run_id": "Génération",
         "field.enabled": "Activé",
         "field.provider": "Fournisseur",
-        "field.model": "Modèle",
-        "field.base_url": "URL de base",
-        "field.api_key": "Clé d'API",
-        "field.azure_endpoint": "Point de terminaison Azure",
-        "field.azure_deployment": "Déploiement",
-        "field.api_version": "Version d'API",
         "field.nb_sentences": "Nombre de phrases",
         "field.timeout_s": "Durée maximale",
         "field.max_concurrency": "Appels simultanés au fournisseur",
@@ -1130,6 +1101,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
+
+
+def _add_provider_words() -> None:
+    for lang, table in MESSAGES.items():
+        for info in PROVIDERS.values():
+            table[f"settings.provider.{info.name}"] = info.label_in(lang)
+        for spec in setting_fields():
+            table[f"settings.{spec.name}"] = table[f"field.{spec.name}"] = spec.label_in(lang)
+
+
+_add_provider_words()
 
 def pick_language(cookie: str | None, accept_language: str | None) -> str:
     if cookie in LANGUAGES:

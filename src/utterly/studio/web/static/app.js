@@ -1021,7 +1021,6 @@ function guardUnsaved(isDirty) {
   });
 }
 
-const CONNECTION_FIELDS = ["model", "base_url", "azure_endpoint", "azure_deployment", "api_version"];
 // openai-compatible has no default server: an example of the usual local one
 const EXAMPLE_BASE_URL = "http://127.0.0.1:8080/v1";
 
@@ -1052,6 +1051,12 @@ function pageGenerationSettings() {
   let saved = null; // the settings as stored, to restore a provider's own values and see changes
   let snapshot = "";
   let providers = {}; // name -> the core's description (GET /api/providers)
+  // The settings' inputs, one per field of the registry's providers: the ones shown back,
+  // and the secrets, which are only ever sent (none typed: the stored one stays).
+  const CONNECTION_FIELDS = [...form.querySelectorAll(".field[data-field]:not([data-secret])")]
+    .map((field) => field.dataset.field);
+  const SECRET_OPTIONS = [...form.querySelectorAll(".field[data-field][data-secret]")]
+    .map((field) => field.dataset.field).filter((name) => name !== "api_key");
 
   const info = () => providers[form.provider.value] || { fields: [], models: [] };
   const isDirty = () => saved !== null && JSON.stringify(payload()) !== snapshot;
@@ -1144,6 +1149,7 @@ function pageGenerationSettings() {
       const field = form[name].closest(".field");
       data[name] = field && field.hidden ? null : (form[name].value.trim() || null);
     }
+    for (const name of SECRET_OPTIONS) if (form[name].value) data[name] = form[name].value;
     if (form.api_key.value) data.api_key = form.api_key.value;
     else if ($("#remove_api_key").checked) data.api_key = "";
     else if (saved && saved.api_key && form.provider.value !== saved.provider) data.api_key = "";
@@ -1484,12 +1490,11 @@ function pageHistory() {
 }
 
 // What a run cost, in US dollars; `unknown` when the model's price is not known. A model
-// run on this machine or the bot's own Ollama server costs nothing (FREE_PROVIDERS in
-// observability/pricing.py): say so rather than "0.0000 $".
-const FREE_PROVIDERS = new Set(["local", "ollama"]);
+// run on this machine or the bot's own Ollama server costs nothing (ProviderInfo.free):
+// say so, where the provider's words say why, rather than "0.0000 $".
 function costText(run, unknown, digits, most) {
   if (run.cost === null || run.cost === undefined) return unknown;
-  if (run.cost === 0 && FREE_PROVIDERS.has(run.provider)) return t("cost.free." + run.provider);
+  if (run.cost === 0 && MESSAGES["cost.free." + run.provider]) return t("cost.free." + run.provider);
   return num(run.cost, { style: "currency", currency: "USD", minimumFractionDigits: digits,
     maximumFractionDigits: Math.max(digits, most || 0) });
 }
