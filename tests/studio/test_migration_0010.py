@@ -14,7 +14,11 @@ from utterly.studio.models import Bot, Namespace, SentenceGenerationSettings
 from utterly.studio.secrets import SecretBox
 from utterly.studio.services.settings import config_of, generation_out
 
-from .test_migration_0007 import columns, empty_database  # noqa: F401 (a fixture)
+from . import test_migration_0007
+from .test_migration_0007 import columns
+
+# The throwaway SQLite and PostgreSQL databases of 0007's test, as a fixture of this module
+empty_database = test_migration_0007.empty_database
 
 AZURE = {"azure_endpoint": "https://acme.openai.azure.com",
          "azure_deployment": "gpt-4o-mini-prod", "api_version": "2024-10-21"}
@@ -29,7 +33,7 @@ def old_settings_table() -> sa.Table:
             "nb_sentences", "prompt_version", "updated_at", *AZURE)))
 
 
-def test_the_settings_survive_the_move_and_its_undoing(empty_database):  # noqa: F811
+def test_the_settings_survive_the_move_and_its_undoing(empty_database):
     box = SecretBox([Fernet(Fernet.generate_key())])
     engine = make_engine(empty_database)
     try:
