@@ -28,7 +28,7 @@ def test_every_provider_describes_itself():
     assert list(PROVIDERS) == ["local", "ollama", "openai", "openai-compatible", "azure-openai"]
     for name, info in PROVIDERS.items():
         assert info.name == name and info.label
-        assert set(info.required) <= set(info.fields) <= SETTINGS_FIELDS, name
+        assert set(info.required) <= set(info.field_names) <= SETTINGS_FIELDS, name
         assert info.concurrency >= 1
         assert callable(info.create)
     assert PROVIDERS["local"].key_env is None and PROVIDERS["local"].concurrency == 1

@@ -74,7 +74,7 @@ def generate(sentences, locale, n, temperature, spelling_mistakes, sms_language,
     from .generation import agenerate
     from .pipeline import PipelineSettings
 
-    config = ProviderConfig(**provider_fields)
+    config = ProviderConfig.of(**provider_fields)
     embedder = None if embeddings == "none" else embeddings
     status = err.status("starting the model…", spinner="dots")
 
@@ -158,7 +158,7 @@ def providers_check(as_json, **provider_fields) -> None:
     """Check that the provider answers and has the model."""
     from .generation import acheck_provider
 
-    config = ProviderConfig(**provider_fields)
+    config = ProviderConfig.of(**provider_fields)
     try:
         result = asyncio.run(acheck_provider(config))
     except UtterlyError as error:

@@ -20,7 +20,7 @@ from .embeddings.base import EmbeddingProvider
 from .observability import Tracer, TracingConfig, cost_of, get_tracer, spans
 from .observability.scores import quality_scores
 from .pipeline import PipelineSettings, ProgressCallback, prepare_generation, run_generation
-from .providers import ChatProvider, ProviderConfig, create_provider
+from .providers import ChatProvider, ProviderConfig, create_provider, setting_fields
 from .providers.base import DEFAULT_TIMEOUT_S
 from .request import GenerationRequest
 from .result import GenerationResult
@@ -34,13 +34,12 @@ async def agenerate(
     seed: int | None = None, title: str | None = None, answer: str | None = None,
     other_intents: Sequence[dict] | None = None,
     provider: str | ProviderConfig | ChatProvider = "local", model: str | None = None,
-    base_url: str | None = None, api_key: str | None = None,
-    azure_endpoint: str | None = None, azure_deployment: str | None = None,
-    api_version: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+    base_url: str | None = None, api_key: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
     embeddings: str | EmbeddingProvider | None = "local", embedding_model: str | None = None,
     settings: PipelineSettings | None = None, on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool | str | None] | None = None,
     tracing: TracingConfig | Tracer | str | None = "env", trace_context: dict | None = None,
+    **provider_options: str | None,
 ) -> GenerationResult:
     """Generate `n` new sentences that ask what `sentences` ask. See docs/library.md.
 
@@ -56,6 +55,8 @@ async def agenerate(
     `sentences` may be a ready GenerationRequest, which then holds everything from `locale`
     to `other_intents` (those keywords must be left out), and `provider` a ProviderConfig,
     which holds `model` to `timeout_s`.
+    `provider_options`: the provider's own settings (an Azure endpoint, deployment and API
+    version), named as its ProviderInfo.fields name them.
     """
     if isinstance(sentences, GenerationRequest):
         _refuse_request_keywords(
@@ -74,10 +75,11 @@ async def agenerate(
             other_intents=list(other_intents or []))
     owned = []
     if isinstance(provider, str):
-        provider = ProviderConfig(
-            provider=provider, model=model, base_url=base_url, api_key=api_key,
-            azure_endpoint=azure_endpoint, azure_deployment=azure_deployment,
-            api_version=api_version, timeout_s=timeout_s)
+        unknown = set(provider_options) - {spec.name for spec in setting_fields()}
+        if unknown:
+            raise TypeError(f"agenerate() got unexpected keyword arguments {sorted(unknown)}")
+        provider = ProviderConfig.of(provider, model=model, base_url=base_url,
+                                     api_key=api_key, timeout_s=timeout_s, **provider_options)
     if isinstance(provider, ProviderConfig):
         provider = create_provider(provider)
         owned.append(provider)

@@ -23,10 +23,12 @@ def test_any_member_reads_the_registry(world):
         response = world.studio.api(user).get("/api/providers")
         assert response.status_code == 200, response.text
         assert response.json() == [
-            {"name": info.name, "label": info.label, "fields": list(info.fields),
-             "required": list(info.required), "concurrency": info.concurrency,
-             "models": list(info.models),
-             "default_base_url": info.default_base_url} for info in PROVIDERS.values()]
+            {"name": info.name, "label": info.label, "label_fr": info.label_fr,
+             "fields": list(info.field_names), "required": list(info.required),
+             "concurrency": info.concurrency, "models": list(info.models),
+             "default_base_url": info.default_base_url, "in_process": info.in_process,
+             "free": info.free, "default_timeout_s": info.default_timeout_s}
+            for info in PROVIDERS.values()]
 
 
 def test_anonymous_gets_401(world):
@@ -46,7 +48,7 @@ def test_each_required_field_missing_is_named(world, name):
     info = PROVIDERS[name]
     ada = world.studio.api("ada")
     url = f"/api/bots/{world.bot}/settings/sentence-generation"
-    complete = {"provider": name, **{field: VALUES[field] for field in info.fields}}
+    complete = {"provider": name, **{field: VALUES[field] for field in info.field_names}}
     for field in info.required:
         body = problem(ada.put(url, json={k: v for k, v in complete.items() if k != field}),
                        422)

@@ -29,22 +29,23 @@ __all__ = ["PROVIDERS", "EmbeddingInfo", "EmbeddingProvider", "cosine_matrix",
 
 def create_embeddings(provider: str = "local", *, model: str | None = None,
                       base_url: str | None = None, api_key: str | None = None,
-                      azure_endpoint: str | None = None, azure_deployment: str | None = None,
-                      api_version: str | None = None, timeout_s: float = 30.0,
-                      ) -> EmbeddingProvider:
+                      timeout_s: float = 30.0, **options: str | None) -> EmbeddingProvider:
     """Build the embedding provider called `provider` (a name of PROVIDERS or an alias).
 
     Unset (None) options are left to each provider's own defaults and environment; each
-    provider is given only the options it takes."""
+    provider is given only the options it takes. `options`: a provider's own settings (an
+    Azure endpoint, deployment and API version), as its EmbeddingInfo.fields name them."""
+    unknown = set(options) - {name for info in PROVIDERS.values() for name in info.fields}
+    if unknown:
+        raise TypeError(f"create_embeddings() got unexpected keyword arguments {sorted(unknown)}")
     info = _NAMES.get((provider or "").strip().lower())
     if info is None:
         raise ProviderError(ErrorCode.CONFIGURATION,
                             f"unknown embedding provider {provider!r}",
                             hint=f"use one of {', '.join(PROVIDERS)}", provider=str(provider))
-    given = {"model": model, "base_url": base_url, "api_key": api_key,
-             "azure_endpoint": azure_endpoint, "azure_deployment": azure_deployment,
-             "api_version": api_version, "timeout_s": timeout_s}
-    return info.create(**{name: given[name] for name in info.fields})
+    given = {"model": model, "base_url": base_url, "api_key": api_key, "timeout_s": timeout_s,
+             **options}
+    return info.create(**{name: given.get(name) for name in info.fields})
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

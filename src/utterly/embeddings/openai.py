@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..providers.azure import INFO as AZURE_CHAT
 from ..providers.azure import AzureOpenAIProvider
 from ..providers.base import ProviderConfig
 from ..providers.errors_map import invalid_response
@@ -49,7 +50,7 @@ class AzureOpenAIEmbeddings(_EmbeddingsMixin, AzureOpenAIProvider):
     name = "azure-openai"
 
     def __init__(self, config: ProviderConfig | None = None, **fields):
-        """Either a ProviderConfig, or its fields as keywords (azure_endpoint=, api_key=…)."""
+        """Either a ProviderConfig, or its fields as keywords (the endpoint, api_key=…)."""
         super().__init__(config or ProviderConfig.of("azure-openai", **fields))
 
 
@@ -57,5 +58,5 @@ _REMOTE = ("model", "base_url", "api_key", "timeout_s")
 INFO = EmbeddingInfo(name="openai", label="OpenAI", create=OpenAIEmbeddings, fields=_REMOTE,
                      key_env=OpenAIProvider.key_env)
 AZURE = EmbeddingInfo(name="azure-openai", label="Azure OpenAI", create=AzureOpenAIEmbeddings,
-                      fields=(*_REMOTE, "azure_endpoint", "azure_deployment", "api_version"),
+                      fields=(*_REMOTE, *(spec.name for spec in AZURE_CHAT.options)),
                       aliases=("azure", "azure_openai"), key_env=AzureOpenAIProvider.key_env)

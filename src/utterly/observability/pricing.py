@@ -11,6 +11,8 @@ import json
 import os
 from functools import lru_cache
 
+from ..providers import PROVIDERS
+
 # USD per 1M tokens (public list prices; check your contract).
 PRICES: dict[str, dict[str, float]] = {
     "gpt-4o-mini": {"input": 0.15, "output": 0.60},
@@ -22,7 +24,6 @@ PRICES: dict[str, dict[str, float]] = {
     "text-embedding-3-small": {"input": 0.02, "output": 0.0},
     "text-embedding-3-large": {"input": 0.13, "output": 0.0},
 }
-FREE_PROVIDERS = {"local", "ollama"}
 
 
 @lru_cache(maxsize=4)
@@ -50,7 +51,8 @@ def _lookup(model: str, table: dict) -> dict[str, float] | None:
 def cost_of(provider: str, model: str | None, input_tokens: int,
             output_tokens: int) -> dict[str, float] | None:
     """{"input", "output", "total"} in USD, or None when the model's price is unknown."""
-    if provider in FREE_PROVIDERS:
+    info = PROVIDERS.get(provider)
+    if info is not None and info.free:
         return {"input": 0.0, "output": 0.0, "total": 0.0}
     price = _lookup(model or "", price_table())
     if price is None:

@@ -13,12 +13,15 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.trace import Status, StatusCode
 
+from ..providers import PROVIDERS
 from .pricing import cost_of
 from .tracer import Tracer
 
-# gen_ai.provider.name values (well-known ones from the conventions where they exist)
-PROVIDER_NAMES = {"local": "llama.cpp", "ollama": "ollama", "openai": "openai",
-                  "azure-openai": "azure.ai.openai"}
+
+def telemetry_name(provider: str) -> str:
+    """gen_ai.provider.name: the well-known name of the conventions where there is one."""
+    info = PROVIDERS.get(provider)
+    return info.telemetry_name if info is not None else provider
 
 
 @dataclass
@@ -206,7 +209,7 @@ def use(span):
 def _chat_attributes(handle, provider, model, messages, temperature, max_tokens, seed):
     attributes = {
         "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": PROVIDER_NAMES.get(provider, provider),
+        "gen_ai.provider.name": telemetry_name(provider),
         "gen_ai.request.model": model or "",
         "gen_ai.request.temperature": temperature,
         "gen_ai.request.max_tokens": max_tokens,
@@ -226,7 +229,7 @@ def _chat_attributes(handle, provider, model, messages, temperature, max_tokens,
 def embeddings_span(provider: str, model: str | None, count: int):
     with span(f"embeddings {model or provider}", {
             "gen_ai.operation.name": "embeddings",
-            "gen_ai.provider.name": PROVIDER_NAMES.get(provider, provider),
+            "gen_ai.provider.name": telemetry_name(provider),
             "gen_ai.request.model": model or "", "utterly.texts": count}) as s:
         yield s
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from ..errors import ErrorCode, ProviderError
 from . import azure, local, ollama, openai
-from .base import ChatProvider, CheckResult, Completion, ProviderConfig, ProviderInfo
+from .base import (
+    ChatProvider,
+    CheckResult,
+    Completion,
+    ProviderConfig,
+    ProviderField,
+    ProviderInfo,
+)
 
 # In the order the CLI and the Studio offer them.
 PROVIDERS: dict[str, ProviderInfo] = {info.name: info for info in (
@@ -27,9 +34,19 @@ def provider_info(name: str) -> ProviderInfo:
         ) from None
 
 
+def setting_fields() -> tuple[ProviderField, ...]:
+    """Every setting some provider takes, once each, in the registry's order: the CLI's
+    options, the Studio API's fields and the settings page's inputs."""
+    found: dict[str, ProviderField] = {}
+    for info in PROVIDERS.values():
+        for spec in info.fields:
+            found.setdefault(spec.name, spec)
+    return tuple(found.values())
+
+
 def create_provider(config: ProviderConfig) -> ChatProvider:
     return provider_info(config.provider).create(config)
 
 
-__all__ = ["ChatProvider", "CheckResult", "Completion", "ProviderConfig", "ProviderInfo",
-           "PROVIDERS", "create_provider", "provider_info"]
+__all__ = ["ChatProvider", "CheckResult", "Completion", "ProviderConfig", "ProviderField",
+           "ProviderInfo", "PROVIDERS", "create_provider", "provider_info", "setting_fields"]

@@ -6,7 +6,7 @@ import os
 import time
 
 from ..errors import ErrorCode, ProviderError
-from .base import CheckResult, ProviderInfo
+from .base import API_KEY, CheckResult, ProviderField, ProviderInfo
 from .errors_map import Target
 from .openai import OpenAIProvider, forget_environment, http_client_options
 
@@ -83,7 +83,19 @@ class AzureOpenAIProvider(OpenAIProvider):
                                     "latency_s": round(time.monotonic() - started, 3)})
 
 
-_SETTINGS = ("azure_endpoint", "azure_deployment", "api_version", "api_key")
+ENDPOINT = ProviderField(
+    "azure_endpoint", "Azure endpoint", "Point de terminaison Azure", kind="url",
+    env="AZURE_OPENAI_ENDPOINT", help="Azure OpenAI endpoint",
+    hint="e.g. https://NAME.openai.azure.com", example="https://NAME.openai.azure.com")
+DEPLOYMENT = ProviderField(
+    "azure_deployment", "Deployment", "Déploiement", max_length=200,
+    help="Azure OpenAI deployment", hint="the deployment name chosen in the Azure portal")
+API_VERSION = ProviderField(
+    "api_version", "API version", "Version d'API", env="OPENAI_API_VERSION", max_length=50,
+    help="Azure OpenAI API version", hint=f"e.g. {DEFAULT_API_VERSION}",
+    example=DEFAULT_API_VERSION)
+_SETTINGS = (ENDPOINT, DEPLOYMENT, API_VERSION, API_KEY)
 INFO = ProviderInfo(name="azure-openai", label="Azure OpenAI", create=AzureOpenAIProvider,
-                    fields=_SETTINGS, required=_SETTINGS, key_env=AzureOpenAIProvider.key_env,
-                    concurrency=4)
+                    fields=_SETTINGS, required=tuple(f.name for f in _SETTINGS),
+                    key_env=AzureOpenAIProvider.key_env,
+                    concurrency=4, otel_name="azure.ai.openai")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 
 from ..outbound import OutboundPolicy
@@ -46,12 +46,67 @@ class ProviderConfig:
     # Limits the calls at once and pauses after a 429, shared with other generations
     # (providers/gate.py); None: this generation's calls go unhindered.
     gate: Any = field(default=None, repr=False, compare=False)
+    # A provider's own settings that no other takes and that are no field above (its
+    # ProviderInfo.fields name them)
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def of(cls, provider: str, **fields) -> ProviderConfig:
+    def of(cls, provider: str, **values) -> ProviderConfig:
         """A config from keywords where None means "not given": the field keeps its default
-        (a timeout_s=None must not replace the default timeout)."""
-        return cls(provider=provider, **{k: v for k, v in fields.items() if v is not None})
+        (a timeout_s=None must not replace the default timeout). A name that is no field
+        of the config is one of the provider's own options."""
+        given = {k: v for k, v in values.items() if v is not None}
+        options = dict(given.pop("options", {}))
+        options.update({k: given.pop(k) for k in list(given) if k not in _CONFIG_FIELDS})
+        return cls(provider=provider, **given, options=options)
+
+    def value(self, name: str) -> Any:
+        """The setting `name`: a field of the config or one of the provider's options."""
+        return getattr(self, name) if name in _CONFIG_FIELDS else self.options.get(name)
+
+
+@dataclass(frozen=True)
+class ProviderField:
+    """One setting a user gives a provider: the CLI's option, the Studio API's field and
+    the settings page's input are all built from it."""
+
+    name: str  # a ProviderConfig field, or a key of its `options`
+    label: str
+    label_fr: str
+    # "text"; "url": checked against the server's outbound policy before any connection;
+    # "secret": stored encrypted, never shown back in clear nor logged
+    kind: str = "text"
+    # Where the CLI and the library read it when it is not given (None: nowhere)
+    env: str | None = None
+    help: str = ""  # the CLI's help, one sentence without its full stop
+    hint: str = ""  # what to do when it is missing
+    example: str | None = None
+    max_length: int = 500
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == "secret"
+
+    def label_in(self, language: str) -> str:
+        return self.label_fr if language == "fr" else self.label
+
+
+# The settings most providers take, stored by the Studio in columns of their own; a
+# provider's other fields go in its options.
+MODEL = ProviderField(
+    "model", "Language model (LLM)", "Modèle de langage (LLM)", max_length=200,
+    help="Model name (local: a catalogue name or a .gguf path; Azure: the deployment)",
+    hint="name the model, e.g. `tinyllama` for Ollama or `gpt-4o-mini` for OpenAI")
+BASE_URL = ProviderField(
+    "base_url", "Base URL", "URL de base", kind="url",
+    help="Server URL (Ollama, or any OpenAI-compatible server)",
+    hint="give the server's URL, e.g. http://127.0.0.1:8080/v1")
+API_KEY = ProviderField("api_key", "API key", "Clé d'API", kind="secret", help="API key",
+                        hint="paste the provider's API key")
+COMMON_FIELDS = (MODEL, BASE_URL, API_KEY)
+
+
+_CONFIG_FIELDS = {f.name for f in fields(ProviderConfig)}
 
 
 @dataclass(frozen=True)
@@ -66,8 +121,8 @@ class ProviderInfo:
     name: str
     label: str
     create: Callable[[ProviderConfig], ChatProvider]
-    # ProviderConfig fields a user fills in for it, and those it cannot work without
-    fields: tuple[str, ...] = ()
+    # The settings a user fills in for it, and the names of those it cannot work without
+    fields: tuple[ProviderField, ...] = ()
     required: tuple[str, ...] = ()
     # Where the CLI and the library find its key when none is given; None: it takes none
     key_env: str | None = None
@@ -77,6 +132,35 @@ class ProviderInfo:
     models: tuple[str, ...] = ()
     # Where it connects when no base_url is given (None: it needs one, or takes none)
     default_base_url: str | None = None
+    # Its name in French; None: the same as in English
+    label_fr: str | None = None
+    # Runs inside this process (the embedded model): no server to gate or to blame, a
+    # missing model is the settings' fault.
+    in_process: bool = False
+    # The time a Studio generation may take when its settings say none: the embedded model
+    # runs on the server's CPU, loads on first use and writes slower than a hosted one.
+    default_timeout_s: float = DEFAULT_TIMEOUT_S
+    # Costs nothing per token (runs here or on the user's own server): a run's cost is 0
+    free: bool = False
+    # gen_ai.provider.name in the OpenTelemetry conventions; None: `name`
+    otel_name: str | None = None
+
+    def label_in(self, language: str) -> str:
+        return (self.label_fr or self.label) if language == "fr" else self.label
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def options(self) -> tuple[ProviderField, ...]:
+        """Its own fields, beyond the common ones."""
+        common = {f.name for f in COMMON_FIELDS}
+        return tuple(f for f in self.fields if f.name not in common)
+
+    @property
+    def telemetry_name(self) -> str:
+        return self.otel_name or self.name
 
 
 @dataclass

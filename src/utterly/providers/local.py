@@ -19,6 +19,7 @@ from pathlib import Path
 from ..catalogue import CATALOGUE, resolve_model_path
 from ..errors import ErrorCode, ProviderError
 from .base import (
+    MODEL,
     CheckResult,
     Completion,
     Message,
@@ -133,8 +134,10 @@ class LocalProvider:
 
 # The embedded catalogue's models are the ones offered (the Studio runs no other); one
 # engine writes every answer, so a job gains nothing from running two generations at once.
-INFO = ProviderInfo(name="local", label="Local (embedded model)", create=LocalProvider,
-                    fields=("model",), concurrency=1, models=tuple(CATALOGUE))
+INFO = ProviderInfo(name="local", label="Local (embedded model)",
+                    label_fr="Local (modèle embarqué)", create=LocalProvider,
+                    fields=(MODEL,), concurrency=1, models=tuple(CATALOGUE),
+                    in_process=True, default_timeout_s=300.0, free=True, otel_name="llama.cpp")
 
 
 class LocalStream(TextStream):

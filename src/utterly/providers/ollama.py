@@ -8,7 +8,7 @@ import time
 
 from ..errors import ErrorCode, ProviderError
 from ..outbound import async_transport
-from .base import CheckResult, Completion, Message, ProviderConfig, ProviderInfo
+from .base import BASE_URL, MODEL, CheckResult, Completion, Message, ProviderConfig, ProviderInfo
 from .errors_map import (
     ForeignAnswer,
     Target,
@@ -157,5 +157,6 @@ class OllamaProvider:
 
 
 INFO = ProviderInfo(name="ollama", label="Ollama", create=OllamaProvider,
-                    fields=("model", "base_url"), required=("model",), concurrency=2,
-                    models=(DEFAULT_MODEL, "llama3.2", "mistral"), default_base_url=DEFAULT_URL)
+                    fields=(MODEL, BASE_URL), required=("model",), concurrency=2,
+                    models=(DEFAULT_MODEL, "llama3.2", "mistral"), default_base_url=DEFAULT_URL,
+                    free=True)

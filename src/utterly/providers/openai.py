@@ -14,7 +14,16 @@ import time
 
 from ..errors import ErrorCode, ProviderError
 from ..outbound import async_transport2
-from .base import CheckResult, Completion, Message, ProviderConfig, ProviderInfo
+from .base import (
+    API_KEY,
+    BASE_URL,
+    MODEL,
+    CheckResult,
+    Completion,
+    Message,
+    ProviderConfig,
+    ProviderInfo,
+)
 from .errors_map import Target, from_openai, invalid_response
 from .retry import call_classified
 
@@ -249,11 +258,12 @@ class OpenAICompatibleProvider(OpenAIProvider):
 
 
 INFO = ProviderInfo(name="openai", label="OpenAI", create=OpenAIProvider,
-                    fields=("model", "base_url", "api_key"), required=("model", "api_key"),
+                    fields=(MODEL, BASE_URL, API_KEY), required=("model", "api_key"),
                     key_env=OpenAIProvider.key_env, concurrency=4,
                     models=(DEFAULT_MODEL, "gpt-4o"), default_base_url=OPENAI_URL)
 # A key is optional: many local servers take none.
 COMPATIBLE = ProviderInfo(name="openai-compatible", label="OpenAI-compatible",
-                          create=OpenAICompatibleProvider, fields=("model", "base_url", "api_key"),
+                          label_fr="Compatible OpenAI",
+                          create=OpenAICompatibleProvider, fields=(MODEL, BASE_URL, API_KEY),
                           required=("model", "base_url"), key_env=OpenAIProvider.key_env,
                           concurrency=4)

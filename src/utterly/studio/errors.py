@@ -6,6 +6,7 @@ from http import HTTPStatus
 from typing import Any
 
 from ..errors import ErrorCode, ProviderError, UtterlyError
+from ..providers import PROVIDERS
 
 
 class StudioError(Exception):
@@ -87,7 +88,8 @@ def from_core(error: UtterlyError) -> StudioError:
     """The same failure, as the Studio reports it."""
     if isinstance(error, ProviderError):
         status = _PROVIDER_STATUS.get(error.code, 502)
-        if error.provider == "local" and error.code == ErrorCode.MODEL_NOT_FOUND:
+        info = PROVIDERS.get(error.provider or "")
+        if info is not None and info.in_process and error.code == ErrorCode.MODEL_NOT_FOUND:
             status = 422  # no upstream to blame: the settings name a model this server lacks
         headers = ({"Retry-After": str(int(error.retry_after + 0.999))}
                    if error.retry_after else {})

@@ -140,8 +140,12 @@ def _arrival(name: str) -> int:
 
 
 def endpoint_url(config: ProviderConfig) -> str | None:
-    return (config.base_url or config.azure_endpoint
-            or PROVIDERS[config.provider].default_base_url)
+    """Where `config` connects: its base URL, else the first URL of the provider's own
+    settings (an Azure endpoint), else the provider's default."""
+    info = PROVIDERS[config.provider]
+    urls = [config.base_url, *(config.value(spec.name) for spec in info.options
+                               if spec.kind == "url")]
+    return next((url for url in urls if url), None) or info.default_base_url
 
 
 def endpoint_key(config: ProviderConfig) -> str:
@@ -370,7 +374,7 @@ class Gates:
     def limit_for(self, config: ProviderConfig) -> int | None:
         """The calls at once `config`'s endpoint takes from every bot together; None for
         the embedded model, which no gate bounds."""
-        if config.provider == "local":
+        if PROVIDERS[config.provider].in_process:
             return None
         return self.slots.limit_for(endpoint_url(config))
 

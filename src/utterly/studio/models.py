@@ -174,9 +174,9 @@ class SentenceGenerationSettings(Base):
     model: Mapped[str | None] = mapped_column(String(200))
     base_url: Mapped[str | None] = mapped_column(String(500))
     api_key_encrypted: Mapped[str | None] = mapped_column(Text)
-    azure_endpoint: Mapped[str | None] = mapped_column(String(500))
-    azure_deployment: Mapped[str | None] = mapped_column(String(200))
-    api_version: Mapped[str | None] = mapped_column(String(50))
+    # The settings of the provider's own (ProviderInfo.fields beyond model, base_url and
+    # api_key) by name; a secret one encrypted as api_key is. None: none given.
+    provider_options: Mapped[dict[str, Any] | None] = mapped_column()
     temperature: Mapped[float] = mapped_column(Float, default=0.7)
     nb_sentences: Mapped[int] = mapped_column(Integer, default=DEFAULT_SENTENCES)
     # seconds a whole generation may take; None: the provider's default (settings service)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from ..providers import setting_fields
 from .config import StudioConfig
 from .models import ObservabilitySettings, SentenceGenerationSettings
 from .secrets import SecretBox, SecretKeyError, _parse_keys, write_key_file
@@ -35,6 +36,15 @@ def rotate(config: StudioConfig, sessions, new_key: str | None) -> tuple[int, st
             for row in session.scalars(select(model).where(getattr(model, column).is_not(None))):
                 setattr(row, column, new.encrypt(old.decrypt(getattr(row, column))))
                 count += 1
+        # a provider's own secrets, among its options
+        secret = {spec.name for spec in setting_fields() if spec.secret}
+        for row in session.scalars(select(SentenceGenerationSettings).where(
+                SentenceGenerationSettings.provider_options.is_not(None))):
+            options = dict(row.provider_options)
+            for name in secret & set(options):
+                options[name] = new.encrypt(old.decrypt(options[name]))
+                count += 1
+            row.provider_options = options
     if config.secret_key:
         return count, "now set UTTERLY_SECRET_KEY to the new key before the next start"
     write_key_file(config.key_file, new_text.encode())

@@ -6,10 +6,10 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
-from ..providers import PROVIDERS
+from ..providers import PROVIDERS, setting_fields
 from ..request import VariationOptions, normalize_locale
 from ..sentence_count import DEFAULT_SENTENCES, MAX_SENTENCES
 
@@ -247,26 +247,27 @@ class ProviderOut(BaseModel):
 
     name: str
     label: str
-    fields: list[str] = Field(description="the settings fields it takes")
+    label_fr: str | None = Field(description="its name in French; null: the same")
+    fields: list[str] = Field(validation_alias="field_names",
+                              description="the settings fields it takes")
     required: list[str] = Field(description="the settings fields it cannot work without")
     concurrency: int = Field(description="generations a job runs side by side")
     models: list[str] = Field(description="model names to suggest")
     default_base_url: str | None = Field(
         description="where it connects when base_url is empty; null: it needs one or takes none")
+    in_process: bool = Field(description="runs inside the server (the embedded model)")
+    free: bool = Field(description="costs nothing per token")
+    default_timeout_s: float = Field(
+        description="the time a generation may take when the bot's settings say none")
 
 
 # ---- settings -------------------------------------------------------------------------
 
-class SentenceGenerationSettingsIn(Strict):
+class _GenerationSettingsIn(Strict):
+    """The settings but the providers' own: those come from the registry (below)."""
+
     enabled: bool = False
     provider: ProviderName = "local"
-    model: str | None = Field(default=None, max_length=200)
-    base_url: str | None = Field(default=None, max_length=500)
-    # write-only: omitted keeps the stored key, "" removes it
-    api_key: str | None = Field(default=None, max_length=500)
-    azure_endpoint: str | None = Field(default=None, max_length=500)
-    azure_deployment: str | None = Field(default=None, max_length=200)
-    api_version: str | None = Field(default=None, max_length=50)
     temperature: float = Field(default=0.7, ge=0.0, le=1.0)
     nb_sentences: int = Field(default=DEFAULT_SENTENCES, ge=1, le=MAX_SENTENCES)
     # seconds a whole generation may take; None: the provider's default
@@ -288,15 +289,21 @@ class WaitEstimate(BaseModel):
         "the model's speed not being known")
 
 
-class SentenceGenerationSettingsOut(BaseModel):
+def _described(spec, **more):
+    return Field(description=spec.label + (" (secret)" if spec.secret else ""), **more)
+
+
+# Every setting some provider takes, as the registry declares it. A secret is write-only:
+# omitted keeps the stored one, "" removes it.
+SentenceGenerationSettingsIn = create_model(
+    "SentenceGenerationSettingsIn", __base__=_GenerationSettingsIn,
+    **{spec.name: (str | None, _described(spec, default=None, max_length=spec.max_length))
+       for spec in setting_fields()})
+
+
+class _GenerationSettingsOut(BaseModel):
     enabled: bool
     provider: ProviderName
-    model: str | None
-    base_url: str | None
-    api_key: str | None = Field(description="masked; never the key itself")
-    azure_endpoint: str | None
-    azure_deployment: str | None
-    api_version: str | None
     temperature: float
     nb_sentences: int
     timeout_s: float | None = Field(description="None: the provider's default")
@@ -320,6 +327,12 @@ class SentenceGenerationSettingsOut(BaseModel):
         "go, for tracing, when content capture is on (the bot's observability settings, or "
         "the server's environment): [{kind: langfuse | otlp, host: scheme://host[:port]}]; "
         "empty when they go nowhere but the provider")
+
+
+# The providers' settings as stored; a secret is masked, never the secret itself.
+SentenceGenerationSettingsOut = create_model(
+    "SentenceGenerationSettingsOut", __base__=_GenerationSettingsOut,
+    **{spec.name: (str | None, _described(spec)) for spec in setting_fields()})
 
 
 class PromptPreviewIn(Strict):

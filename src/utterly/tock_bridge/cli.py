@@ -92,7 +92,7 @@ def tock_bridge(host, port, mode, prompt, deadline_s, embeddings, studio_bot, us
     except UtterlyError as exc:
         raise click.BadParameter(str(exc), param_hint="--upstream") from None
     config = BridgeConfig(
-        mode=Mode(mode), provider=ProviderConfig(**provider_fields),
+        mode=Mode(mode), provider=ProviderConfig.of(**provider_fields),
         prompt=PromptChoice(prompt or "tock"), deadline_s=deadline_s, embeddings=embeddings,
         studio=(StudioLink(studio_bot, username, data_dir, database_url)
                 if studio_bot is not None else None),

@@ -51,7 +51,6 @@ from datetime import timedelta
 from sqlalchemy import and_, false, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from ...providers import ProviderConfig
 from ..access import Actor, bot_for
 from ..config import StudioConfig
 from ..errors import Conflict, Invalid, NotFound, StudioError
@@ -60,7 +59,7 @@ from ..models import Faq, GenerationJob, GenerationJobItem, TrainingSentence, Us
 from ..schemas import GenerateIn, ImportIn, JobIn
 from ..secrets import SecretBox
 from . import generation, turns
-from .settings import DEFAULT_CONCURRENCY, concurrency_of, generation_row
+from .settings import DEFAULT_CONCURRENCY, concurrency_of, endpoint_config, generation_row
 
 log = logging.getLogger("utterly.studio.jobs")
 
@@ -370,8 +369,7 @@ def _side_by_side(row) -> int:
     endpoint's slots, beyond which an FAQ would only wait (the wait counts in its
     `timeout_s`)."""
     own = concurrency_of(row)
-    endpoint = GATES.limit_for(ProviderConfig(provider=row.provider, base_url=row.base_url,
-                                              azure_endpoint=row.azure_endpoint))
+    endpoint = GATES.limit_for(endpoint_config(row))
     return own if endpoint is None else min(own, endpoint)
 
 

@@ -23,7 +23,7 @@ from ...prompt import (
     template_version,
     validate_template,
 )
-from ...providers import PROVIDERS, ProviderConfig
+from ...providers import PROVIDERS, ProviderConfig, setting_fields
 from ...providers.base import DEFAULT_TIMEOUT_S
 from ...sentence_count import DEFAULT_SENTENCES
 from ..access import Actor, bot_for
@@ -40,14 +40,9 @@ from ..schemas import (
 )
 from ..secrets import SecretBox, mask
 
-_FIELD_HINTS = {
-    "model": "name the model, e.g. `tinyllama` for Ollama or `gpt-4o-mini` for OpenAI",
-    "api_key": "paste the provider's API key",
-    "base_url": "give the server's URL, e.g. http://127.0.0.1:8080/v1",
-    "azure_endpoint": "e.g. https://NAME.openai.azure.com",
-    "azure_deployment": "the deployment name chosen in the Azure portal",
-    "api_version": "e.g. 2024-10-21",
-}
+# The settings stored in columns of their own; every other provider setting is one of
+# the row's provider_options.
+_COLUMNS = {"model", "base_url"}
 
 
 def outbound_policy() -> OutboundPolicy:
@@ -76,13 +71,10 @@ def generation_row(session: Session, bot_id: int) -> SentenceGenerationSettings:
     return row
 
 
-# A generation's time limit when the bot sets none: the embedded model runs on the
-# server's CPU, loads on first use and writes slower than a hosted one.
-DEFAULT_TIMEOUTS = {"local": 300.0}
-
-
 def default_timeout(provider: str) -> float:
-    return DEFAULT_TIMEOUTS.get(provider, DEFAULT_TIMEOUT_S)
+    """A generation's time limit when the bot sets none (ProviderInfo.default_timeout_s)."""
+    info = PROVIDERS.get(provider)
+    return info.default_timeout_s if info is not None else DEFAULT_TIMEOUT_S
 
 
 def timeout_of(row: SentenceGenerationSettings) -> float:
@@ -142,10 +134,10 @@ def generation_out(row: SentenceGenerationSettings, box: SecretBox,
                    session: Session) -> SentenceGenerationSettingsOut:
     template = row.prompt_template or default_template()
     return SentenceGenerationSettingsOut(
-        enabled=row.enabled, provider=row.provider, model=row.model, base_url=row.base_url,
-        api_key=mask(box.decrypt(row.api_key_encrypted)) if row.api_key_encrypted else None,
-        azure_endpoint=row.azure_endpoint, azure_deployment=row.azure_deployment,
-        api_version=row.api_version, temperature=row.temperature,
+        enabled=row.enabled, provider=row.provider,
+        **{name: mask(value) if _is_secret(name) else value
+           for name, value in stored_values(row, box).items()},
+        temperature=row.temperature,
         nb_sentences=row.nb_sentences, timeout_s=row.timeout_s,
         effective_timeout_s=timeout_of(row),
         default_timeout_s={name: default_timeout(name) for name in PROVIDERS},
@@ -165,16 +157,70 @@ def get_generation(session: Session, actor: Actor, bot_id: int, box: SecretBox
     return generation_out(generation_row(session, bot.id), box, session)
 
 
-def provider_config(provider: str, fields: dict, api_key: str | None) -> ProviderConfig:
-    """The core's provider config for what the settings say: nothing from the server's
-    environment (its OPENAI_API_KEY would otherwise go to the URL an admin typed), and
-    connections only where the outbound policy allows."""
-    return ProviderConfig(
-        provider=provider, model=fields.get("model"), base_url=fields.get("base_url"), api_key=api_key,
-        azure_endpoint=fields.get("azure_endpoint"),
-        azure_deployment=fields.get("azure_deployment"), api_version=fields.get("api_version"),
-        timeout_s=fields.get("timeout_s") or default_timeout(provider),
-        read_env=False, outbound=outbound_policy())
+def _is_secret(name: str) -> bool:
+    return any(spec.secret for spec in setting_fields() if spec.name == name)
+
+
+def stored_values(row: SentenceGenerationSettings, box: SecretBox) -> dict[str, str | None]:
+    """Every provider setting the row holds, by name, its secrets decrypted: never to be
+    logged nor sent back as they are."""
+    options = row.provider_options or {}
+    values = {}
+    for spec in setting_fields():
+        if spec.name in _COLUMNS:
+            values[spec.name] = getattr(row, spec.name)
+        elif spec.name == "api_key":
+            values[spec.name] = row.api_key_encrypted
+        else:
+            values[spec.name] = options.get(spec.name)
+        if spec.secret and values[spec.name]:
+            values[spec.name] = box.decrypt(values[spec.name])
+    return values
+
+
+def store_values(row: SentenceGenerationSettings, values: dict[str, str | None],
+                 box: SecretBox) -> None:
+    """Write the provider settings `values` (every one of setting_fields(); secrets in
+    clear) into the row, its secrets encrypted."""
+    options = {}
+    for spec in setting_fields():
+        value = values.get(spec.name) or None
+        if spec.secret and value:
+            value = box.encrypt(value)
+        if spec.name in _COLUMNS:
+            setattr(row, spec.name, value)
+        elif spec.name == "api_key":
+            row.api_key_encrypted = value
+        elif value is not None:
+            options[spec.name] = value
+    row.provider_options = options or None
+
+
+def _checked_urls(values: dict[str, str | None]) -> dict[str, str | None]:
+    """The values with every URL checked against the outbound policy (422 when refused)."""
+    return {name: _check_url(value, name) if spec.kind == "url" else value
+            for spec in setting_fields() for name, value in values.items()
+            if spec.name == name}
+
+
+def provider_config(provider: str, values: dict, timeout_s: float | None) -> ProviderConfig:
+    """The core's provider config for what the settings say (`values`: by setting name,
+    secrets in clear): nothing from the server's environment (its OPENAI_API_KEY would
+    otherwise go to the URL an admin typed), and connections only where the outbound policy
+    allows."""
+    return ProviderConfig.of(
+        provider, **{spec.name: values.get(spec.name) for spec in setting_fields()},
+        timeout_s=timeout_s or default_timeout(provider), read_env=False,
+        outbound=outbound_policy())
+
+
+def endpoint_config(row: SentenceGenerationSettings) -> ProviderConfig:
+    """The row's provider and where it connects, without its secrets: enough to know which
+    endpoint's limits apply."""
+    options = row.provider_options or {}
+    return ProviderConfig.of(row.provider, base_url=row.base_url, **{
+        spec.name: options.get(spec.name) for spec in setting_fields()
+        if spec.kind == "url" and spec.name not in _COLUMNS})
 
 
 def _check_local_model(provider: str, model: str | None) -> None:
@@ -191,12 +237,8 @@ def _check_local_model(provider: str, model: str | None) -> None:
 
 def config_of(row: SentenceGenerationSettings, box: SecretBox) -> ProviderConfig:
     _check_local_model(row.provider, row.model)
-    api_key = box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None
-    return provider_config(row.provider, {
-        "model": row.model, "base_url": _check_url(row.base_url, "base_url"),
-        "azure_endpoint": _check_url(row.azure_endpoint, "azure_endpoint"),
-        "azure_deployment": row.azure_deployment, "api_version": row.api_version,
-        "timeout_s": row.timeout_s}, api_key)
+    return provider_config(row.provider, _checked_urls(stored_values(row, box)),
+                           row.timeout_s)
 
 
 def custom_template(template: str | None) -> str | None:
@@ -208,18 +250,19 @@ def custom_template(template: str | None) -> str | None:
 
 
 def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings,
-             box: SecretBox, template_checked: bool = False) -> tuple[dict, str | None]:
-    """Validated fields and the API key they imply (new, kept or removed).
+             box: SecretBox, template_checked: bool = False) -> tuple[dict, dict]:
+    """Validated fields: the settings but the provider's, and the provider's by name, their
+    secrets in clear (new, kept or removed: an omitted secret keeps the stored one).
     `template_checked`: the caller rendered `custom_template(data.prompt_template)` already
     (the API does, outside any web thread: studio/template_renders.py)."""
-    fields = data.model_dump(exclude={"api_key"})
+    names = [spec.name for spec in setting_fields()]
+    fields = data.model_dump(exclude=set(names))
     _check_local_model(data.provider, data.model)
-    fields["base_url"] = _check_url(data.base_url, "base_url")
-    fields["azure_endpoint"] = _check_url(data.azure_endpoint, "azure_endpoint")
-    if data.api_key is None:
-        api_key = box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None
-    else:
-        api_key = data.api_key or None
+    stored = stored_values(row, box)
+    values = _checked_urls({name: getattr(data, name) for name in names})
+    for name in names:
+        if _is_secret(name):
+            values[name] = stored[name] if values[name] is None else (values[name] or None)
     if data.prompt_template is not None:
         if custom_template(data.prompt_template) is None:
             fields["prompt_template"] = None  # "reset to default" keeps following updates
@@ -228,13 +271,13 @@ def _resolve(data: SentenceGenerationSettingsIn, row: SentenceGenerationSettings
                 validate_template(data.prompt_template)
             except UtterlyError as exc:
                 raise from_core(exc) from None
-    present = dict(fields, api_key=api_key)
-    for name in PROVIDERS[data.provider].required:
-        if not present.get(name):
-            raise Invalid(f"{name} is required for provider `{data.provider}`", field=name,
-                          hint=_FIELD_HINTS[name], reason="required_for_provider",
+    info = PROVIDERS[data.provider]
+    for spec in info.fields:
+        if spec.name in info.required and not values.get(spec.name):
+            raise Invalid(f"{spec.name} is required for provider `{data.provider}`",
+                          field=spec.name, hint=spec.hint, reason="required_for_provider",
                           params={"provider": data.provider})
-    return fields, api_key
+    return fields, values
 
 
 def run_check(config: ProviderConfig, tracing: TracingConfig | None = None,
@@ -262,9 +305,9 @@ def put_generation(session: Session, actor: Actor, bot_id: int,
                    template_checked: bool = False) -> SentenceGenerationSettingsOut:
     bot = bot_for(session, actor, bot_id, "admin")
     row = generation_row(session, bot.id)
-    fields, api_key = _resolve(data, row, box, template_checked)
+    fields, values = _resolve(data, row, box, template_checked)
     if data.enabled:
-        check = run_check(provider_config(data.provider, fields, api_key))
+        check = run_check(provider_config(data.provider, values, data.timeout_s))
         if not check.ok:
             error = check.error or {"code": ErrorCode.SERVER_ERROR, "message": check.message}
             raise from_core(ProviderError(
@@ -272,7 +315,7 @@ def put_generation(session: Session, actor: Actor, bot_id: int,
                 + error["message"], hint=error.get("hint", ""), provider=data.provider))
     for name, value in fields.items():
         setattr(row, name, value)
-    row.api_key_encrypted = box.encrypt(api_key) if api_key else None
+    store_values(row, values, box)
     row.prompt_version = template_version(row.prompt_template or default_template())
     row.updated_by = actor.user_id
     session.flush()
@@ -289,8 +332,8 @@ def check_generation(session: Session, actor: Actor, bot_id: int,
                "metadata": {"bot_id": bot.id}}
     if data is None:
         return run_check(config_of(row, box), tracing, context)
-    fields, api_key = _resolve(data, row, box, template_checked)
-    return run_check(provider_config(data.provider, fields, api_key), tracing, context)
+    _, values = _resolve(data, row, box, template_checked)
+    return run_check(provider_config(data.provider, values, data.timeout_s), tracing, context)
 
 
 def bot_scope(session_factory, actor: Actor, bot_id: int, role: str = "viewer"
@@ -318,12 +361,12 @@ def export_generation(session: Session, actor: Actor, bot_id: int, box: SecretBo
                       include_secret: bool) -> SentenceGenerationSettingsIn:
     bot = bot_for(session, actor, bot_id, "admin")
     row = generation_row(session, bot.id)
+    values = stored_values(row, box)
     return SentenceGenerationSettingsIn(
-        enabled=row.enabled, provider=row.provider, model=row.model, base_url=row.base_url,
-        api_key=(box.decrypt(row.api_key_encrypted)
-                 if include_secret and row.api_key_encrypted else None),
-        azure_endpoint=row.azure_endpoint, azure_deployment=row.azure_deployment,
-        api_version=row.api_version, temperature=row.temperature,
+        enabled=row.enabled, provider=row.provider,
+        **{name: None if _is_secret(name) and not include_secret else value
+           for name, value in values.items()},
+        temperature=row.temperature,
         nb_sentences=row.nb_sentences, timeout_s=row.timeout_s,
         max_concurrency=row.max_concurrency, prompt_template=row.prompt_template)
 

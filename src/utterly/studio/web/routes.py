@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from ...providers import PROVIDERS
+from ...providers import PROVIDERS, setting_fields
+from ...providers.base import COMMON_FIELDS
 from ...sentence_count import MAX_SENTENCES
 from ..access import Actor, bot_for, faq_for
 from ..api.deps import cookie_actor, state
@@ -128,7 +129,9 @@ def faq_page(request: Request, bot_id: int, faq_id: int):
 @router.get("/bots/{bot_id}/settings/sentence-generation", response_class=HTMLResponse)
 def generation_settings_page(request: Request, bot_id: int):
     return _bot_page(request, bot_id, "settings_generation.html", "settings-generation",
-                     role="admin", providers=list(PROVIDERS))
+                     role="admin", providers=list(PROVIDERS),
+                     provider_options=[spec for spec in setting_fields()
+                                       if spec not in COMMON_FIELDS])
 
 
 @router.get("/bots/{bot_id}/settings/observability", response_class=HTMLResponse)

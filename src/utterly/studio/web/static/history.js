@@ -132,12 +132,11 @@ function pageHistory() {
 }
 
 // What a run cost, in US dollars; `unknown` when the model's price is not known. A model
-// run on this machine or the bot's own Ollama server costs nothing (FREE_PROVIDERS in
-// observability/pricing.py): say so rather than "0.0000 $".
-const FREE_PROVIDERS = new Set(["local", "ollama"]);
+// run on this machine or the bot's own Ollama server costs nothing (ProviderInfo.free):
+// say so, where the provider's words say why, rather than "0.0000 $".
 function costText(run, unknown, digits, most) {
   if (run.cost === null || run.cost === undefined) return unknown;
-  if (run.cost === 0 && FREE_PROVIDERS.has(run.provider)) return t("cost.free." + run.provider);
+  if (run.cost === 0 && MESSAGES["cost.free." + run.provider]) return t("cost.free." + run.provider);
   return num(run.cost, { style: "currency", currency: "USD", minimumFractionDigits: digits,
     maximumFractionDigits: Math.max(digits, most || 0) });
 }

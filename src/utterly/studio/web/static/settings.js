@@ -79,7 +79,6 @@ function guardUnsaved(isDirty) {
   });
 }
 
-const CONNECTION_FIELDS = ["model", "base_url", "azure_endpoint", "azure_deployment", "api_version"];
 // openai-compatible has no default server: an example of the usual local one
 const EXAMPLE_BASE_URL = "http://127.0.0.1:8080/v1";
 
@@ -110,6 +109,12 @@ function pageGenerationSettings() {
   let saved = null; // the settings as stored, to restore a provider's own values and see changes
   let snapshot = "";
   let providers = {}; // name -> the core's description (GET /api/providers)
+  // The settings' inputs, one per field of the registry's providers: the ones shown back,
+  // and the secrets, which are only ever sent (none typed: the stored one stays).
+  const CONNECTION_FIELDS = [...form.querySelectorAll(".field[data-field]:not([data-secret])")]
+    .map((field) => field.dataset.field);
+  const SECRET_OPTIONS = [...form.querySelectorAll(".field[data-field][data-secret]")]
+    .map((field) => field.dataset.field).filter((name) => name !== "api_key");
 
   const info = () => providers[form.provider.value] || { fields: [], models: [] };
   const isDirty = () => saved !== null && JSON.stringify(payload()) !== snapshot;
@@ -196,6 +201,7 @@ function pageGenerationSettings() {
       const field = form[name].closest(".field");
       data[name] = field && field.hidden ? null : (form[name].value.trim() || null);
     }
+    for (const name of SECRET_OPTIONS) if (form[name].value) data[name] = form[name].value;
     if (form.api_key.value) data.api_key = form.api_key.value;
     else if ($("#remove_api_key").checked) data.api_key = "";
     else if (saved && saved.api_key && form.provider.value !== saved.provider) data.api_key = "";
