@@ -21,13 +21,16 @@ from typing import Protocol, runtime_checkable
 
 from .. import waiting
 
-# How often a waiting call looks again for a free slot (seconds): generations run in
-# threads of their own, each with its own event loop, so there is no one loop to wake.
-# An interactive call looks every POLL_S; a bulk one waits longer after each miss, up to
-# MAX_POLL_S, with jitter: dozens of bulk waiters would otherwise keep their processes (and
-# Redis) busy asking, when any one of them looking at a given moment takes a freed slot.
+# The fleet's gate (studio/gates.py, Redis) has no one to wake its waiters, so they look
+# again: an interactive call every POLL_S, a bulk one longer after each miss, up to
+# MAX_POLL_S, with jitter (dozens of bulk waiters would otherwise keep their processes and
+# Redis busy asking, when any one of them looking at a given moment takes a freed slot).
+# This module's gate does not poll: a waiting call sleeps until a change could let it in.
 POLL_S = 0.02
 MAX_POLL_S = 0.16
+# A waiting call of this module's gate also looks again after this long with no wake-up
+# (s): a safety net, not the way it finds a slot.
+WAKE_NET_S = 1.0
 
 
 def poll_delay(misses: int, bulk: bool) -> float:
@@ -61,6 +64,21 @@ class SharedCount:
         self.paused_until = 0.0
         # every waiting call, in the order it came: where each one stands (`place`)
         self.line: list[_Marks] = []
+        # how to wake each waiting call: generations run in threads of their own, each
+        # with its own event loop, so each waiter is woken on its own loop
+        self.sleepers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    def wake_all(self) -> None:
+        """A slot freed, or a call came, left or got a slot: every waiter tries again
+        (each under the lock, so the rules of LocalGate decide who gets what) and tells its
+        place in line anew."""
+        with self.lock:
+            sleepers = list(self.sleepers)
+        for loop, event in sleepers:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # its loop has closed: the call is gone
+                pass
 
     def place(self, marks: _Marks, bulk: bool) -> int:
         """Where a waiting call stands, in the order calls came (1: the next served if the
@@ -150,36 +168,54 @@ class LocalGate:
                 self.count.busy -= 1
                 _less(self.count.by_caller, self.caller)
                 _less(self.count.by_tenant, self.tenant)
+            self.count.wake_all()
 
     async def _acquire(self) -> None:
         marks = _Marks(self.bulk)
-        misses = 0
         started = time.monotonic()
         told = waiting.Wait(waiting.SLOTS)
+        woken = asyncio.Event()
+        sleeper = (asyncio.get_running_loop(), woken)
         with self.count.lock:
             self.count.line.append(marks)
+            self.count.sleepers.add(sleeper)
+        # the others' places may change (an interactive call goes before the bulk ones)
+        self.count.wake_all()
         try:
             while True:
+                # cleared before the try: a wake-up sent after it is not lost
+                woken.clear()
                 paused = self.count.paused_until - time.monotonic()
                 if paused > 0:
                     self.wait = SlotWait(started, PAUSED)
-                    await asyncio.sleep(min(paused, 1.0))
+                    await asyncio.sleep(paused)
                     continue
                 with self.count.lock:
+                    counted = marks.tenant
                     reason = self._try(marks)
                     place = None if reason is None else self.count.place(marks, self.bulk)
                 if reason is None:
                     self.wait = None
                     told.over()
                     return
+                if counted and not marks.tenant:
+                    # at its own limit, it stopped counting among its tenant's waiters: a
+                    # fair share it held back may now go to another tenant
+                    self.count.wake_all()
                 self.wait = SlotWait(started, reason)
                 told.place(place)
-                misses += 1
-                await asyncio.sleep(poll_delay(misses, self.bulk))
+                try:
+                    async with asyncio.timeout(WAKE_NET_S):
+                        await woken.wait()
+                except TimeoutError:
+                    pass
         finally:
             with self.count.lock:
                 self._unmark(marks)
                 self.count.line.remove(marks)
+                self.count.sleepers.discard(sleeper)
+            # its marks held others back (a fair share, a person first): they look again
+            self.count.wake_all()
 
     def _unmark(self, marks: _Marks, *, caller: bool = True) -> None:
         if marks.tenant:
