@@ -108,6 +108,7 @@ MESSAGES: dict[str, str] = {
     "gen.cancel": "Cancel",
     "gen.cancelling": "Stopping…",
     "gen.cancelled": "Stopped on request: the {count} sentences kept by then are below.",
+    "gen.cancelled_waiting": "Cancelled before its turn came: nothing was generated.",
     "gen.estimate": "Expected wait: about {seconds} s, from this bot's recent runs (stops at {limit} s at most).",
     "gen.estimate_model": "Estimated wait: about {seconds} s, from this model's measured speed, as this bot has no run yet (stops at {limit} s at most).",
     "gen.estimate_model_over": "Estimated wait: about {seconds} s, from this model's measured speed, as this bot has no run yet: more than its time limit ({limit} s). Ask for fewer sentences, or only those ready by then are kept.",

@@ -117,6 +117,7 @@ MESSAGES: dict[str, str] = {
     "gen.timeout_error": "Le modèle n'a pas fini dans la durée maximale de ce bot ({seconds} s). Un administrateur peut l'augmenter («\u00a0Durée maximale\u00a0») dans IA générative › Paramètres de génération de phrases\u00a0; ou demandez moins de phrases.",
     "gen.timed_out": "Durée maximale atteinte ({seconds} s)\u00a0: les {count} phrases prêtes à ce moment-là sont ci-dessous, vous pouvez les importer.",
     "gen.cancelled": "Arrêtée à votre demande\u00a0: les {count} phrases gardées jusque-là sont ci-dessous.",
+    "gen.cancelled_waiting": "Annulée avant son tour\u00a0: rien n'a été généré.",
     "gen.cancelled.one": "Arrêtée à votre demande\u00a0: la phrase gardée jusque-là est ci-dessous.",
     "gen.rejected_title": "Rejetées par les filtres ({count})",
     "gen.rejected_title.one": "Rejetée par les filtres ({count})",
