@@ -418,6 +418,9 @@ async def test_the_trace_holds_each_call_its_prompt_raw_answer_and_problems(loca
     assert first["latency_s"] >= 0 and first["finish_reasons"] == ["stop"]
     assert second["answers"] == ["I'm sorry, I cannot help."] and second["kept"] == 0
     assert second["parse_problems"], "an answer with no sentence says why"
+    # and says it by code and values too, for the Studio to word it in the page's language
+    assert second["parse_notes"] == [{"code": "nothing_found",
+                                      "values": {"summary": "I'm sorry, I cannot help."}}]
     assert third["kept"] == 1 and len(result.sentences) == 2
     assert all(not k.startswith("_") for r in result.trace for k in r)
     assert result.to_dict()["trace"] == result.trace

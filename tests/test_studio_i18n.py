@@ -16,6 +16,7 @@ from tests.problem_walk import ENGLISH, PLACEHOLDER, UNTRANSLATED, studio_codes
 from utterly.clean import Cleaner
 from utterly.errors import validation_reason
 from utterly.observability.tracer import failure_code
+from utterly.parse import parse_sentences
 from utterly.studio.web.i18n import MESSAGES, plural, text
 
 STUDIO = Path(__file__).parents[1] / "src" / "utterly" / "studio"
@@ -131,7 +132,7 @@ def test_a_pydantic_error_gives_its_type_and_its_numbers(error, reason, params):
 
 
 def _families(lang: str) -> dict[str, str]:
-    prefixes = ("problem.", "invalid.", "rejection.", "export_failure.", "field.")
+    prefixes = ("problem.", "invalid.", "rejection.", "export_failure.", "field.", "parse.")
     return {k: m for k, m in MESSAGES[lang].items() if k.startswith(prefixes)}
 
 
@@ -198,3 +199,33 @@ def test_every_generation_notice_code_is_translated():
     assert codes == {"timed_out", "cancelled", "too_few_passed", "embeddings_skipped",
                      "variation_short", "variation_no_table"}
     assert {c for c in codes if f"notice.{c}" not in MESSAGES["fr"]} == set()
+
+
+# Answers that give every note of the parser (parse.py), each with its values
+_ODD_ANSWERS = [
+    "", '{"sentences": []}', '{"sentences": [', '{"sentences": ["a b", "c', '{"sentences": [}',
+    "Sorry, I cannot help with that.", "Hello there friend\n!!!\n???", "\t\n",
+    '{"s": "Un"}\n{"s": "Deux"}', '["Un"] puis ["Deux", "Trois"]',
+    '{"sentences": ["Un", "Deux", "!!"', '{"sentences": ["Un", "Deux"], "x": [}',
+    "{'sentences': ['Un', 'Deux']}", "Voici :\n1. Un ?\n2. Deux ?\n3. ...\nFin du texte",
+    "Voici :\nUn ?\nDeux ?\n...\n" + "x " * 200,
+    "Votre colis arrive demain."]
+
+
+def test_every_parse_note_is_worded_in_both_languages_with_its_values():
+    notes = [note for answer in _ODD_ANSWERS for note in parse_sentences(answer).problems]
+    written = set(re.findall(r'ParseNote\(\s*"([a-z_]+)"', (SOURCE / "parse.py").read_text()))
+    written = written - {"no_word_"} | {"no_word_items", "no_word_lines"}  # see _dropped
+    assert {n.code for n in notes} == written
+    for note in notes:
+        for lang in ("en", "fr"):
+            shown = text(lang, f"parse.{note.code}", **note.values)
+            assert not PLACEHOLDER.search(shown) and "(s)" not in shown, (note, shown)
+        french = text("fr", f"parse.{note.code}", **note.values)
+        values = set(map(str, note.values.values()))
+        assert not ENGLISH.search(re.sub("|".join(map(re.escape, values)) or "^$", "X", french)), \
+            (note, french)
+    assert {c for c in written if f"parse.{c}" not in MESSAGES["fr"]} == set()
+    one = next(n for n in notes if n.values.get("count") == 1 and n.code == "no_word_lines")
+    assert text("en", "parse.no_word_lines", **one.values) == "dropped 1 line without any word"
+    assert text("fr", "parse.no_word_lines", **one.values) == "1 ligne sans aucun mot écartée"

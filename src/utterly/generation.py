@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from .embeddings.base import EmbeddingProvider
-from .observability import Tracer, TracingConfig, cost_of, get_tracer, spans
+from .observability import Tracer, TracingConfig, cost_of, get_tracer, spans, total_cost
 from .observability.scores import quality_scores
 from .pipeline import PipelineSettings, ProgressCallback, prepare_generation, run_generation
 from .providers import ChatProvider, ProviderConfig, create_provider, setting_fields
@@ -192,7 +192,8 @@ def _finish(result: GenerationResult, handle) -> GenerationResult:
     """Cost and quality for every result; trace id, URL and scores when traced."""
     cost = cost_of(result.provider, result.model, result.usage.input_tokens,
                    result.usage.output_tokens)
-    result.cost_usd = None if cost is None else round(cost["total"], 6)
+    result.cost_usd = total_cost(result.provider, result.model, result.usage.input_tokens,
+                                 result.usage.output_tokens)
     result.quality = quality_scores(result)
     if handle is not None:
         result.trace_id, result.trace_url = handle.trace_id, handle.url

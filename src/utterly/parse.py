@@ -26,14 +26,32 @@ from dataclasses import dataclass, field
 from .json_reader import JsonValue, find_json_values
 from .normalize import LABEL_WORDS, PAIRS, normalize, tidy
 
-__all__ = ["ItemReader", "ParsedOutput", "parse_sentences"]
+__all__ = ["ItemReader", "ParseNote", "ParsedOutput", "parse_sentences"]
+
+
+class ParseNote(str):
+    """A note on how an output was read. It is its English text, which the CLI and the
+    library show; its code and values let the Studio word it in the page's language
+    (catalogue `parse.<code>`, `count` choosing the singular)."""
+
+    code: str
+    values: dict
+
+    def __new__(cls, code: str, english: str, **values) -> ParseNote:
+        note = super().__new__(cls, english)
+        note.code = code
+        note.values = values
+        return note
+
+    def __getnewargs_ex__(self):  # a copy (deepcopy of a trace) keeps the code and values
+        return (self.code, str(self)), self.values
 
 
 @dataclass
 class ParsedOutput:
     sentences: list[str]
     format: str  # "json", "json_fragment", "list", "lines" or "none"
-    problems: list[str] = field(default_factory=list)
+    problems: list[ParseNote] = field(default_factory=list)
 
 
 # Keys under which models put their list, best first (after the expected one).
@@ -294,12 +312,14 @@ def _plain_lines(text: str) -> tuple[list[str], list[str]]:
         kept.append((cleaned, cleaned[:1] in PAIRS))
     notes = []
     if too_long:
-        notes.append(f"ignored {too_long} line(s) longer than 300 characters")
+        notes.append(ParseNote("long_lines", f"ignored {too_long} line(s) longer than "
+                               "300 characters", count=too_long, max=300))
     if len(kept) == 1:
         line, quoted = kept[0]
         if not (quoted or header_seen or tidy(line).endswith(_QUESTION_END)):
-            notes.append("a single line of prose is not a list of sentences: "
-                         f"{tidy(line)[:80]!r}")
+            notes.append(ParseNote("single_prose", "a single line of prose is not a list "
+                                   f"of sentences: {tidy(line)[:80]!r}",
+                                   line=tidy(line)[:80]))
             return [], notes
     return [line for line, _ in kept], notes
 
@@ -309,7 +329,7 @@ def _plain_lines(text: str) -> tuple[list[str], list[str]]:
 def parse_sentences(text: str, *, expected_key: str = "sentences") -> ParsedOutput:  # noqa: C901
     """The sentences in a model's output, how they were found, and what went wrong."""
     if not isinstance(text, str) or not text.strip():
-        return ParsedOutput([], "none", ["the output is empty"])
+        return ParsedOutput([], "none", [ParseNote("empty", "the output is empty")])
 
     values = find_json_values(text)
     useful = []
@@ -341,36 +361,40 @@ def parse_sentences(text: str, *, expected_key: str = "sentences") -> ParsedOutp
     if sentences:
         problems = []
         if ignored:
-            problems.append(f"ignored {ignored} line(s) that were not list items")
+            problems.append(ParseNote("not_list_items", f"ignored {ignored} line(s) that "
+                                      "were not list items", count=ignored))
         if dropped:
-            problems.append(f"dropped {dropped} item(s) without any word")
+            problems.append(_dropped(dropped, "item"))
         return ParsedOutput(sentences, "list", problems)
 
     lines, notes = _plain_lines(text)
     sentences, dropped = _keep(lines)
     if len(sentences) == 1 and len(lines) > 1:
         sentences = []  # the other lines had no words: one line is not a list (see above)
-        notes.append("only one line held words")
+        notes.append(ParseNote("one_line_with_words", "only one line held words"))
     if sentences:
         if dropped:
-            notes.append(f"dropped {dropped} line(s) without any word")
+            notes.append(_dropped(dropped, "line"))
         return ParsedOutput(sentences, "lines", notes)
 
     if empty_json is not None:
         if empty_json.status == "complete":
-            problem = "the JSON held no sentences"
+            problem = ParseNote("json_empty", "the JSON held no sentences")
         elif empty_json.status == "truncated":
-            problem = "the output is JSON cut off before its first complete sentence"
+            problem = ParseNote("json_cut_before_first", "the output is JSON cut off "
+                                "before its first complete sentence")
         else:
-            problem = (f"the JSON is malformed at character {empty_json.end} "
-                       "before its first complete sentence")
+            problem = ParseNote("json_broken_before_first", "the JSON is malformed at "
+                                f"character {empty_json.end} before its first complete "
+                                "sentence", position=empty_json.end)
         fmt = "json" if empty_json.status == "complete" and not empty_json.lenient \
             else "json_fragment"
         return ParsedOutput([], fmt, [problem, *notes])
     summary = " ".join(text.split())
     summary = summary[:80] + ("…" if len(summary) > 80 else "")
-    return ParsedOutput([], "none", [
-        f"found no JSON, list or sentence lines in the output: {summary!r}", *notes])
+    return ParsedOutput([], "none", [ParseNote(
+        "nothing_found", f"found no JSON, list or sentence lines in the output: {summary!r}",
+        summary=summary), *notes])
 
 
 def _from_json(useful: list[tuple[JsonValue, list[str], int]]) -> ParsedOutput:
@@ -378,29 +402,40 @@ def _from_json(useful: list[tuple[JsonValue, list[str], int]]) -> ParsedOutput:
     if len(useful) > 1 and all(len(s) == 1 for _, s, _ in useful):
         # JSON lines: {"sentence": "a"}\n{"sentence": "b"}: one value per sentence.
         chosen = useful
-        problems.append(f"read {len(useful)} JSON values, one sentence each")
+        problems.append(ParseNote("json_lines", f"read {len(useful)} JSON values, one "
+                                  "sentence each", count=len(useful)))
     else:
         best = max(useful, key=lambda u: len(u[1]))  # max() keeps the first of a tie
         chosen = [best]
         if len(useful) > 1:
-            problems.append(f"found {len(useful)} JSON values; used the one with "
-                            f"{len(best[1])} sentences")
+            problems.append(ParseNote(
+                "json_values", f"found {len(useful)} JSON values; used the one with "
+                f"{len(best[1])} sentences", count=len(useful), used=len(best[1])))
     sentences = [s for _, found, _ in chosen for s in found]
     dropped = sum(d for _, _, d in chosen)
     lenient = set().union(*(v.lenient for v, _, _ in chosen))
     statuses = {v.status for v, _, _ in chosen}
     if "truncated" in statuses:
-        problems.append(f"output was truncated JSON; recovered {len(sentences)} item(s)")
+        problems.append(ParseNote("json_truncated", "output was truncated JSON; recovered "
+                                  f"{len(sentences)} item(s)", count=len(sentences)))
     if "broken" in statuses:
         broken = next(v for v, _, _ in chosen if v.status == "broken")
-        problems.append(f"the JSON is malformed at character {broken.end}; kept the "
-                        f"{len(sentences)} item(s) before it")
+        problems.append(ParseNote(
+            "json_broken", f"the JSON is malformed at character {broken.end}; kept the "
+            f"{len(sentences)} item(s) before it", position=broken.end, count=len(sentences)))
     if lenient:
-        problems.append("the JSON is not strict: " + ", ".join(sorted(lenient)))
+        # what was lenient is named in English only: the Studio says that it was
+        problems.append(ParseNote("json_not_strict",
+                                  "the JSON is not strict: " + ", ".join(sorted(lenient))))
     if dropped:
-        problems.append(f"dropped {dropped} item(s) without any word")
+        problems.append(_dropped(dropped, "item"))
     fmt = "json" if statuses == {"complete"} and not lenient else "json_fragment"
     return ParsedOutput(sentences, fmt, problems)
+
+
+def _dropped(count: int, unit: str) -> ParseNote:
+    return ParseNote("no_word_" + unit + "s", f"dropped {count} {unit}(s) without any word",
+                     count=count)
 
 
 class ItemReader:

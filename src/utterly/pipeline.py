@@ -26,7 +26,7 @@ from .clean import Cleaner, thresholds_for
 from .embeddings.base import EmbeddingProvider
 from .errors import ErrorCode, ProviderError
 from .observability import spans
-from .parse import ItemReader
+from .parse import ItemReader, ParseNote
 from .prompt import render_request
 from .providers.base import ChatProvider, Completion, open_stream
 from .request import GenerationRequest, language_of
@@ -81,7 +81,7 @@ class _Run:
     rejected: list[Rejection] = field(default_factory=list)
     attempts: int = 0
     model: str = ""
-    parse_problems: list[str] = field(default_factory=list)
+    parse_problems: list[ParseNote] = field(default_factory=list)
     parsed_any: bool = False
     first_candidate_s: float | None = None
     started: float = 0.0
@@ -368,6 +368,9 @@ def _close_record(record: dict, run: _Run, stream) -> None:
     record["rejected"] = len(run.rejected) - record.pop("_rejected")
     problems = run.parse_problems[record.pop("_problems"):]
     record["parse_problems"] = [_capped(p, 300) for p in problems[:TRACE_PROBLEMS]]
+    # the same notes by code and values, for a reader who words them in another language
+    record["parse_notes"] = [{"code": p.code, "values": p.values}
+                             for p in problems[:TRACE_PROBLEMS]]
 
 
 def _capped(text: str, limit: int = TRACE_TEXT_CHARS) -> str:

@@ -12,6 +12,7 @@ context (400 context_length_exceeded), no-schema (400 for response_format json_s
 a valid answer without it), hang (accepts the request and never answers), drip (200 at once,
 then a space a second for ten minutes: only a whole-call deadline stops it),
 answer[K]-then-hang[-tag] (a valid answer the first K times, 1 by default, then hang),
+prose[K]-then-hang[-tag] (the same with an answer of prose that holds no sentence),
 ok (valid).
 `hits[behaviour]` counts the requests each behaviour received.
 """
@@ -27,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 OPENAI_OK_TEXT = '{"sentences": ["where is my parcel", "track my order"]}'
+PROSE_TEXT = "I'm sorry, I cannot help with that."
 
 
 def _openai_error(status: int, message: str, type_: str, code: str | None,
@@ -35,11 +37,11 @@ def _openai_error(status: int, message: str, type_: str, code: str | None,
                                    "code": code}}, status_code=status, headers=headers)
 
 
-def _openai_completion(model: str) -> dict:
+def _openai_completion(model: str, content: str = OPENAI_OK_TEXT) -> dict:
     return {"id": "chatcmpl-faulty", "object": "chat.completion", "created": int(time.time()),
             "model": model,
             "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                         "message": {"role": "assistant", "content": OPENAI_OK_TEXT}}],
+                         "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21}}
 
 
@@ -83,9 +85,12 @@ def create_app() -> FastAPI:  # noqa: C901
             return await _hang(request)
         if behaviour == "drip":
             return _drip()
-        if match := re.fullmatch(r"answer(\d*)-then-hang(-\w+)?", behaviour):
-            answers = int(match.group(1) or 1)
-            return None if hits[behaviour] <= answers else await _hang(request)
+        if match := re.fullmatch(r"(answer|prose)(\d*)-then-hang(-\w+)?", behaviour):
+            if hits[behaviour] > int(match.group(2) or 1):
+                return await _hang(request)
+            if match.group(1) == "prose" and request.url.path.endswith("/chat/completions"):
+                return _openai_completion(model, PROSE_TEXT)
+            return None
         if behaviour == "ok":
             return None
         if behaviour == "unauthorized":

@@ -144,3 +144,35 @@ def test_a_generation_waiting_for_a_server_thread_says_its_place(silent_vendor):
     assert second.result()["stopped"] == "cancelled"
     assert [e.get("place") for e in first.waits()] == [1, None]
     assert [e.get("place") for e in second.waits()] == [2, 1, None]
+
+
+@pytest.mark.parametrize("studio_overrides", [
+    {"generation_threads": 1, "generation_namespace_limit": 4,
+     "generation_user_limit": 4}])
+def test_cancel_takes_a_generation_out_of_the_queue_for_a_server_thread_at_once(
+        silent_vendor):
+    """Issue 25: a generation waiting for a server thread could not be cancelled until a
+    thread freed. Cancel now ends its stream at once (`cancelled`: nothing ran, no run is
+    stored) while the thread's holder goes on, and the one behind it moves up."""
+    world = silent_vendor
+    bob = world.studio.api("bob")
+    path = stream_path(world, world.orders)
+    holder = Stream(bob, path, {})  # takes the one thread, and its vendor never answers
+    holder.until(lambda s: world.silent.connections, "asked the vendor")
+    first = Stream(bob, path, {})
+    first.placed("threads", 1)
+    second = Stream(bob, path, {})
+    second.placed("threads", 2)
+    assert bob.post(first.cancel_url).status_code == 202
+    first.until(lambda s: s.events and s.events[-1][0] != "progress", "ended")
+    assert first.events[-1] == ("cancelled", {})
+    assert {"event": "waited", "reason": "threads"} not in first.waits()  # it never ran
+    second.placed("threads", 1)
+    assert len(holder.events) == 1 + len(holder.progress())  # the holder still runs
+    runs = world.studio.api("vic").get(f"/api/bots/{world.bot}/generation-runs").json()
+    assert runs["items"] == []
+    assert bob.post(holder.cancel_url).status_code == 202
+    assert holder.result()["stopped"] == "cancelled"
+    second.until(lambda s: {"event": "waited", "reason": "threads"} in s.waits(), "served")
+    assert bob.post(second.cancel_url).status_code == 202
+    assert second.result()["stopped"] == "cancelled"

@@ -186,6 +186,19 @@ def test_a_run_cut_at_its_limit_counts_the_tokens_its_calls_used(generation_enab
     assert run["output_tokens"] == sum(c["output_tokens"] for c in calls)
 
 
+def test_a_run_that_failed_after_using_tokens_has_its_cost(shop):
+    """Issue 25: the history showed no cost for a run that failed after its calls had used
+    tokens. A first answer of prose (no sentence, 12 + 9 tokens), then a call that never
+    ends: the run fails at its limit and costs its first call at gpt-4o-mini's prices."""
+    use_vendor(shop, f"prose-then-hang-{shop.studio.dialect}", timeout_s=5)
+    body = problem(generate(shop), 504)
+    run = run_detail(shop, body["run_id"])
+    assert run["status"] == "failed" and (run["input_tokens"], run["output_tokens"]) == (12, 9)
+    assert run["cost"] == round((12 * 0.15 + 9 * 0.60) / 1e6, 6) > 0
+    listed = shop.studio.api("vic").get(f"/api/bots/{shop.bot}/generation-runs").json()
+    assert [r["cost"] for r in listed["items"]] == [run["cost"]]
+
+
 # ---- the run's trace -----------------------------------------------------------------------
 
 def test_the_run_detail_shows_its_trace_without_the_key(shop):

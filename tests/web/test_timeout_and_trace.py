@@ -274,3 +274,21 @@ def test_a_generation_waiting_for_the_provider_says_so_with_its_place(
     dialog.get_by_role("button", name=FR["gen.cancel"]).click()
     expect(dialog.locator("#gen-results")).to_be_visible(timeout=30_000)
     shot(page, "02-cancelled")
+
+
+def test_the_trace_words_how_the_answer_was_read_in_french(page, studio_server, faulty_server):
+    """Issue 25: the parser's notes ("found no JSON, list or sentence lines…") reached the
+    French trace in English. Every answer is prose: the run fails, its trace says why in
+    French."""
+    bot, faq = english_shop(studio_server, faulty_server,
+                            f"prose99-then-hang-web{next(_vendors)}")
+    failed = studio_server.users.api("bob").post(f"/api/bots/{bot}/faqs/{faq}/generate",
+                                                 json={"n": 2}, timeout=60)
+    assert failed.status_code >= 400, failed.text
+    login(page, "ada", next_path=f"/bots/{bot}/history")
+    switch(page, "fr")
+    page.locator("#runs tbody tr").first.get_by_role("button", name=FR["history.details"]).click()
+    first = page.locator("#trace-body details.trace-call").first
+    first.locator("summary").click()
+    expect(first.locator("li").first).to_have_text(
+        fr("parse.nothing_found", summary="I'm sorry, I cannot help with that."))

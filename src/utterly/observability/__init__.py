@@ -6,7 +6,7 @@ nothing here costs anything when tracing is off.
 """
 
 from .config import TracingConfig
-from .pricing import cost_of
+from .pricing import cost_of, total_cost
 from .tracer import Tracer, get_tracer, shutdown_all
 
-__all__ = ["TracingConfig", "Tracer", "cost_of", "get_tracer", "shutdown_all"]
+__all__ = ["TracingConfig", "Tracer", "cost_of", "get_tracer", "shutdown_all", "total_cost"]

@@ -60,3 +60,11 @@ def cost_of(provider: str, model: str | None, input_tokens: int,
     cost_in = input_tokens * price["input"] / 1e6
     cost_out = output_tokens * price["output"] / 1e6
     return {"input": cost_in, "output": cost_out, "total": cost_in + cost_out}
+
+
+def total_cost(provider: str, model: str | None, input_tokens: int,
+               output_tokens: int) -> float | None:
+    """A run's cost in USD as results and the Studio's history keep it, whether the run
+    succeeded or failed after using tokens; None when the model's price is unknown."""
+    cost = cost_of(provider, model, input_tokens, output_tokens)
+    return None if cost is None else round(cost["total"], 6)

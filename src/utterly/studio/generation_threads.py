@@ -13,7 +13,8 @@ a tie; not to the first in line, so that a namespace that queued many never make
 wait behind all of them. A waiting generation may be told its place in that order at each
 change (`on_wait`), and when its thread starts. The share is released when the
 generation's thread is done (or when it is dropped before starting), before its caller
-hears the result.
+hears the result. A generation still waiting can be withdrawn (Cancel): it leaves the queue
+at once and its caller hears `Withdrawn`, without waiting for a thread to free.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from .fair_share import Share
 # Why a generation waits, in the words of utterly.waiting's events: every generation thread
 # of this process is busy.
 THREADS = "threads"
+
+
+class Withdrawn(Exception):
+    """The generation was withdrawn while it waited for a thread: it never ran."""
 
 
 def wait_event(place: int | None) -> dict:
@@ -150,6 +155,22 @@ class GenerationThreads:
             # before the caller hears the result: its next generation finds the place free
             job.share.release()
         _settle(job, result, error)
+
+    def withdraw(self, share: Share) -> bool:
+        """Take `share`'s generation out of the queue if it still waits for a thread (its
+        caller hears `Withdrawn`); False when it runs already, or ended. Any thread may
+        call it."""
+        with self._lock:
+            job = next((j for j in self._waiting if j.share is share), None)
+            if job is not None:
+                self._waiting.remove(job)
+                job.state = "dropped"
+                self._tell()
+        if job is None:
+            return False
+        share.release()
+        _settle(job, None, Withdrawn())
+        return True
 
     def _drop(self, job: _Job) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import StudioError
@@ -26,6 +27,8 @@ class _Live:
     user_id: int
     bot_id: int
     cancelled: threading.Event = field(default_factory=threading.Event)
+    # what else Cancel does: take a generation still waiting for a thread out of the queue
+    on_cancel: Callable[[], None] | None = None
 
 
 class LiveGenerations:
@@ -34,8 +37,9 @@ class LiveGenerations:
         self._lock = threading.Lock()
         self._live: dict[str, _Live] = {}
 
-    def start(self, user_id: int, bot_id: int) -> tuple[str, threading.Event]:
-        """A new stream id, and the event that Cancel sets."""
+    def start(self, user_id: int, bot_id: int,
+              on_cancel: Callable[[], None] | None = None) -> tuple[str, threading.Event]:
+        """A new stream id, and the event that Cancel sets (then calls `on_cancel`)."""
         with self._lock:
             if len(self._live) >= self._limit:
                 raise StudioError(
@@ -44,7 +48,7 @@ class LiveGenerations:
                     hint="wait for a generation to end and try again",
                     headers={"Retry-After": "5"})
             stream_id = secrets.token_urlsafe(16)
-            live = self._live[stream_id] = _Live(user_id, bot_id)
+            live = self._live[stream_id] = _Live(user_id, bot_id, on_cancel=on_cancel)
         return stream_id, live.cancelled
 
     def cancel(self, stream_id: str, user_id: int, bot_id: int) -> bool:
@@ -55,6 +59,8 @@ class LiveGenerations:
         if live is None or live.user_id != user_id or live.bot_id != bot_id:
             return False
         live.cancelled.set()
+        if live.on_cancel is not None:
+            live.on_cancel()
         return True
 
     def finish(self, stream_id: str) -> None:

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..db import transaction_retrying
 from ..errors import NotFound, StudioError
-from ..generation_threads import wait_event
+from ..generation_threads import Withdrawn, wait_event
 from ..schemas import (
     GenerateIn,
     GenerateOut,
@@ -92,14 +92,16 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
     names), `progress` as the model writes (each kept sentence, each rejected one with its
     reason; `waiting` with its `reason` and `place` while it waits its turn for the model,
     `waited` when its turn comes), then `result` (the generate response; a cancelled run is
-    `partial` and keeps what was kept) or `error` (a problem+json object). A client that
+    `partial` and keeps what was kept), `cancelled` (cancelled while it waited for a server
+    thread: nothing ran, no run is stored) or `error` (a problem+json object). A client that
     leaves stops the model too (the run's `stopped` is then `closed`)."""
     st = state(request)
     # Refusals (access, disabled generation, bad input, a full share) are plain problem
     # responses.
     plan, share = await _checked(request, who, bot_id, faq_id, body)
     try:
-        stream_id, cancelled = st.live.start(who.user_id, bot_id)
+        stream_id, cancelled = st.live.start(
+            who.user_id, bot_id, on_cancel=lambda: st.generations.withdraw(share))
     except StudioError:
         share.release()
         raise
@@ -125,6 +127,8 @@ async def generate_stream(bot_id: int, faq_id: int, request: Request, who: Actor
                 share, generation.execute, st.sessions, plan, progress, should_stop,
                 on_wait=lambda place: progress(wait_event(place)))
             events.put_nowait(("result", result.model_dump(mode="json")))
+        except Withdrawn:
+            events.put_nowait(("cancelled", {}))
         except StudioError as exc:
             events.put_nowait(("error", exc.to_problem()))
         except Exception:  # a bug: say so without leaking its message

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ...errors import ErrorCode, ProviderError, UtterlyError
 from ...generation import agenerate, aprepare
 from ...normalize import normalize
-from ...observability import TracingConfig, get_tracer
+from ...observability import TracingConfig, get_tracer, total_cost
 from ...observability.spans import send_score
 from ...observability.tracer import failure_code
 from ...pipeline import PipelineSettings
@@ -228,6 +228,9 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
     latency = result.latency_s if result else time.perf_counter() - started
     # a failed run's calls used tokens too (one that timed out above all)
     usage = result.usage if result else (error.usage or Usage())
+    model = (result.model if result else None) or plan.config.model
+    cost = result.cost_usd if result else total_cost(
+        plan.provider_name, model, usage.input_tokens, usage.output_tokens)
     trace = {"calls": (result.trace if result else error.trace) or [],
              "timeout_s": plan.timeout_s, "stopped": result.stopped if result else None,
              "export": _export_status(plan.tracing, dropped_before),
@@ -239,13 +242,13 @@ def execute(session_factory, plan: Plan, on_progress=None, should_stop=None,
             bot_id=plan.bot_id, faq_id=plan.faq_id, user_id=plan.actor.user_id,
             request=stored_request(request), status=_status(result),
             provider=plan.provider_name,
-            model=(result.model if result else None) or plan.config.model,
+            model=model,
             prompt_version=plan.prompt_version, temperature=request.temperature,
             options=request.options.model_dump(), latency_s=round(latency, 3),
             candidates=_candidates(session, plan, result) if result else [],
             rejected=stored_rejections(result.rejected) if result else [],
             input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-            cost=result.cost_usd if result else None,
+            cost=cost,
             trace_id=result.trace_id if result else None,
             trace_url=result.trace_url if result else None,
             error=error.to_dict() if error else None, trace=trace)

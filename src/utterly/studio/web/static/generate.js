@@ -163,6 +163,11 @@ function setupGenerateDialog(currentSentences, reloadSentences, sentencesLoaded)
           $("#gen-live").replaceChildren(...event.sentences.slice(0, live.requested).map((s) => h("li", { text: s })));
         }
       });
+      if (!result) {
+        show("options");
+        toast(t("gen.cancelled_waiting"));
+        return;
+      }
       showResults(result, live.cancelled);
       // stopped from the close question: the dialog is gone, the run is in the history
       if (!dialog.open) {
@@ -218,6 +223,7 @@ function setupGenerateDialog(currentSentences, reloadSentences, sentencesLoaded)
         if (kind === "started") { live.cancelUrl = event.cancel_url; sendCancel(); }
         else if (kind === "progress") onProgress(event);
         else if (kind === "result") return event;
+        else if (kind === "cancelled") return null;  // withdrawn before it started
         else if (kind === "error") throw new ApiError(event);
       }
     }

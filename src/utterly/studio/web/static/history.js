@@ -329,9 +329,17 @@ function traceCall(call, number) {
   });
   if (call.parse_problems && call.parse_problems.length) {
     box.append(h("h3", { text: t("trace.problems") }),
-      h("ul", {}, ...call.parse_problems.map((p) => h("li", { text: p }))));
+      h("ul", {}, ...call.parse_problems.map((p, i) => h("li", { text: parseNote(p, (call.parse_notes || [])[i]) }))));
   }
   return box;
+}
+
+// How the model's answer was read, in the page's language: the English text is for runs
+// stored before notes had a code.
+function parseNote(english, note) {
+  const key = note && "parse." + note.code;
+  if (key && MESSAGES[key]) return t(key, { ...paramsText(note.values), count: note.values.count });
+  return LANG === "en" ? english : t("trace.problem_unworded");
 }
 
 // Why the filters rejected a candidate, beyond its reason, in the page's language.
