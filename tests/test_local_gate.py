@@ -49,10 +49,12 @@ def test_a_waiting_call_sleeps_until_a_slot_frees_and_is_woken_then(monkeypatch)
     holding = in_thread(hold)
     assert held.wait(10)
     waiting = in_thread(wait)
-    # it waits, and polling would have tried dozens of times meanwhile (every 20 ms)
-    assert not got.wait(0.8)
-    assert tries == ["endpoint_full"]
-    release.set()
+    try:
+        # it waits, and polling would have tried dozens of times meanwhile (every 20 ms)
+        assert not got.wait(0.8)
+        assert tries == ["endpoint_full"]
+    finally:
+        release.set()
     assert got.wait(10), "the freed slot never reached the waiting call"
     holding.join(10), waiting.join(10)
     assert tries == ["endpoint_full", None]

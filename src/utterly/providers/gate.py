@@ -68,13 +68,15 @@ class SharedCount:
         # with its own event loop, so each waiter is woken on its own loop
         self.sleepers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
-    def wake_all(self) -> None:
-        """A slot freed, or a call came, left or got a slot: every waiter tries again
-        (each under the lock, so the rules of LocalGate decide who gets what) and tells its
-        place in line anew."""
+    def wake_all(self, but: tuple | None = None) -> None:
+        """A slot freed, or a call came, left or got a slot: every waiter (but the one that
+        came) tries again, each under the lock, so the rules of LocalGate decide who gets
+        what, and tells its place in line anew."""
         with self.lock:
             sleepers = list(self.sleepers)
         for loop, event in sleepers:
+            if (loop, event) == but:
+                continue
             try:
                 loop.call_soon_threadsafe(event.set)
             except RuntimeError:  # its loop has closed: the call is gone
@@ -180,7 +182,7 @@ class LocalGate:
             self.count.line.append(marks)
             self.count.sleepers.add(sleeper)
         # the others' places may change (an interactive call goes before the bulk ones)
-        self.count.wake_all()
+        self.count.wake_all(but=sleeper)
         try:
             while True:
                 # cleared before the try: a wake-up sent after it is not lost
