@@ -349,6 +349,57 @@ def test_a_slot_whose_holder_died_comes_back_after_its_time(redis_client):
     assert waited >= 0.4  # it did wait for the dead holder's slot, then got it
 
 
+def test_a_call_waiting_for_a_fleet_slot_is_woken_when_another_process_frees_it(
+        redis_client, redis_url, monkeypatch):
+    """No polling: the waiting call tries once, sleeps, and is woken through Redis when a
+    holder using another client (another Studio process) gives its slot back."""
+    import redis
+
+    from utterly.studio import gates as gates_module
+
+    monkeypatch.setattr(gates_module, "WAKE_NET_S", 60.0)  # no safety net in this test
+    elsewhere = redis.Redis.from_url(redis_url)
+    holder = RedisGate(elsewhere, "k7", 1, caller="a", tenant="ns1")
+    waiter = RedisGate(redis_client, "k7", 1, caller="b", tenant="ns2")
+    tries = []
+    original = waiter.try_slot
+
+    def counting(name):
+        tries.append(original(name))
+        return tries[-1]
+
+    waiter.try_slot = counting
+    held, release, got = threading.Event(), threading.Event(), threading.Event()
+
+    async def hold():
+        async with holder.slot():
+            held.set()
+            await asyncio.to_thread(release.wait)
+
+    async def wait():
+        async with waiter.slot():
+            got.set()
+
+    threads = [threading.Thread(target=lambda: asyncio.run(hold()), daemon=True)]
+    threads[0].start()
+    assert held.wait(10)
+    threads.append(threading.Thread(target=lambda: asyncio.run(wait()), daemon=True))
+    threads[1].start()
+    try:
+        assert not got.wait(0.8)
+        # its try, and one more when its own arrival was announced; polling every 20 ms
+        # would have tried about 40 times
+        assert 1 <= len(tries) <= 2 and set(tries) == {0}
+    finally:
+        release.set()
+    assert got.wait(10), "the freed slot never reached the waiting call"
+    for thread in threads:
+        thread.join(10)
+    assert tries[-1] == 1
+    assert redis_client.zcard("utterly:calls:k7") == 0
+    elsewhere.close()
+
+
 def test_a_live_holder_keeps_its_slot_past_the_hold_time(redis_client):
     """A call longer than the hold time keeps its slot: it renews it."""
     holder = RedisGate(redis_client, "k5", 1, hold_s=0.3, caller="a")

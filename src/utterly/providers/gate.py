@@ -10,7 +10,6 @@ contract through Redis across processes and machines.
 from __future__ import annotations
 
 import asyncio
-import random
 import threading
 import time
 from collections import Counter
@@ -21,22 +20,10 @@ from typing import Protocol, runtime_checkable
 
 from .. import waiting
 
-# The fleet's gate (studio/gates.py, Redis) has no one to wake its waiters, so they look
-# again: an interactive call every POLL_S, a bulk one longer after each miss, up to
-# MAX_POLL_S, with jitter (dozens of bulk waiters would otherwise keep their processes and
-# Redis busy asking, when any one of them looking at a given moment takes a freed slot).
-# This module's gate does not poll: a waiting call sleeps until a change could let it in.
-POLL_S = 0.02
-MAX_POLL_S = 0.16
-# A waiting call of this module's gate also looks again after this long with no wake-up
-# (s): a safety net, not the way it finds a slot.
+# A waiting call sleeps until a change could let it in (a slot freed, a call came, left or
+# got one); it also looks again after this long with no wake-up (s): a safety net, not the
+# way it finds a slot. The fleet's gate (studio/gates.py) does the same through Redis.
 WAKE_NET_S = 1.0
-
-
-def poll_delay(misses: int, bulk: bool) -> float:
-    if not bulk:
-        return POLL_S
-    return min(MAX_POLL_S, POLL_S / 2 * 2 ** min(misses, 5)) * (0.5 + random.random())
 
 
 @runtime_checkable

@@ -44,7 +44,6 @@ from ..providers.gate import (
     LocalGate,
     SharedCount,
     SlotWait,
-    poll_delay,
 )
 
 PREFIX = "utterly:calls:"
@@ -62,7 +61,7 @@ MAX_SLOTS = 1000
 # waiting holds fewer), 4 (an interactive call goes first), or -ms (paused that long).
 # Redis's clock is the fleet's one clock. A caller's mark among those with an interactive
 # call waiting goes when one of them gets a slot: another still waiting marks it again at
-# its next try, 20 ms later.
+# its next try, as soon as that slot's taking is announced (RedisGate.slot).
 _ACQUIRE = """
 local paused = redis.call('PTTL', KEYS[5])
 if paused > 0 then return -paused end
@@ -131,6 +130,74 @@ WAIT_MARK_MS = 2000
 # How often a call waiting for a fleet slot reads its place in line (s): a round trip
 # that only a person watching needs, not each try's.
 PLACE_EVERY_S = 0.5
+# A waiting call tries again when told that the endpoint's line changed (a slot freed, a
+# call came or left: CHANGED, published by the process where it happened), and after this
+# long with no word (s): a safety net for what nobody announces (a killed worker's slot
+# that expired, a lost connection), shorter than WAIT_MARK_MS so that its marks live on.
+WAKE_NET_S = 1.0
+CHANGED = ":changed"
+
+
+class Wakeups:
+    """The calls of this process waiting for fleet slots, woken when Redis says that their
+    endpoint's line changed: one thread per Redis client listens for every endpoint, and
+    wakes each waiting call on its own event loop (each generation runs on its own)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.lock = threading.Lock()
+        self.sleepers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self.thread: threading.Thread | None = None
+
+    def add(self, channel: str, sleeper) -> None:
+        with self.lock:
+            self.sleepers.setdefault(channel, set()).add(sleeper)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._listen, daemon=True,
+                                               name="utterly-gate-wakeups")
+                self.thread.start()
+
+    def remove(self, channel: str, sleeper) -> None:
+        with self.lock:
+            here = self.sleepers.get(channel, set())
+            here.discard(sleeper)
+            if not here:
+                self.sleepers.pop(channel, None)
+
+    def wake(self, channel: str) -> None:
+        with self.lock:
+            sleepers = list(self.sleepers.get(channel, ()))
+        for loop, event in sleepers:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # its loop has closed: the call is gone
+                pass
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(PREFIX + "*" + CHANGED)
+                while True:
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        channel = message["channel"]
+                        self.wake(channel.decode() if isinstance(channel, bytes)
+                                  else channel)
+            except Exception:  # Redis gone for a while: the safety net wakes the calls
+                time.sleep(1.0)
+
+
+_WAKEUPS: dict[int, Wakeups] = {}
+_WAKEUPS_LOCK = threading.Lock()
+
+
+def wakeups_for(client) -> Wakeups:
+    with _WAKEUPS_LOCK:
+        found = _WAKEUPS.get(id(client))
+        if found is None or found.client is not client:
+            found = _WAKEUPS[id(client)] = Wakeups(client)
+        return found
 
 
 def _arrival(name: str) -> int:
@@ -251,6 +318,7 @@ class RedisGate:
         self.waiting_bulk = PREFIX + key + ":waiting-bulk"
         self.callers_waiting = PREFIX + key + ":callers-waiting"
         self.pause = PREFIX + key + ":pause"
+        self.changed = PREFIX + key + CHANGED
         self.limit = limit
         self.caller_limit = limit if caller_limit is None else min(caller_limit, limit)
         self.bulk = bulk
@@ -281,8 +349,13 @@ class RedisGate:
                              self.member(name))
             if not self.bulk:
                 self.client.zrem(self.callers_waiting, self.caller)
+            self._announce()
         except Exception:  # Redis gone: the marks expire on their own
             pass
+
+    def _announce(self) -> None:
+        """The line changed: every process's calls waiting for this endpoint try again."""
+        self.client.publish(self.changed, b"1")
 
     async def _renew(self, token: str) -> None:
         while True:
@@ -308,37 +381,54 @@ class RedisGate:
     async def slot(self) -> AsyncIterator[None]:
         # its arrival first: the place of each waiting call is read from the names
         name = f"{int(time.time() * 1000):013d}-{uuid.uuid4().hex}"
-        tries = 0
         started = time.monotonic()
         told = waiting.Wait(waiting.SLOTS)
         looked = 0.0
+        woken = asyncio.Event()
+        sleeper = (asyncio.get_running_loop(), woken)
+        wakeups = wakeups_for(self.client)
+        # listening before the first try: a slot freed just after it is not missed
+        wakeups.add(self.changed, sleeper)
         try:
+            first = True
             while True:
+                woken.clear()
                 got = self.try_slot(name)
                 if got == 1:
                     break
                 if got < 0:  # paused after a 429
                     self.wait = SlotWait(started, PAUSED)
-                    await asyncio.sleep(min(-got / 1000, 1.0))
+                    await asyncio.sleep(-got / 1000)
                     continue
+                if first:  # it waits: the others' places change
+                    first = False
+                    self._announce()
                 self.wait = SlotWait(started, _REASONS.get(got, ENDPOINT_FULL))
                 if time.monotonic() - looked >= PLACE_EVERY_S:  # one more round trip
                     looked = time.monotonic()
                     told.place(self.place(name))
-                tries += 1
-                await asyncio.sleep(poll_delay(tries, self.bulk))
+                try:
+                    async with asyncio.timeout(WAKE_NET_S):
+                        await woken.wait()
+                except TimeoutError:
+                    pass
         except BaseException:
             self._forget(name)
             raise
+        finally:
+            wakeups.remove(self.changed, sleeper)
         self.wait = None
         told.over()
         token = self.member(name)
+        # it stopped waiting: the marks it held (a fair share, a person first) are gone
+        self._announce()
         renewing = asyncio.create_task(self._renew(token))
         try:
             yield
         finally:
             renewing.cancel()
             self.client.zrem(self.holders, token)
+            self._announce()
 
     async def rate_limited(self, delay_s: float) -> None:
         delay_ms = max(1, int(delay_s * 1000))
