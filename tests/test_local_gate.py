@@ -16,15 +16,16 @@ def in_thread(coroutine_function) -> threading.Thread:
     return thread
 
 
-def counted_tries(gate: LocalGate) -> list[str | None]:
-    tries: list[str | None] = []
-    original = gate._try
+def counted(gate, method: str) -> list:
+    """What each call of the gate's `method` (one try for a slot) answered, from now on."""
+    tries: list = []
+    original = getattr(gate, method)
 
-    def counting(marks):
-        tries.append(original(marks))
+    def counting(*args):
+        tries.append(original(*args))
         return tries[-1]
 
-    gate._try = counting
+    setattr(gate, method, counting)
     return tries
 
 
@@ -34,7 +35,7 @@ def test_a_waiting_call_sleeps_until_a_slot_frees_and_is_woken_then(monkeypatch)
     count = SharedCount()
     holder = LocalGate(count, 1, caller="bot 1", tenant="ns 1")
     waiter = LocalGate(count, 1, caller="bot 2", tenant="ns 2")
-    tries = counted_tries(waiter)
+    tries = counted(waiter, "_try")
     held, release, got = threading.Event(), threading.Event(), threading.Event()
 
     async def hold():

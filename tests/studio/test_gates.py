@@ -16,6 +16,7 @@ import pytest
 
 from tests.servers import capacity_server
 from tests.servers.run import ASGIServer
+from tests.test_local_gate import counted, in_thread
 from utterly.errors import ErrorCode, ProviderError, UtterlyError
 from utterly.providers import ProviderConfig, create_provider
 from utterly.providers.gate import LocalGate, SharedCount
@@ -361,14 +362,7 @@ def test_a_call_waiting_for_a_fleet_slot_is_woken_when_another_process_frees_it(
     elsewhere = redis.Redis.from_url(redis_url)
     holder = RedisGate(elsewhere, "k7", 1, caller="a", tenant="ns1")
     waiter = RedisGate(redis_client, "k7", 1, caller="b", tenant="ns2")
-    tries = []
-    original = waiter.try_slot
-
-    def counting(name):
-        tries.append(original(name))
-        return tries[-1]
-
-    waiter.try_slot = counting
+    tries = counted(waiter, "try_slot")
     held, release, got = threading.Event(), threading.Event(), threading.Event()
 
     async def hold():
@@ -380,11 +374,9 @@ def test_a_call_waiting_for_a_fleet_slot_is_woken_when_another_process_frees_it(
         async with waiter.slot():
             got.set()
 
-    threads = [threading.Thread(target=lambda: asyncio.run(hold()), daemon=True)]
-    threads[0].start()
+    threads = [in_thread(hold)]
     assert held.wait(10)
-    threads.append(threading.Thread(target=lambda: asyncio.run(wait()), daemon=True))
-    threads[1].start()
+    threads.append(in_thread(wait))
     try:
         assert not got.wait(0.8)
         # its try, and one more when its own arrival was announced; polling every 20 ms

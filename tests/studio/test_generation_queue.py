@@ -119,19 +119,25 @@ def test_a_generation_waiting_for_a_provider_slot_says_its_place(shop):
                                {"event": "waited", "reason": "slots"}]
 
 
-@pytest.mark.parametrize("studio_overrides", [
-    {"generation_threads": 1, "generation_namespace_limit": 4,
-     "generation_user_limit": 4}])
-def test_a_generation_waiting_for_a_server_thread_says_its_place(silent_vendor):
-    world = silent_vendor
+def two_waiting_for_the_thread(world):
+    """Bob's generation holds the one server thread (its vendor never answers), and two
+    more wait for it, at places 1 and 2: bob's client and the three streams."""
     bob = world.studio.api("bob")
     path = stream_path(world, world.orders)
-    holder = Stream(bob, path, {})  # takes the one thread, and its vendor never answers
+    holder = Stream(bob, path, {})
     holder.until(lambda s: world.silent.connections, "asked the vendor")
     first = Stream(bob, path, {})
     first.placed("threads", 1)
     second = Stream(bob, path, {})
     second.placed("threads", 2)
+    return bob, holder, first, second
+
+
+@pytest.mark.parametrize("studio_overrides", [
+    {"generation_threads": 1, "generation_namespace_limit": 4,
+     "generation_user_limit": 4}])
+def test_a_generation_waiting_for_a_server_thread_says_its_place(silent_vendor):
+    bob, holder, first, second = two_waiting_for_the_thread(silent_vendor)
     assert bob.post(holder.cancel_url).status_code == 202  # frees the thread
     assert holder.result()["stopped"] == "cancelled"
     # the first takes it (and waits on the vendor in turn): the second moves up
@@ -154,21 +160,14 @@ def test_cancel_takes_a_generation_out_of_the_queue_for_a_server_thread_at_once(
     """Issue 25: a generation waiting for a server thread could not be cancelled until a
     thread freed. Cancel now ends its stream at once (`cancelled`: nothing ran, no run is
     stored) while the thread's holder goes on, and the one behind it moves up."""
-    world = silent_vendor
-    bob = world.studio.api("bob")
-    path = stream_path(world, world.orders)
-    holder = Stream(bob, path, {})  # takes the one thread, and its vendor never answers
-    holder.until(lambda s: world.silent.connections, "asked the vendor")
-    first = Stream(bob, path, {})
-    first.placed("threads", 1)
-    second = Stream(bob, path, {})
-    second.placed("threads", 2)
+    bob, holder, first, second = two_waiting_for_the_thread(silent_vendor)
     assert bob.post(first.cancel_url).status_code == 202
     first.until(lambda s: s.events and s.events[-1][0] != "progress", "ended")
     assert first.events[-1] == ("cancelled", {})
     assert {"event": "waited", "reason": "threads"} not in first.waits()  # it never ran
     second.placed("threads", 1)
     assert len(holder.events) == 1 + len(holder.progress())  # the holder still runs
+    world = silent_vendor
     runs = world.studio.api("vic").get(f"/api/bots/{world.bot}/generation-runs").json()
     assert runs["items"] == []
     assert bob.post(holder.cancel_url).status_code == 202
