@@ -241,6 +241,17 @@ for _ctx, _suffix in ((True, ""), (False, "-nc")):
 VARIANTS["spare4"] = {"kind": "utterly", "context": True, "spare": 4}
 VARIANTS["spare4-nc"] = {"kind": "utterly", "context": False, "spare": 4}
 
+# Contrastive prompting (issue 23): the prompt names the 3 other FAQs closest to this one,
+# each with one sentence, as questions not to ask (`PipelineSettings.neighbours`)
+VARIANTS["neighbours3"] = {"kind": "utterly", "context": True, "neighbours": 3}
+# The default until 2026-12-07: its rules and request in English for every language, "in
+# French" for a French bot (bench/templates/english_rules.j2); the default now writes them
+# in French for a French bot
+VARIANTS["previous"] = {"kind": "utterly", "context": True, "neighbours": 0,
+                        "template_file": "english_rules.j2"}
+VARIANTS["previous-nc"] = {"kind": "utterly", "context": False, "neighbours": 0,
+                           "template_file": "english_rules.j2"}
+
 # The default template's last line, which the variants above replace.
 DEFAULT_LAST_LINES = ("\nWrite {{ nb_sentences }} new ways to say the same thing, in the everyday "
                       "words other users would use, without polite formulas.")
@@ -248,6 +259,9 @@ DEFAULT_LAST_LINES = ("\nWrite {{ nb_sentences }} new ways to say the same thing
 
 def template_for(variant: str) -> str | None:
     """The default template with the variant's request line, or None (the default)."""
+    template_file = VARIANTS[variant].get("template_file")
+    if template_file:
+        return (Path(__file__).parent / "templates" / template_file).read_text("utf-8")
     last_lines = VARIANTS[variant].get("last_lines")
     if last_lines is None:
         return None
@@ -453,6 +467,8 @@ class Generator:
                                          provider=self._provider, embeddings=self._embeddings,
                                          settings=pipeline.PipelineSettings(
                                              infer_topic=bool(config.get("infer_topic")),
+                                             **({"neighbours": config["neighbours"]}
+                                                if "neighbours" in config else {}),
                                              **({"spare": config["spare"]}
                                                 if "spare" in config else {})),
                                          tracing=None, **context)

@@ -539,3 +539,25 @@ async def test_a_stop_says_why_when_the_caller_does(local_embeddings):
     hung = await run_generation(request(n=3), Silent([]), local_embeddings,
                                 should_stop=lambda: "closed")
     assert hung.stopped == "closed"
+
+
+async def test_the_closest_other_faqs_are_named_in_the_prompt(local_embeddings):
+    provider = ScriptedProvider(answer("J'ai perdu mon mot de passe", "Mot de passe oublié",
+                                       "Je ne retrouve plus mon mot de passe"))
+    others = [{"name": "Horaires", "sentences": ["Quand êtes-vous ouverts ?"]},
+              {"name": "Identifiant oublié",
+               "sentences": ["J'ai oublié mon identifiant", "Comment retrouver mon login ?"]},
+              {"name": "Livraison", "sentences": ["Où est mon colis ?"]},
+              {"name": "Changer d'e-mail",
+               "sentences": ["Comment modifier mon adresse e-mail de connexion ?"]}]
+    await run_generation(request(other_intents=others, title="Mot de passe"), provider,
+                         local_embeddings, settings=PipelineSettings(neighbours=2))
+    prompt = provider.calls[0][1]["content"]
+    # the two about logging in, each with its sentence closest to the password question
+    assert "- Identifiant oublié : " in prompt and "- Changer d'e-mail : " in prompt
+    assert "Horaires" not in prompt and "Livraison" not in prompt
+
+    provider = ScriptedProvider(answer("J'ai perdu mon mot de passe"))
+    await run_generation(request(other_intents=others, title="Mot de passe"), provider,
+                         local_embeddings, settings=PipelineSettings(neighbours=0))
+    assert "Identifiant" not in provider.calls[0][1]["content"]

@@ -24,12 +24,34 @@ def test_default_template_splits_system_and_user_and_carries_the_request():
     assert [m["role"] for m in prompt.messages] == ["system", "user", "assistant"]
     assert prompt.messages[2]["content"] == "1."
     user = prompt.messages[1]["content"]
-    assert "French" in prompt.messages[0]["content"]
+    # a French bot's prompt is written in French (issue 23: +2 points on massive_fr)
+    assert "en français" in prompt.messages[0]["content"]
     assert "Où est mon colis ?" in user and "Mon colis est perdu" in user
-    assert "Write 7 new ways" in user
+    assert "Écris 7 nouvelles façons" in user
     assert "SMS" in user and "slt" in user
     assert "Il est où mon colis" in user  # what earlier attempts kept
-    assert "spelling mistakes" not in user
+    assert "fautes de frappe" not in user
+    assert "Write" not in user and "Rules" not in user
+
+
+def test_other_languages_get_the_rules_in_english_naming_the_language():
+    for locale, language in (("en-GB", "English"), ("de", "German")):
+        english = GenerationRequest.build(sentences=["Where is my parcel?"], locale=locale,
+                                          n=4, options={"spelling_mistakes": True})
+        prompt = render_request(english).messages
+        assert f"in {language}" in prompt[0]["content"]
+        assert "Write 4 new ways" in prompt[1]["content"]
+        assert "typing mistakes" in prompt[1]["content"]
+
+
+def test_the_closest_other_faqs_are_named_as_questions_not_to_ask():
+    neighbours = [{"name": "Suivi de commande", "sentence": "Où en est ma commande ?"}]
+    for locale, words in (("fr", "ne jamais les poser"), ("en", "never ask these")):
+        request_ = GenerationRequest.build(sentences=["Mon colis est perdu"], locale=locale)
+        user = render_request(request_, neighbours=neighbours).messages[1]["content"]
+        assert words in user and "Suivi de commande" in user
+        assert "Où en est ma commande ?" in user
+        assert words not in render_request(request_).messages[1]["content"]
 
 
 def test_the_answers_of_one_call_can_be_asked_different_things():

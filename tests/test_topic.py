@@ -47,7 +47,7 @@ async def test_a_request_without_title_gets_the_named_topic_in_its_prompt():
         first, second = vendor.requests[0], vendor.requests[1]
     assert "title of an FAQ" in prompt_text(first)
     # the scripted answer's first line, "1. Suivi de colis", named the topic
-    assert "Subject: Suivi de colis" in prompt_text(second)
+    assert "Sujet : Suivi de colis" in prompt_text(second)
     assert result.usage.input_tokens > 0 and result.sentences
 
 
@@ -60,4 +60,4 @@ async def test_a_title_given_is_kept_and_no_topic_is_asked():
                         settings=PipelineSettings(infer_topic=True, max_attempts=1))
         prompts = [prompt_text(r) for r in vendor.requests]
     assert not any("title of an FAQ" in p for p in prompts)
-    assert "Subject: Livraison" in prompts[0]
+    assert "Sujet : Livraison" in prompts[0]

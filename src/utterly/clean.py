@@ -78,6 +78,7 @@ class Cleaner:
     _own_vectors: np.ndarray | None = None
     _other_vectors: np.ndarray | None = None
     _other_owner: list[int] = field(default_factory=list)
+    _other_texts: list[str] = field(default_factory=list)
     _kept_vectors: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -189,6 +190,24 @@ class Cleaner:
                     float(similarities[best]), own)
         return None
 
+    async def closest_others(self, k: int) -> list[dict]:
+        """The `k` other intents closest to this one's examples and title, each as
+        `{"name", "sentence"}` with its sentence closest to them; empty without embeddings
+        or other intents."""
+        if not self.other_intents or await self._embed([]) is None:
+            return []
+        if self._other_vectors is None or not len(self._other_vectors):
+            return []
+        # each other sentence's likeness to this intent: its best match among ours
+        likeness = np.max(self._other_vectors @ self._own_vectors.T, axis=1)
+        best: dict[int, int] = {}
+        for row, owner in enumerate(self._other_owner):
+            if owner not in best or likeness[row] > likeness[best[owner]]:
+                best[owner] = row
+        ranked = sorted(best.items(), key=lambda item: -likeness[item[1]])[:k]
+        return [{"name": self.other_intents[owner].name, "sentence": self._other_texts[row]}
+                for owner, row in ranked]
+
     async def _embed(self, texts: list[str]) -> np.ndarray | None:
         if self.embeddings is None:
             return None
@@ -206,6 +225,9 @@ class Cleaner:
                 self._input_vectors = vectors[:len(self.inputs)]
                 self._own_vectors = vectors[:len(own)]
                 self._other_vectors = vectors[len(own):]
+                self._other_texts = others
+            if not texts:
+                return self._own_vectors
             return await self.embeddings.embed(texts)
         except Exception as exc:  # noqa: BLE001 - a broken embedder must not lose sentences
             message = getattr(exc, "message", None) or str(exc)

@@ -68,6 +68,11 @@ class PipelineSettings:
     # With no title, first ask the model to name what the examples ask (utterly.topic) and
     # give the prompt that name as the title
     infer_topic: bool = False
+    # Name in the prompt this many of the bot's other FAQs, the closest to this one, each
+    # with one of its sentences, as questions the new sentences must not ask (needs
+    # `other_intents` and embeddings). Off: on the few-shot sets it moved the gain by less
+    # than a seed's swing, and with the French rules it lost 2 points (docs/nlu.md)
+    neighbours: int = 0
 
 
 @dataclass
@@ -88,6 +93,7 @@ class _Run:
     should_stop: Callable[[], bool | str | None] = lambda: False
     stopped: str | None = None
     trace: list[dict] = field(default_factory=list)
+    neighbours: list[dict] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -166,6 +172,7 @@ async def _attempts(run: _Run, provider: ChatProvider) -> None:
     request, cleaner, settings = run.request, run.cleaner, run.settings
     if settings.infer_topic and not request.title:
         run.request = await _with_topic(run, provider)
+    run.neighbours = await _closest_others(cleaner, run.request, settings)
     while not run.done and run.attempts < settings.max_attempts and not run.stopped:
         run.attempts += 1
         missing = request.n - len(cleaner.kept)
@@ -174,7 +181,7 @@ async def _attempts(run: _Run, provider: ChatProvider) -> None:
                                                     "utterly.kept_before": len(cleaner.kept)
                                                     }) as attempt:
             plan = _plan(run.request, provider, settings, missing,
-                         [s.text for s in cleaner.kept])
+                         [s.text for s in cleaner.kept], run.neighbours)
             attempt.set_attribute("utterly.streams", len(plan.prompts))
             try:
                 await _bounded_round(run, provider, missing, plan)
@@ -267,28 +274,44 @@ class _Plan:
 
 
 def _plan(request: GenerationRequest, provider: ChatProvider, settings: PipelineSettings,
-          missing: int, existing: list[str]) -> _Plan:
+          missing: int, existing: list[str], neighbours: list[dict] | None = None) -> _Plan:
     most = settings.streams or getattr(provider, "max_streams", 1)
     streams = max(1, min(most, missing))
     share = math.ceil(missing / streams)
     per_prompt = share + settings.spare
     with spans.span("render prompt"):
         prompts = [render_request(request, existing=existing, nb_sentences=per_prompt,
-                                  stream=i, streams=streams).messages for i in range(streams)]
+                                  stream=i, streams=streams, neighbours=neighbours).messages
+                   for i in range(streams)]
     return _Plan(prompts, per_prompt)
 
 
-async def prepare_generation(request: GenerationRequest, provider: ChatProvider, *,
+async def prepare_generation(request: GenerationRequest, provider: ChatProvider,
+                             embeddings: EmbeddingProvider | None = None, *,
                              settings: PipelineSettings | None = None) -> bool:
     """Have the provider read the first call's prompts now, when it can keep what it reads
     (the local model): the generation of the same request soon after starts writing
-    sooner. True when the provider did."""
+    sooner. True when the provider did. `embeddings`: as the generation will have them,
+    to name the same closest other FAQs in the prompt."""
     prepare = getattr(provider, "prepare", None)
     if prepare is None:
         return False
-    plan = _plan(request, provider, settings or PipelineSettings(), request.n, [])
+    settings = settings or PipelineSettings()
+    cleaner = Cleaner(inputs=list(request.sentences), locale=request.locale,
+                      embeddings=embeddings, title=request.title,
+                      other_intents=request.other_intents)
+    plan = _plan(request, provider, settings, request.n, [],
+                 await _closest_others(cleaner, request, settings))
     await prepare(plan.prompts)
     return True
+
+
+async def _closest_others(cleaner: Cleaner, request: GenerationRequest,
+                          settings: PipelineSettings) -> list[dict]:
+    if not settings.neighbours or not request.other_intents:
+        return []
+    with spans.span("closest other FAQs"):
+        return await cleaner.closest_others(settings.neighbours)
 
 
 async def _bounded_round(run: _Run, provider: ChatProvider, missing: int,

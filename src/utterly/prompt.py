@@ -16,6 +16,8 @@ Variables available to a template (see `TEMPLATE_VARIABLES`):
   existing         sentences already kept by earlier attempts (empty on the first)
   title            the FAQ's title, or empty
   answer           the start of the FAQ's answer (at most ~300 characters), or empty
+  neighbours       the bot's other FAQs closest to this one, `name` and one `sentence`
+                   each (empty unless the pipeline is asked to name them)
   stream, streams  this answer's number (from 0) among the answers written side by side
                    in one call, and how many there are: a template may ask each for
                    another kind of message
@@ -44,6 +46,7 @@ TEMPLATE_VARIABLES = {
     "existing": "sentences already kept by earlier attempts (empty at first)",
     "title": "the FAQ's title, or empty",
     "answer": "the start of the FAQ's answer, or empty",
+    "neighbours": "the bot's other FAQs closest to this one (name, sentence), or empty",
     "stream": "this answer's number (from 0) among those written side by side",
     "streams": "how many answers are written side by side",
 }
@@ -81,7 +84,7 @@ class RenderedPrompt:
 
 def template_context(request: GenerationRequest, existing: list[str] | None = None,
                      nb_sentences: int | None = None, stream: int = 0,
-                     streams: int = 1) -> dict:
+                     streams: int = 1, neighbours: list[dict] | None = None) -> dict:
     return {
         "sentences": list(request.sentences),
         "nb_sentences": nb_sentences or request.n,
@@ -92,6 +95,7 @@ def template_context(request: GenerationRequest, existing: list[str] | None = No
         "existing": list(existing or []),
         "title": request.title or "",
         "answer": _shorten(request.answer or "", ANSWER_CHARS),
+        "neighbours": list(neighbours or []),
         "stream": stream,
         "streams": streams,
     }
@@ -167,10 +171,10 @@ def split_messages(text: str) -> list[Message]:
 
 def render_request(request: GenerationRequest, existing: list[str] | None = None,
                    nb_sentences: int | None = None, stream: int = 0,
-                   streams: int = 1) -> RenderedPrompt:
+                   streams: int = 1, neighbours: list[dict] | None = None) -> RenderedPrompt:
     template = request.prompt_template or default_template_cached()
     return render(template, template_context(request, existing, nb_sentences, stream,
-                                             streams))
+                                             streams, neighbours))
 
 
 # The example a template is checked and previewed on, per language: a bot's builders see
