@@ -175,6 +175,7 @@ MESSAGES: dict[str, str] = {
     "settings.var.answer": "the start of the FAQ's answer, or empty",
     "settings.var.stream": "this answer's number (from 0) among those written side by side",
     "settings.var.streams": "how many answers are written side by side",
+    "settings.var.neighbours": "the bot's other FAQs closest to this one (name, sentence), or empty",
     "settings.reset_prompt": "Reset to the default instructions",
     "settings.timeout": "Time limit (seconds)",
     "settings.timeout_help": "Empty: the provider's default, {seconds} s. A generation that takes longer stops and keeps the sentences ready by then.",

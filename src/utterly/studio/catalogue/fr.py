@@ -176,6 +176,7 @@ MESSAGES: dict[str, str] = {
     "settings.var.answer": "le début de la réponse de la FAQ, ou vide",
     "settings.var.stream": "le numéro de cette réponse (à partir de 0) parmi celles écrites côte à côte",
     "settings.var.streams": "le nombre de réponses écrites côte à côte",
+    "settings.var.neighbours": "les autres FAQ du bot les plus proches de celle-ci (nom, phrase), ou vide",
     "settings.reset_prompt": "Rétablir les consignes par défaut",
     "settings.timeout": "Durée maximale (secondes)",
     "settings.timeout_help": "Vide\u00a0: la valeur par défaut du fournisseur, {seconds} s. Une génération plus longue s'arrête et garde les phrases prêtes à ce moment-là.",
