@@ -194,9 +194,9 @@ class Cleaner:
         """The `k` other intents closest to this one's examples and title, each as
         `{"name", "sentence"}` with its sentence closest to them; empty without embeddings
         or other intents."""
-        if not self.other_intents or await self._embed([]) is None:
+        if not self.other_intents or not await self._reference_vectors():
             return []
-        if self._other_vectors is None or not len(self._other_vectors):
+        if not len(self._other_vectors):
             return []
         # each other sentence's likeness to this intent: its best match among ours
         likeness = np.max(self._other_vectors @ self._own_vectors.T, axis=1)
@@ -209,8 +209,19 @@ class Cleaner:
                 for owner, row in ranked]
 
     async def _embed(self, texts: list[str]) -> np.ndarray | None:
-        if self.embeddings is None:
+        if not await self._reference_vectors():
             return None
+        try:
+            return await self.embeddings.embed(texts)
+        except Exception as exc:  # noqa: BLE001 - a broken embedder must not lose sentences
+            self._skip_embeddings(exc)
+            return None
+
+    async def _reference_vectors(self) -> bool:
+        """Embed the examples, the title and the other intents' sentences once; False
+        without a (working) embedder."""
+        if self.embeddings is None:
+            return False
         try:
             if self._input_vectors is None:
                 own = list(self.inputs) + ([self.title] if self.title else [])
@@ -226,17 +237,18 @@ class Cleaner:
                 self._own_vectors = vectors[:len(own)]
                 self._other_vectors = vectors[len(own):]
                 self._other_texts = others
-            if not texts:
-                return self._own_vectors
-            return await self.embeddings.embed(texts)
+            return True
         except Exception as exc:  # noqa: BLE001 - a broken embedder must not lose sentences
-            message = getattr(exc, "message", None) or str(exc)
-            self.notices.append(Notice(
-                "embeddings_skipped", {"reason": message},
-                f"embedding filters skipped ({message}): meaning drift and semantic "
-                "near-duplicates were not checked"))
-            self.embeddings = None
-            return None
+            self._skip_embeddings(exc)
+            return False
+
+    def _skip_embeddings(self, exc: Exception) -> None:
+        message = getattr(exc, "message", None) or str(exc)
+        self.notices.append(Notice(
+            "embeddings_skipped", {"reason": message},
+            f"embedding filters skipped ({message}): meaning drift and semantic "
+            "near-duplicates were not checked"))
+        self.embeddings = None
 
     def pop_last(self) -> Sentence:
         """Take back the last kept sentence (it was valid, but one too many)."""

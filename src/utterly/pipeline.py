@@ -297,11 +297,13 @@ async def prepare_generation(request: GenerationRequest, provider: ChatProvider,
     if prepare is None:
         return False
     settings = settings or PipelineSettings()
-    cleaner = Cleaner(inputs=list(request.sentences), locale=request.locale,
-                      embeddings=embeddings, title=request.title,
-                      other_intents=request.other_intents)
-    plan = _plan(request, provider, settings, request.n, [],
-                 await _closest_others(cleaner, request, settings))
+    neighbours = []
+    if settings.neighbours and request.other_intents:
+        neighbours = await _closest_others(
+            Cleaner(inputs=list(request.sentences), locale=request.locale,
+                    embeddings=embeddings, title=request.title,
+                    other_intents=request.other_intents), request, settings)
+    plan = _plan(request, provider, settings, request.n, [], neighbours)
     await prepare(plan.prompts)
     return True
 
